@@ -1,0 +1,59 @@
+/**
+ * The engine's internal records. Classes rather than object literals so every record shares one
+ * hidden class: the engine holds millions of them and walks them on every start and finish.
+ */
+import type { WaitReason } from '../events';
+import type { MessageState } from './types';
+import { DEFAULT_PERIOD, type KeyId, type MessageId, type Millis } from './units';
+import { Waitlist } from './waitlist';
+
+export class MessageRecord {
+  state: MessageState;
+  attempt = 0;
+  /** When it joined flow control for the current attempt. */
+  readyAt = 0 as Millis;
+  startedAt = 0 as Millis;
+  dueAt = 0 as Millis;
+  reason: WaitReason = 'parallelism';
+  /** Times a younger waiter was taken before it since it joined the waitlist (random policy). */
+  passes = 0;
+  /** Cancel asked while in flight: no retry after this attempt. */
+  cancelRequested = false;
+
+  constructor(
+    readonly id: MessageId,
+    readonly key: KeyState,
+    readonly maxRetries: number,
+    readonly acceptedAt: Millis,
+    state: MessageState,
+  ) {
+    this.state = state;
+  }
+}
+
+export class KeyState {
+  parallelism: number | null = null;
+  rate: number | null = null;
+  periodMs: Millis = DEFAULT_PERIOD;
+  pinnedParallelism = false;
+  pinnedRate = false;
+  paused = false;
+  inFlight = 0;
+  rateCount = 0;
+  windowStart: Millis;
+  /** Messages delayed or in a retry backoff. */
+  scheduled = 0;
+  /** The instant a window-rollover timer is set for (0: none). */
+  windowTimerAt = 0;
+  /** Queued for a global-parallelism slot. */
+  inGlobalQueue = false;
+  readonly active = new Set<MessageRecord>();
+  readonly waitlist = new Waitlist();
+
+  constructor(
+    readonly id: KeyId,
+    now: Millis,
+  ) {
+    this.windowStart = now;
+  }
+}
