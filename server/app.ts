@@ -1,0 +1,115 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import express from 'express';
+import type { Logger } from 'pino';
+import { Server } from 'socket.io';
+import type { ClientToServerEvents, ServerToClientEvents } from '../shared/events';
+import { FlowEngine } from '../shared/engine/engine';
+import type { HandoffPolicy } from '../shared/engine/types';
+import type { MessageId } from '../shared/engine/units';
+import { HttpDeliverer } from './delivery/http';
+import { DEV_SIGNING_KEYS, type SigningKeys } from './delivery/signature';
+import { SimulatedDeliverer } from './delivery/simulated';
+import { routeDeliverer } from './delivery/router';
+import { FlowController } from './flow/controller';
+import { systemClock, type Clock, type Deliverer } from './flow/types';
+import { apiRouter, randomMessageId } from './http/router';
+import { MessageLog } from './flow/message-log';
+import { Publisher } from './flow/publisher';
+import { attachRealtime } from './realtime/stream';
+
+export interface AppOptions {
+  log: Logger;
+  clock?: Clock;
+  /** Required token for the API and the socket; none: any bearer token is accepted. */
+  token?: string;
+  globalParallelism?: number | null;
+  policy?: HandoffPolicy;
+  /** Signing keys for `Upstash-Signature`; the clients' development keys by default. */
+  signingKeys?: SigningKeys;
+  /** Longest an attempt may take when a message sets no `Upstash-Timeout`. */
+  requestTimeoutMs?: number;
+  /** Delivers http(s) destinations; the real HTTP deliverer by default. */
+  httpDeliverer?: Deliverer;
+  /** Folder of the built dashboard; served at `/` when it exists. */
+  staticDir?: string;
+  newMessageId?: () => MessageId;
+}
+
+export interface App {
+  http: HttpServer;
+  io: Server<ClientToServerEvents, ServerToClientEvents>;
+  controller: FlowController;
+  close(): Promise<void>;
+}
+
+/** The composition root: builds the engine, controller, HTTP API, dashboard and Socket.IO stream. */
+export function createApp(options: AppOptions): App {
+  const clock = options.clock ?? systemClock;
+  const engine = new FlowEngine({
+    globalParallelism: options.globalParallelism ?? null,
+    policy: options.policy ?? 'fifo',
+  });
+  const signingKeys = options.signingKeys ?? DEV_SIGNING_KEYS;
+  const http_ =
+    options.httpDeliverer ??
+    new HttpDeliverer(
+      {
+        clock,
+        signingKey: signingKeys.current,
+        defaultTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      },
+      (delivery, answer) => publisher.answered(delivery.id, answer),
+    );
+  const deliverer = routeDeliverer({ sim: new SimulatedDeliverer(), http: http_ });
+  const controller = new FlowController({ engine, clock, deliverer });
+  const messageLog = new MessageLog();
+  controller.onEvents((events) => messageLog.apply(events));
+  const publisher = new Publisher(controller, messageLog, options.newMessageId ?? randomMessageId);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.use(
+    apiRouter({
+      controller,
+      publisher,
+      messageLog,
+      log: options.log,
+      token: options.token,
+      signingKeys,
+    }),
+  );
+  if (options.staticDir !== undefined && existsSync(options.staticDir)) {
+    const dir = path.resolve(options.staticDir);
+    app.use(express.static(dir));
+    app.get('/{*path}', (_req, res) => res.sendFile(path.join(dir, 'index.html')));
+  }
+
+  const http = createServer(app);
+  const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, { serveClient: false });
+  if (options.token !== undefined) {
+    const token = options.token;
+    io.use((socket, next) => {
+      const given = (socket.handshake.auth as { token?: unknown }).token;
+      next(given === token ? undefined : new Error('unauthorized'));
+    });
+  }
+  const realtime = attachRealtime(io, controller, { clock });
+
+  return {
+    http,
+    io,
+    controller,
+    async close() {
+      realtime.close();
+      controller.close();
+      if (http_ instanceof HttpDeliverer) await http_.close();
+      await io.close();
+      if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import { Agent, request, type Dispatcher } from 'undici';
+import type { AttemptResult } from '../../shared/engine/types';
+import { ms } from '../../shared/engine/units';
+import { parseRetryDelay, retryDelayMs } from '../../shared/protocol/retry-delay';
+import type { Clock, Deliverer, Delivery } from '../flow/types';
+import { retryAfterMs } from './retry-after';
+import { signDelivery } from './signature';
+
+/** How much of a destination's answer is kept (for callbacks and the message log). */
+const MAX_RESPONSE_BYTES = 256 * 1024;
+
+export interface HttpDelivererOptions {
+  clock: Clock;
+  /** The current signing key; deliveries carry an `Upstash-Signature` made with it. */
+  signingKey: string;
+  /** Used when a message sets no `Upstash-Timeout`. */
+  defaultTimeoutMs: number;
+  dispatcher?: Dispatcher;
+}
+
+/** What a destination answered, beyond success or failure (callbacks need it). */
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Delivers to real http(s) destinations the way QStash does: the message's method, body, content
+ * type and forwarded headers, plus `Upstash-Message-Id`, `Upstash-Retried`, `User-Agent:
+ * Upstash-QStash` and `Upstash-Signature`. The attempt (and its token) lasts until the response or
+ * the timeout. A failure's retry delay comes from `Retry-After` (and kin), else the message's
+ * retry-delay expression, else the engine's default backoff.
+ */
+export class HttpDeliverer implements Deliverer {
+  private readonly dispatcher: Dispatcher;
+
+  constructor(
+    private readonly options: HttpDelivererOptions,
+    private readonly onAnswer?: (delivery: Delivery, answer: HttpAnswer) => void,
+  ) {
+    this.dispatcher =
+      options.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 1024 });
+  }
+
+  async deliver(delivery: Delivery): Promise<AttemptResult> {
+    const { payload } = delivery;
+    const now = this.options.clock.now();
+    const body = payload.body ?? '';
+    const headers: Record<string, string> = {
+      ...payload.headers,
+      'upstash-message-id': delivery.id,
+      'upstash-retried': String(delivery.attempt),
+      'user-agent': 'Upstash-QStash',
+      'upstash-signature': await signDelivery(
+        this.options.signingKey,
+        payload.destination,
+        body,
+        now,
+      ),
+    };
+    const timeout = payload.timeoutMs ?? this.options.defaultTimeoutMs;
+    try {
+      const res = await request(payload.destination, {
+        method: payload.method as Dispatcher.HttpMethod,
+        headers,
+        body: payload.method === 'GET' || payload.method === 'HEAD' ? undefined : body,
+        dispatcher: this.dispatcher,
+        signal: AbortSignal.timeout(timeout),
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+      const text = await readCapped(res.body);
+      const answerHeaders = flatHeaders(res.headers);
+      this.onAnswer?.(delivery, { status: res.statusCode, headers: answerHeaders, body: text });
+      if (res.statusCode >= 200 && res.statusCode < 300)
+        return { ok: true, status: res.statusCode };
+      const nonRetryable =
+        res.statusCode === 489 &&
+        answerHeaders['upstash-nonretryable-error']?.toLowerCase() === 'true';
+      return {
+        ok: false,
+        status: res.statusCode,
+        error: text.slice(0, 200) || `status ${res.statusCode}`,
+        nonRetryable,
+        ...this.retryDelay(delivery, retryAfterMs(res.headers, this.options.clock.now())),
+      };
+    } catch (err) {
+      const e = err as Error;
+      const error =
+        e.name === 'TimeoutError' || e.name === 'AbortError'
+          ? `timed out after ${timeout} ms`
+          : e.message;
+      return { ok: false, error, ...this.retryDelay(delivery, null) };
+    }
+  }
+
+  private retryDelay(
+    delivery: Delivery,
+    fromDestination: number | null,
+  ): { retryDelayMs?: ReturnType<typeof ms> } {
+    if (fromDestination !== null) return { retryDelayMs: ms(fromDestination) };
+    const expr = delivery.payload.retryDelay;
+    if (expr === undefined) return {};
+    try {
+      return { retryDelayMs: ms(retryDelayMs(parseRetryDelay(expr), delivery.attempt)) };
+    } catch {
+      return {}; // validated at publish; an unreadable one falls back to the default backoff
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
+
+function flatHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h))
+    if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const b = chunk as Buffer;
+    if (size < MAX_RESPONSE_BYTES) chunks.push(b.subarray(0, MAX_RESPONSE_BYTES - size));
+    size += b.length;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

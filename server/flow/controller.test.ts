@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { FlowEngine } from '../../shared/engine/engine';
+import type { AttemptResult } from '../../shared/engine/types';
+import { keyId, messageId, ms, type Millis } from '../../shared/engine/units';
+import type { EngineEvent } from '../../shared/events';
+import { FlowController } from './controller';
+import type { Deliverer, Delivery, Timers } from './types';
+
+/** A clock and timers the test moves by hand. */
+function manualTime() {
+  let now = 0;
+  let next = 1;
+  const pending = new Map<number, { at: number; fn: () => void }>();
+  const timers: Timers = {
+    set(fn, delay) {
+      const id = next++;
+      pending.set(id, { at: now + delay, fn });
+      return id;
+    },
+    clear(h) {
+      pending.delete(h as number);
+    },
+  };
+  return {
+    clock: { now: () => now as Millis },
+    timers,
+    armed: () => [...pending.values()].map((p) => p.at),
+    advance(to: number) {
+      now = to;
+      for (const [id, p] of [...pending].sort((a, b) => a[1].at - b[1].at)) {
+        if (p.at <= to && pending.delete(id)) p.fn();
+      }
+    },
+  };
+}
+
+/** A deliverer whose attempts the test ends one by one. */
+function manualDeliverer() {
+  const open = new Map<string, (r: AttemptResult) => void>();
+  const started: Delivery[] = [];
+  const deliverer: Deliverer = {
+    deliver(d) {
+      started.push(d);
+      return new Promise((resolve) => open.set(`${d.id}#${d.attempt}`, resolve));
+    },
+  };
+  return {
+    deliverer,
+    started,
+    end(id: string, attempt: number, result: AttemptResult) {
+      const f = open.get(`${id}#${attempt}`);
+      if (f === undefined) throw new Error(`${id}#${attempt} is not in flight`);
+      open.delete(`${id}#${attempt}`);
+      f(result);
+    },
+  };
+}
+
+const payload = { destination: 'sim://t', method: 'POST', headers: {} };
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('FlowController', () => {
+  it('starts a delivery for every token and hands the token on when one ends', async () => {
+    const time = manualTime();
+    const d = manualDeliverer();
+    const c = new FlowController({
+      engine: new FlowEngine(),
+      clock: time.clock,
+      deliverer: d.deliverer,
+      timers: time.timers,
+    });
+    const seen: EngineEvent[] = [];
+    c.onEvents((evs) => seen.push(...evs));
+    for (const id of ['a', 'b', 'c']) {
+      c.publish({ id: messageId(id), key: keyId('k'), config: { parallelism: 2 } }, payload);
+    }
+    expect(d.started.map((s) => s.id)).toEqual(['a', 'b']);
+    d.end('a', 0, { ok: true });
+    await flush();
+    expect(d.started.map((s) => s.id)).toEqual(['a', 'b', 'c']);
+    expect(seen.some((e) => e.type === 'token:handed-off' && e.from === 'a' && e.to === 'c')).toBe(
+      true,
+    );
+    expect(c.payload(messageId('a'))).toBeUndefined();
+  });
+
+  it('arms a timer for the next rate window and starts the waiter when it fires', () => {
+    const time = manualTime();
+    const d = manualDeliverer();
+    const c = new FlowController({
+      engine: new FlowEngine(),
+      clock: time.clock,
+      deliverer: d.deliverer,
+      timers: time.timers,
+    });
+    c.publish(
+      { id: messageId('a'), key: keyId('r'), config: { rate: 1, periodMs: ms(1000) } },
+      payload,
+    );
+    c.publish(
+      { id: messageId('b'), key: keyId('r'), config: { rate: 1, periodMs: ms(1000) } },
+      payload,
+    );
+    expect(d.started.map((s) => s.id)).toEqual(['a']);
+    expect(time.armed()).toEqual([1000]);
+    time.advance(999);
+    expect(d.started).toHaveLength(1);
+    time.advance(1000);
+    expect(d.started.map((s) => s.id)).toEqual(['a', 'b']);
+  });
+
+  it('retries after the backoff the result asks for, with the attempt counted up', async () => {
+    const time = manualTime();
+    const d = manualDeliverer();
+    const c = new FlowController({
+      engine: new FlowEngine(),
+      clock: time.clock,
+      deliverer: d.deliverer,
+      timers: time.timers,
+    });
+    c.publish(
+      { id: messageId('a'), key: keyId('k'), config: { parallelism: 1 }, retries: 1 },
+      payload,
+    );
+    d.end('a', 0, { ok: false, status: 500, retryDelayMs: ms(250) });
+    await flush();
+    expect(time.armed()).toEqual([250]);
+    time.advance(250);
+    expect(d.started.map((s) => [s.id, s.attempt])).toEqual([
+      ['a', 0],
+      ['a', 1],
+    ]);
+    d.end('a', 1, { ok: false, status: 500 });
+    await flush();
+    expect(c.engine.stats.dead).toBe(1);
+    expect(c.payload(messageId('a'))).toBeUndefined();
+  });
+
+  it('keeps no payload when the engine refuses a message', () => {
+    const time = manualTime();
+    const d = manualDeliverer();
+    const c = new FlowController({
+      engine: new FlowEngine(),
+      clock: time.clock,
+      deliverer: d.deliverer,
+      timers: time.timers,
+    });
+    expect(() =>
+      c.publish({ id: messageId('x'), key: keyId('k'), config: { parallelism: 0 } }, payload),
+    ).toThrow();
+    expect(c.payload(messageId('x'))).toBeUndefined();
+  });
+});

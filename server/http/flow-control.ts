@@ -1,0 +1,114 @@
+import type { PinInput, UnpinInput } from '../../shared/engine/types';
+import { MAX_PERIOD, keyId, ms, type KeyId } from '../../shared/engine/units';
+import type { FlowController } from '../flow/controller';
+import { toFlowControlInfo } from './flow-info';
+import { HttpError, ok, type Reply } from './respond';
+
+export const ACTIONS = ['pause', 'resume', 'pin', 'unpin', 'resetRate', 'reset'] as const;
+export type KeyAction = (typeof ACTIONS)[number];
+
+type Query = Record<string, string | undefined>;
+
+/** Decodes a key taken raw from the path (it may hold `/`, spaces or non-ASCII, percent-encoded). */
+export function decodeKey(raw: string): KeyId {
+  let key: string;
+  try {
+    key = decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, `flow-control key "${raw}" is not valid percent-encoding`);
+  }
+  if (key === '') throw new HttpError(400, 'flow-control key is empty');
+  return keyId(key);
+}
+
+function positiveInt(name: string, raw: string): number {
+  const t = raw.trim();
+  if (!/^\d+$/.test(t) || Number(t) < 1 || !Number.isSafeInteger(Number(t))) {
+    throw new HttpError(400, `${name} must be a whole number ≥ 1, got "${raw}"`);
+  }
+  return Number(t);
+}
+
+function flag(name: string, raw: string | undefined): boolean {
+  if (raw === undefined) return false;
+  const t = raw.trim().toLowerCase();
+  if (t === 'true' || t === '1' || t === '') return true;
+  if (t === 'false' || t === '0') return false;
+  throw new HttpError(400, `${name} must be true or false, got "${raw}"`);
+}
+
+/** `pin?parallelism=3&rate=20&period=120` (period in whole seconds, at most a week). */
+export function parsePin(q: Query): PinInput {
+  const pin: PinInput = {};
+  if (q.parallelism !== undefined) pin.parallelism = positiveInt('parallelism', q.parallelism);
+  if (q.rate !== undefined) pin.rate = positiveInt('rate', q.rate);
+  if (q.period !== undefined) {
+    const s = positiveInt('period', q.period);
+    if (s * 1000 > MAX_PERIOD)
+      throw new HttpError(400, `period must be at most 604800 seconds (1 week), got ${s}`);
+    pin.periodMs = ms(s * 1000);
+  }
+  if (pin.parallelism === undefined && pin.rate === undefined && pin.periodMs === undefined) {
+    throw new HttpError(400, 'pin needs at least one of parallelism, rate or period');
+  }
+  return pin;
+}
+
+export function parseUnpin(q: Query): UnpinInput {
+  const unpin = { parallelism: flag('parallelism', q.parallelism), rate: flag('rate', q.rate) };
+  if (!unpin.parallelism && !unpin.rate)
+    throw new HttpError(400, 'unpin needs parallelism=true and/or rate=true');
+  return unpin;
+}
+
+/** The management endpoints, framework-free. */
+export function flowControlHandlers(controller: FlowController) {
+  const { engine } = controller;
+  return {
+    list(q: Query): Reply {
+      const now = controller.now();
+      const search = q.search?.toLowerCase();
+      const infos = [];
+      for (const id of engine.keyIds()) {
+        if (search !== undefined && !id.toLowerCase().includes(search)) continue;
+        const k = engine.getKey(id, now, 0);
+        if (k !== undefined) infos.push(toFlowControlInfo(k));
+      }
+      return ok(infos);
+    },
+    get(key: KeyId): Reply {
+      const k = engine.getKey(key, controller.now(), 0);
+      if (k === undefined) throw new HttpError(404, `flow-control key "${key}" not found`);
+      return ok(toFlowControlInfo(k));
+    },
+    globalParallelism(): Reply {
+      const waiting = engine.getKey(keyId('$'), controller.now(), 0)?.waitListSize ?? 0;
+      return ok({
+        parallelismMax: engine.globalParallelism ?? 0,
+        parallelismCount: engine.globalInFlightCount,
+        waitListSize: waiting,
+      });
+    },
+    action(key: KeyId, action: KeyAction, q: Query): Reply {
+      switch (action) {
+        case 'pause':
+          controller.pause(key);
+          break;
+        case 'resume':
+          controller.resume(key);
+          break;
+        case 'pin':
+          controller.pin(key, parsePin(q));
+          break;
+        case 'unpin':
+          controller.unpin(key, parseUnpin(q));
+          break;
+        case 'resetRate':
+        case 'reset':
+          controller.resetRate(key);
+          break;
+      }
+      return ok();
+    },
+  };
+}

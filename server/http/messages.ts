@@ -1,0 +1,150 @@
+import { keyId, messageId, type MessageId } from '../../shared/engine/units';
+import type { FlowController } from '../flow/controller';
+import type { LoggedMessage, MessageLog } from '../flow/message-log';
+import type { Publisher } from '../flow/publisher';
+import { parsePublish, type HeaderBag } from './publish';
+import { HttpError, ok, type Reply } from './respond';
+
+/** Largest batch accepted in one `POST /v2/batch`. */
+const MAX_BATCH = 1000;
+
+/** A message as `GET /v2/messages/{id}` and the dead-letter list show it (QStash's field names). */
+export function describeMessage(m: LoggedMessage) {
+  const p = m.payload;
+  const last = m.attempts[m.attempts.length - 1];
+  return {
+    messageId: m.messageId,
+    url: p.destination,
+    method: p.method,
+    header: Object.fromEntries(Object.entries(p.headers).map(([k, v]) => [k, [v]])),
+    body: p.body ?? '',
+    createdAt: m.createdAt,
+    ...(m.flowControlKey !== null ? { flowControlKey: m.flowControlKey } : {}),
+    ...(m.label !== undefined ? { label: m.label } : {}),
+    state: m.status,
+    retried: last?.attempt ?? 0,
+    attempts: m.attempts,
+    ...(m.nextAt !== undefined ? { notBefore: m.nextAt } : {}),
+    ...(m.endedAt !== undefined ? { endedAt: m.endedAt } : {}),
+    ...(m.reason !== undefined ? { reason: m.reason } : {}),
+    ...(m.dlqId !== undefined ? { dlqId: m.dlqId, responseStatus: last?.status ?? 0 } : {}),
+  };
+}
+
+function lowerCaseHeaders(raw: unknown, index: number): HeaderBag {
+  if (raw === undefined) return {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new HttpError(400, `batch item ${index}: headers must be an object of strings`);
+  }
+  const out: HeaderBag = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v !== 'string')
+      throw new HttpError(400, `batch item ${index}: header "${k}" must be a string`);
+    out[k.toLowerCase()] = v;
+  }
+  return out;
+}
+
+/** The message endpoints, framework-free: publish, batch, read, cancel, dead letters. */
+export function messageHandlers(controller: FlowController, publisher: Publisher, log: MessageLog) {
+  return {
+    publish(destination: string, headers: HeaderBag, body: string | undefined): Reply {
+      return ok(publisher.publish(parsePublish(destination, headers, body, controller.now())));
+    },
+
+    /** Every item is checked before any is accepted: a bad item refuses the whole batch. */
+    batch(rawBody: string | undefined): Reply {
+      let items: unknown;
+      try {
+        items = JSON.parse(rawBody ?? '');
+      } catch {
+        throw new HttpError(400, 'batch body must be a JSON array of {destination, headers, body}');
+      }
+      if (!Array.isArray(items)) throw new HttpError(400, 'batch body must be a JSON array');
+      if (items.length > MAX_BATCH)
+        throw new HttpError(400, `a batch holds at most ${MAX_BATCH} messages`);
+      const now = controller.now();
+      const parsed = items.map((item: unknown, i) => {
+        if (typeof item !== 'object' || item === null)
+          throw new HttpError(400, `batch item ${i} must be an object`);
+        const { destination, headers, body } = item as Record<string, unknown>;
+        if (typeof destination !== 'string')
+          throw new HttpError(400, `batch item ${i}: destination must be a string`);
+        if (body !== undefined && typeof body !== 'string')
+          throw new HttpError(400, `batch item ${i}: body must be a string`);
+        try {
+          return parsePublish(destination, lowerCaseHeaders(headers, i), body, now);
+        } catch (err) {
+          if (err instanceof HttpError)
+            throw new HttpError(err.status, `batch item ${i}: ${err.message}`);
+          throw err;
+        }
+      });
+      return ok(parsed.map((p) => ({ ...publisher.publish(p), url: p.payload.destination })));
+    },
+
+    get(id: string): Reply {
+      const m = log.get(messageId(id));
+      if (m === undefined) throw new HttpError(404, `message "${id}" not found`);
+      return ok(describeMessage(m));
+    },
+
+    /** Cancels one message; 404 when unknown or already ended. */
+    cancel(id: string): Reply {
+      const m = log.get(messageId(id));
+      if (m === undefined) throw new HttpError(404, `message "${id}" not found`);
+      if (m.endedAt !== undefined)
+        throw new HttpError(404, `message "${id}" has already ended (${m.status})`);
+      controller.cancel(m.messageId);
+      return ok({ cancelled: 1 });
+    },
+
+    /** `DELETE /v2/messages?messageIds=…` or `?flowControlKey=…` (or nothing: all pending). */
+    cancelMany(q: URLSearchParams): Reply {
+      const ids = q.getAll('messageIds');
+      const key = q.get('flowControlKey');
+      const label = q.get('label');
+      let targets: MessageId[];
+      if (ids.length > 0) targets = ids.map(messageId);
+      else {
+        targets = [];
+        for (const m of log.pending(key === null ? undefined : keyId(key))) {
+          if (label === null || m.label === label) targets.push(m.messageId);
+        }
+      }
+      let cancelled = 0;
+      for (const id of targets) {
+        const m = log.get(id);
+        if (m === undefined || m.endedAt !== undefined) continue;
+        controller.cancel(id);
+        cancelled++;
+      }
+      return ok({ cancelled });
+    },
+
+    listDeadLetters(q: URLSearchParams): Reply {
+      const key = q.get('flowControlKey');
+      const ids = new Set(q.getAll('dlqIds'));
+      const messages = [];
+      for (const m of log.deadLetters()) {
+        if (key !== null && m.flowControlKey !== key) continue;
+        if (ids.size > 0 && !ids.has(m.dlqId ?? '')) continue;
+        messages.push(describeMessage(m));
+      }
+      return ok({ messages });
+    },
+
+    deleteDeadLetter(dlqId: string): Reply {
+      if (!log.removeDeadLetter(dlqId))
+        throw new HttpError(404, `dead letter "${dlqId}" not found`);
+      return ok();
+    },
+
+    deleteDeadLetters(q: URLSearchParams): Reply {
+      const ids = q.getAll('dlqIds');
+      let deleted = 0;
+      for (const id of ids) if (log.removeDeadLetter(id)) deleted++;
+      return ok({ deleted });
+    },
+  };
+}

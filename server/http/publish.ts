@@ -1,0 +1,216 @@
+import type { FlowConfig, PublishInput } from '../../shared/engine/types';
+import { ms, type KeyId, type MessageId, type Millis } from '../../shared/engine/units';
+import { FlowControlError, parseDuration, parseFlowControlHeaders } from '../../shared/protocol';
+import { RetryDelayError, parseRetryDelay } from '../../shared/protocol/retry-delay';
+import { SimSpecError, parseSimDestination } from '../delivery/simulated';
+import type { MessagePayload } from '../flow/types';
+import { HttpError } from './respond';
+
+/** Headers QStash hands to the destination as they are. */
+const PASSED_THROUGH = /^upstash-(workflow-|feature-set$|label$)/;
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+/** QStash's plans cap retries; 100 keeps a typo from scheduling a message for months. */
+const MAX_RETRIES = 100;
+
+/** Lower-cased header names to string values (repeated headers already joined). */
+export type HeaderBag = Record<string, string | undefined>;
+
+export interface ParsedPublish {
+  input: Omit<PublishInput, 'id'>;
+  payload: MessagePayload;
+  deduplicationId?: string;
+  contentBasedDeduplication: boolean;
+  label?: string;
+  /** `Upstash-Callback`: published when the message is delivered, from its `Upstash-Callback-*` headers. */
+  callback?: { url: string; headers: HeaderBag };
+  /** `Upstash-Failure-Callback`: published when the message fails for good. */
+  failureCallback?: { url: string; headers: HeaderBag };
+  /** Set on Workflow messages (`Upstash-Workflow-RunId`). */
+  workflow?: { runId: string; init: boolean };
+}
+
+/**
+ * The headers of a callback message: `Upstash-Callback-X` (or `Upstash-Failure-Callback-X`)
+ * becomes the callback's own `Upstash-X`, so it is parsed like any publish.
+ */
+export function callbackHeaders(
+  headers: HeaderBag,
+  prefix: 'upstash-callback-' | 'upstash-failure-callback-',
+): HeaderBag {
+  const out: HeaderBag = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && name.startsWith(prefix))
+      out[`upstash-${name.slice(prefix.length)}`] = value;
+  }
+  return out;
+}
+
+/**
+ * Validates a destination: an absolute `http(s)://` URL, or `sim://…` for the simulator.
+ * The caller passes it raw (with its query string), exactly as it came after `/v2/publish/`.
+ */
+export function parseDestination(raw: string): string {
+  if (raw === '')
+    throw new HttpError(400, 'destination is missing: POST /v2/publish/{destination}');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new HttpError(
+      400,
+      `destination "${raw}" is not an absolute URL (http://, https:// or sim://)`,
+    );
+  }
+  if (url.protocol === 'sim:') {
+    try {
+      parseSimDestination(raw);
+    } catch (err) {
+      if (err instanceof SimSpecError) throw new HttpError(400, err.message);
+      throw err;
+    }
+  } else if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new HttpError(400, `destination "${raw}" must use http, https or sim`);
+  }
+  return raw;
+}
+
+function parseRetries(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const t = raw.trim();
+  if (!/^\d+$/.test(t) || Number(t) > MAX_RETRIES) {
+    throw new HttpError(
+      400,
+      `Upstash-Retries must be a whole number from 0 to ${MAX_RETRIES}, got "${raw}"`,
+    );
+  }
+  return Number(t);
+}
+
+/** `Upstash-Timeout`: `<n>s|m|h` (or bare seconds), at least 1 s and at most 2 h. */
+function parseTimeout(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const d = parseDuration(raw, false);
+  if (d === null || d < 1000 || d > 7_200_000) {
+    throw new HttpError(
+      400,
+      `Upstash-Timeout must be like 30s, 5m or 1h (1 s to 2 h), got "${raw}"`,
+    );
+  }
+  return d;
+}
+
+/** `Upstash-Not-Before` (unix seconds) wins over `Upstash-Delay` (`1d10h30m`, or seconds). */
+function parseNotBefore(headers: HeaderBag, now: Millis): Millis | undefined {
+  const nb = headers['upstash-not-before'];
+  if (nb !== undefined) {
+    if (!/^\d+$/.test(nb.trim()))
+      throw new HttpError(400, `Upstash-Not-Before must be unix seconds, got "${nb}"`);
+    return ms(Number(nb.trim()) * 1000);
+  }
+  const delay = headers['upstash-delay'];
+  if (delay === undefined) return undefined;
+  const d = parseDuration(delay);
+  if (d === null)
+    throw new HttpError(400, `Upstash-Delay must be like 10s, 5m or 1d10h30m, got "${delay}"`);
+  return d === 0 ? undefined : ms(now + d);
+}
+
+/** Reads a publish request's headers into the engine's input and the payload to deliver. */
+export function parsePublish(
+  destination: string,
+  headers: HeaderBag,
+  body: string | undefined,
+  now: Millis,
+): ParsedPublish {
+  const dest = parseDestination(destination);
+  let flow: { key: KeyId; config: FlowConfig } | undefined;
+  try {
+    flow = parseFlowControlHeaders(
+      headers['upstash-flow-control-key'],
+      headers['upstash-flow-control-value'],
+    );
+  } catch (err) {
+    if (err instanceof FlowControlError) throw new HttpError(400, err.message);
+    throw err;
+  }
+  const method = (headers['upstash-method'] ?? 'POST').trim().toUpperCase();
+  if (!METHODS.has(method)) {
+    throw new HttpError(
+      400,
+      `Upstash-Method must be one of ${[...METHODS].join(', ')}, got "${headers['upstash-method']}"`,
+    );
+  }
+  const forwarded: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    if (name.startsWith('upstash-forward-') && name.length > 'upstash-forward-'.length) {
+      forwarded[name.slice('upstash-forward-'.length)] = value;
+    } else if (PASSED_THROUGH.test(name)) {
+      // Workflow's serve() reads these on every step request.
+      forwarded[name] = value;
+    }
+  }
+  const contentType = headers['content-type'];
+  if (contentType !== undefined) forwarded['content-type'] = contentType;
+  const retries = parseRetries(headers['upstash-retries']);
+  const retryDelay = headers['upstash-retry-delay'];
+  if (retryDelay !== undefined) {
+    try {
+      parseRetryDelay(retryDelay);
+    } catch (err) {
+      if (err instanceof RetryDelayError) throw new HttpError(400, err.message);
+      throw err;
+    }
+  }
+  const timeoutMs = parseTimeout(headers['upstash-timeout']);
+  const notBefore = parseNotBefore(headers, now);
+  const callbackUrl = headers['upstash-callback'];
+  const failureUrl = headers['upstash-failure-callback'];
+  if (callbackUrl !== undefined) parseDestination(callbackUrl);
+  if (failureUrl !== undefined) parseDestination(failureUrl);
+  const dedup = headers['upstash-deduplication-id'];
+  if (dedup !== undefined && (dedup.trim() === '' || dedup.length > 256)) {
+    throw new HttpError(400, 'Upstash-Deduplication-Id must be 1 to 256 characters');
+  }
+  const runId = headers['upstash-workflow-runid'];
+  return {
+    deduplicationId: dedup?.trim(),
+    contentBasedDeduplication:
+      headers['upstash-content-based-deduplication']?.trim().toLowerCase() === 'true',
+    ...(headers['upstash-label'] !== undefined ? { label: headers['upstash-label'] } : {}),
+    ...(callbackUrl !== undefined
+      ? { callback: { url: callbackUrl, headers: callbackHeaders(headers, 'upstash-callback-') } }
+      : {}),
+    ...(failureUrl !== undefined
+      ? {
+          failureCallback: {
+            url: failureUrl,
+            headers: callbackHeaders(headers, 'upstash-failure-callback-'),
+          },
+        }
+      : {}),
+    ...(runId !== undefined
+      ? {
+          workflow: {
+            runId,
+            init: headers['upstash-workflow-init']?.trim().toLowerCase() === 'true',
+          },
+        }
+      : {}),
+    input: {
+      ...(flow !== undefined ? { key: flow.key, config: flow.config } : {}),
+      ...(retries !== undefined ? { retries } : {}),
+      ...(notBefore !== undefined ? { notBefore } : {}),
+    },
+    payload: {
+      destination: dest,
+      method,
+      headers: forwarded,
+      ...(body !== undefined && body !== '' ? { body } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(retryDelay !== undefined ? { retryDelay } : {}),
+    },
+  };
+}
+
+export type NewMessageId = () => MessageId;

@@ -1,0 +1,157 @@
+import express, { type Request, type Response, type NextFunction } from 'express';
+import type { Logger } from 'pino';
+import { messageId, type MessageId } from '../../shared/engine/units';
+import { randomBytes } from 'node:crypto';
+import type { SigningKeys } from '../delivery/signature';
+import type { FlowController } from '../flow/controller';
+import type { MessageLog } from '../flow/message-log';
+import type { Publisher } from '../flow/publisher';
+import { messageHandlers } from './messages';
+import { ACTIONS, decodeKey, flowControlHandlers, type KeyAction } from './flow-control';
+import type { HeaderBag } from './publish';
+import { HttpError, ok, type Reply } from './respond';
+
+export interface ApiOptions {
+  controller: FlowController;
+  publisher: Publisher;
+  messageLog: MessageLog;
+  log: Logger;
+  /** When set, every API call must carry `Authorization: Bearer <token>` (or `?qstash_token=`). */
+  token?: string;
+  /** Answered at `GET /v2/keys` (the clients' dev mode probes it). */
+  signingKeys: SigningKeys;
+  /** Largest accepted message body. */
+  maxBodyBytes?: number;
+}
+
+export const randomMessageId = (): MessageId =>
+  messageId(`msg_${randomBytes(15).toString('base64url')}`);
+
+function headerBag(req: Request): HeaderBag {
+  const bag: HeaderBag = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    bag[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return bag;
+}
+
+function queryOf(rawQuery: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(rawQuery)) out[k] = v;
+  return out;
+}
+
+function send(res: Response, reply: Reply): void {
+  if (reply.body === undefined) res.status(reply.status).end();
+  else res.status(reply.status).json(reply.body);
+}
+
+/**
+ * The QStash-compatible `/v2` API as an Express router. Paths are read from the raw request target,
+ * so a destination keeps its `//` and its own query string, and a key may contain `/`.
+ */
+export function apiRouter(options: ApiOptions): express.Router {
+  const { controller, log } = options;
+  const flow = flowControlHandlers(controller);
+  const messages = messageHandlers(controller, options.publisher, options.messageLog);
+  const router = express.Router();
+
+  router.use((req, res, next) => {
+    if (options.token === undefined) return next();
+    const header = req.headers.authorization ?? '';
+    const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1];
+    const query = queryOf(req.originalUrl.split('?')[1] ?? '').qstash_token;
+    if (bearer === options.token || query === options.token) return next();
+    send(res, {
+      status: 401,
+      body: { error: 'missing or wrong token: send Authorization: Bearer <token>' },
+    });
+  });
+
+  router.use(express.raw({ type: () => true, limit: options.maxBodyBytes ?? 1_048_576 }));
+
+  router.use((req, res, next) => {
+    const raw = req.originalUrl;
+    const q = raw.indexOf('?');
+    const path = q === -1 ? raw : raw.slice(0, q);
+    const rawQuery = q === -1 ? '' : raw.slice(q + 1);
+    const reply = dispatch(req, path, rawQuery);
+    if (reply === undefined) return next();
+    send(res, reply);
+  });
+
+  function dispatch(req: Request, path: string, rawQuery: string): Reply | undefined {
+    const method = req.method;
+    const body =
+      Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body.toString('utf8') : undefined;
+    if (method === 'POST' && path.startsWith('/v2/publish/')) {
+      // The destination's own query string arrives as the request's query string.
+      const destination =
+        path.slice('/v2/publish/'.length) + (rawQuery === '' ? '' : `?${rawQuery}`);
+      return messages.publish(destination, headerBag(req), body);
+    }
+    if (method === 'POST' && path === '/v2/batch') return messages.batch(body);
+    const params = new URLSearchParams(rawQuery);
+    if (path.startsWith('/v2/messages/')) {
+      const id = decodeURIComponent(path.slice('/v2/messages/'.length));
+      if (method === 'GET') return messages.get(id);
+      if (method === 'DELETE') return messages.cancel(id);
+    }
+    if (path === '/v2/messages' && method === 'DELETE') return messages.cancelMany(params);
+    if (path === '/v2/dlq' && method === 'GET') return messages.listDeadLetters(params);
+    if (path === '/v2/dlq' && method === 'DELETE') return messages.deleteDeadLetters(params);
+    if (path.startsWith('/v2/dlq/') && method === 'DELETE') {
+      return messages.deleteDeadLetter(decodeURIComponent(path.slice('/v2/dlq/'.length)));
+    }
+    const query = queryOf(rawQuery);
+    if (method === 'GET' && path === '/v2/keys') return ok(options.signingKeys);
+    if (method === 'GET' && path === '/v2/flowControl') return flow.list(query);
+    if (
+      method === 'GET' &&
+      (path === '/v2/globalParallelism' || path === '/v2/globalParallelism/')
+    ) {
+      return flow.globalParallelism();
+    }
+    if (path.startsWith('/v2/flowControl/')) {
+      const rest = path.slice('/v2/flowControl/'.length);
+      if (method === 'GET') return flow.get(decodeKey(rest));
+      if (method === 'POST') {
+        const slash = rest.lastIndexOf('/');
+        const action = rest.slice(slash + 1) as KeyAction;
+        if (slash <= 0 || !ACTIONS.includes(action)) {
+          throw new HttpError(
+            404,
+            `unknown flow-control action in "${path}"; use ${ACTIONS.join(', ')}`,
+          );
+        }
+        return flow.action(decodeKey(rest.slice(0, slash)), action, query);
+      }
+    }
+    return undefined;
+  }
+
+  router.use('/v2', (req, _res, next) =>
+    next(new HttpError(404, `no route for ${req.method} ${req.originalUrl.split('?')[0]}`)),
+  );
+
+  router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof HttpError)
+      return send(res, { status: err.status, body: { error: err.message } });
+    const e = err as { status?: number; type?: string; message?: string };
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      return send(res, {
+        status: e.status,
+        body: {
+          error:
+            e.type === 'entity.too.large'
+              ? 'message body is too large'
+              : (e.message ?? 'bad request'),
+        },
+      });
+    }
+    log.error({ err }, 'unhandled error');
+    send(res, { status: 500, body: { error: 'internal error' } });
+  });
+
+  return router;
+}

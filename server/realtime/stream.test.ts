@@ -1,0 +1,281 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import type {
+  ClientToServerEvents,
+  EngineEvent,
+  ServerToClientEvents,
+  SnapshotPayload,
+} from '../../shared/events';
+import { FlowEngine } from '../../shared/engine/engine';
+import { keyId, messageId } from '../../shared/engine/units';
+import { instantDeliverer } from '../delivery/simulated';
+import { FlowController } from '../flow/controller';
+import { systemClock, type Deliverer, type Timers } from '../flow/types';
+import { attachRealtime, type RealtimeOptions } from './stream';
+
+type Client = ClientSocket<ServerToClientEvents, ClientToServerEvents>;
+type IoServer = Server<ClientToServerEvents, ServerToClientEvents>;
+
+/** Timers that fire only when the test says so, to decide exactly when a batch goes out. */
+function manualTimers() {
+  const due = new Map<number, () => void>();
+  let next = 1;
+  const timers: Timers = {
+    set: (fn) => {
+      due.set(next, fn);
+      return next++;
+    },
+    clear: (handle) => void due.delete(handle as number),
+  };
+  return {
+    timers,
+    get armed() {
+      return due.size;
+    },
+    fire() {
+      const fns = [...due.values()];
+      due.clear();
+      for (const fn of fns) fn();
+    },
+  };
+}
+
+/** Everything one client received, in order, with a way to wait for what comes next. */
+function record(client: Client) {
+  const received: Array<
+    { kind: 'snapshot'; payload: SnapshotPayload } | { kind: 'events'; batch: EngineEvent[] }
+  > = [];
+  const waiters: Array<() => void> = [];
+  const wake = () => waiters.splice(0).forEach((w) => w());
+  client.on('snapshot', (payload) => {
+    received.push({ kind: 'snapshot', payload });
+    wake();
+  });
+  client.on('events', (batch) => {
+    received.push({ kind: 'events', batch });
+    wake();
+  });
+  /** Resolves once `predicate` holds for what was received; re-checked on every message. */
+  function until(predicate: () => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => (predicate() ? resolve() : waiters.push(check));
+      check();
+    });
+  }
+  const snapshots = () => received.flatMap((r) => (r.kind === 'snapshot' ? [r.payload] : []));
+  const events = () => received.flatMap((r) => (r.kind === 'events' ? r.batch : []));
+  return { received, until, snapshots, events };
+}
+
+let cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const fn of cleanup.reverse()) await fn();
+  cleanup = [];
+});
+
+/** A real Socket.IO server on an ephemeral port, streaming a real controller's events. */
+async function start(options: RealtimeOptions = {}, deliverer: Deliverer = instantDeliverer) {
+  const controller = new FlowController({
+    engine: new FlowEngine(),
+    clock: systemClock,
+    deliverer,
+  });
+  const http = createServer();
+  const io: IoServer = new Server(http);
+  const realtime = attachRealtime(io, controller, options);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  cleanup.push(async () => {
+    realtime.close();
+    controller.close();
+    await io.close();
+  });
+  let n = 0;
+  const publish = (key = 'k', parallelism = 2) =>
+    controller.publish(
+      { id: messageId(`msg_${++n}`), key: keyId(key), config: { parallelism } },
+      { destination: 'sim://work', method: 'POST', headers: {} },
+    );
+  /** Connects a client over WebSocket only, so the transport never changes under a test. */
+  const client = () => {
+    const c: Client = connect(`http://127.0.0.1:${port}`, {
+      transports: ['websocket'],
+      forceNew: true,
+    });
+    cleanup.push(() => void c.close());
+    return c;
+  };
+  /** The server side of the one connected socket. */
+  const serverSocket = () => {
+    const [socket] = io.sockets.sockets.values();
+    if (socket === undefined) throw new Error('no socket is connected');
+    return socket;
+  };
+  return { controller, io, publish, client, serverSocket };
+}
+
+/** Deliveries that never end, so the only events are the ones a test causes by publishing. */
+const endless: Deliverer = { deliver: () => new Promise(() => undefined) };
+
+const seqs = (events: EngineEvent[]) => events.map((e) => e.seq);
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('attachRealtime', () => {
+  it('sends a snapshot first, then every later event in seq order, batched', async () => {
+    const s = await start();
+    s.publish('before');
+    const rec = record(s.client());
+    await rec.until(() => rec.snapshots().length === 1);
+    const snap = rec.snapshots()[0]!;
+    expect(rec.received[0]?.kind).toBe('snapshot');
+    expect(snap.seq).toBe(s.controller.engine.lastSeq);
+    expect(snap.policy).toBe('fifo');
+    expect(snap.engine.keys.map((k) => k.key)).toEqual(['before']);
+
+    // When each `events` emit leaves the server (arrival times would add the client's jitter).
+    const emittedAt: number[] = [];
+    s.serverSocket().conn.on('packetCreate', (packet: { data?: unknown }) => {
+      if (typeof packet.data === 'string' && packet.data.startsWith('2["events"')) {
+        emittedAt.push(performance.now());
+      }
+    });
+    const delivered = () => rec.events().filter((e) => e.type === 'message:delivered').length;
+    for (let round = 1; round <= 3; round++) {
+      for (let i = 0; i < 10; i++) s.publish('burst', 2);
+      await rec.until(() => delivered() >= 10 * round);
+    }
+    await rec.until(() => rec.events().at(-1)?.seq === s.controller.engine.lastSeq);
+
+    expect(seqs(rec.events())).toEqual(range(snap.seq + 1, s.controller.engine.lastSeq));
+    const batches = rec.received.filter((r) => r.kind === 'events');
+    expect(emittedAt).toHaveLength(batches.length);
+    expect(batches.length).toBeGreaterThanOrEqual(3);
+    expect(batches.length).toBeLessThan(rec.events().length / 5);
+    for (let i = 1; i < emittedAt.length; i++) {
+      // 50 ms apart, less the millisecond rounding of Date.now and of setTimeout.
+      expect(emittedAt[i]! - emittedAt[i - 1]!).toBeGreaterThanOrEqual(48);
+    }
+  });
+
+  it('answers resync with a fresh snapshot and continues after its seq', async () => {
+    const s = await start();
+    const client = s.client();
+    const rec = record(client);
+    await rec.until(() => rec.snapshots().length === 1);
+    s.publish();
+    await rec.until(() => rec.events().length > 0);
+
+    client.emit('resync');
+    await rec.until(() => rec.snapshots().length === 2);
+    const snap = rec.snapshots()[1]!;
+    expect(snap.seq).toBe(s.controller.engine.lastSeq);
+    expect(snap.engine.stats.accepted).toBe(1);
+
+    s.publish();
+    await rec.until(() => rec.received.at(-1)?.kind === 'events');
+    const after = rec.received.at(-1) as { batch: EngineEvent[] };
+    expect(after.batch[0]?.seq).toBe(snap.seq + 1);
+  });
+
+  it('ignores a resync that carries a payload', async () => {
+    const t = manualTimers();
+    const s = await start({ timers: t.timers });
+    const client = s.client();
+    const rec = record(client);
+    await rec.until(() => rec.snapshots().length === 1);
+    // A second listener runs right after the stream's, so it tells when the server has handled it.
+    const handled = () =>
+      new Promise<void>((resolve) => s.serverSocket().once('resync', () => resolve()));
+
+    let done = handled();
+    (client.emit as (ev: string, ...args: unknown[]) => void)('resync', { seq: -1 });
+    await done;
+    expect(t.armed).toBe(0);
+
+    done = handled();
+    client.emit('resync');
+    await done;
+    expect(t.armed).toBe(1);
+    t.fire();
+    await rec.until(() => rec.snapshots().length === 2);
+  });
+
+  describe('when a client falls behind', () => {
+    it('replaces a batch larger than maxBatch with a snapshot', async () => {
+      const t = manualTimers();
+      const s = await start({ maxBatch: 5, timers: t.timers }, endless);
+      const rec = record(s.client());
+      await rec.until(() => rec.snapshots().length === 1);
+
+      for (let i = 0; i < 4; i++) s.publish('flood', 1);
+      t.fire();
+      await rec.until(() => rec.snapshots().length === 2);
+      expect(rec.events()).toEqual([]);
+      const snap = rec.snapshots()[1]!;
+      expect(snap.engine.keys[0]).toMatchObject({ key: 'flood', parallelism: 1 });
+      expect(snap.engine.stats.accepted).toBe(4);
+
+      // The stream goes on from the new snapshot, with no gap.
+      s.publish('flood', 1);
+      t.fire();
+      await rec.until(() => rec.events().length > 0);
+      expect(rec.events()[0]?.seq).toBe(snap.seq + 1);
+    });
+
+    it('waits out a backed-up transport, then sends a snapshot instead of the dropped events', async () => {
+      const t = manualTimers();
+      const s = await start({ maxWriteBuffer: 1, timers: t.timers }, endless);
+      const rec = record(s.client());
+      await rec.until(() => rec.snapshots().length === 1);
+      const conn = s.serverSocket().conn as unknown as {
+        transport: { writable: boolean; emit(ev: 'ready'): void };
+        writeBuffer: unknown[];
+      };
+
+      // A busy transport is engine.io's own state while a write is outstanding: packets queue.
+      conn.transport.writable = false;
+      s.publish('slow', 1);
+      t.fire();
+      s.publish('slow', 1);
+      t.fire();
+      expect(conn.writeBuffer).toHaveLength(2);
+      const queuedUpTo = s.controller.engine.lastSeq;
+      s.publish('slow', 1);
+      t.fire();
+      expect(conn.writeBuffer).toHaveLength(2);
+      expect(t.armed).toBe(0);
+
+      // The transport catches up: the two queued batches go out, then a snapshot, not the drop.
+      conn.transport.writable = true;
+      conn.transport.emit('ready');
+      expect(t.armed).toBe(1);
+      t.fire();
+      await rec.until(() => rec.snapshots().length === 2);
+      expect(rec.received.map((r) => r.kind)).toEqual(['snapshot', 'events', 'events', 'snapshot']);
+      expect(rec.events().at(-1)?.seq).toBe(queuedUpTo);
+      expect(rec.snapshots()[1]!.engine.stats.accepted).toBe(3);
+    });
+  });
+
+  it('buffers nothing while no socket is connected', async () => {
+    const t = manualTimers();
+    const s = await start({ timers: t.timers });
+    s.publish();
+    expect(t.armed).toBe(0);
+
+    const client = s.client();
+    const rec = record(client);
+    await rec.until(() => rec.snapshots().length === 1);
+    const gone = new Promise<void>((resolve) =>
+      s.serverSocket().once('disconnect', () => resolve()),
+    );
+    client.close();
+    await gone;
+    s.publish();
+    expect(t.armed).toBe(0);
+  });
+});

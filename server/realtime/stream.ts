@@ -1,0 +1,192 @@
+/**
+ * The dashboard's live feed: a snapshot when a socket connects, then the engine's events after the
+ * snapshot's `seq`, batched per socket so a burst of thousands of events is a handful of emits.
+ *
+ * Memory per socket is bounded: a socket that falls behind (its batch grows past `maxBatch`, or
+ * its transport's write buffer backs up) loses its pending events and gets a fresh snapshot once
+ * it can take one. A snapshot is always correct, and costs one emit however far behind it was.
+ */
+import type { Server, Socket } from 'socket.io';
+import { z } from 'zod';
+import type {
+  ClientToServerEvents,
+  EngineEvent,
+  ServerToClientEvents,
+  SnapshotPayload,
+} from '../../shared/events';
+import type { FlowController } from '../flow/controller';
+import { systemClock, systemTimers, type Clock, type Timers } from '../flow/types';
+
+export interface RealtimeOptions {
+  /** The shortest interval between two emits to one socket (default 50 ms). */
+  batchMs?: number;
+  /** More pending events than this for one socket: drop them, send a snapshot (default 5000). */
+  maxBatch?: number;
+  /**
+   * More engine.io packets than this waiting in a socket's transport write buffer: the client is
+   * not reading, so queue nothing more for it and send a snapshot once the buffer drains
+   * (default 64, about three seconds of batches).
+   */
+  maxWriteBuffer?: number;
+  clock?: Clock;
+  /** The batching timers; tests inject manual ones to decide when a batch goes out. */
+  timers?: Timers;
+}
+
+export interface Realtime {
+  /** Stops streaming: no new sockets are served, pending batches are dropped, timers cleared. */
+  close(): void;
+}
+
+type IoServer = Server<ClientToServerEvents, ServerToClientEvents>;
+type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+
+/** What the stream knows about one connected socket. */
+interface Subscriber {
+  socket: IoSocket;
+  /** The `seq` of the last event queued or covered by a snapshot; later events are queued. */
+  seq: number;
+  pending: EngineEvent[];
+  /** Behind: queue nothing, and send a snapshot at the next chance. */
+  stale: boolean;
+  timer: unknown;
+  /** When the last emit went out, so emits stay `batchMs` apart. */
+  lastEmitAt: number;
+}
+
+/** `resync` carries no payload; a client that sends one anyway is ignored, not trusted. */
+const resyncArgs = z.tuple([]);
+
+/**
+ * Packets engine.io holds for a socket because its transport is still busy writing earlier ones.
+ * The field is private in engine.io's typings but is the documented backpressure signal.
+ */
+function writeBufferLength(socket: IoSocket): number {
+  return (socket.conn as unknown as { writeBuffer: readonly unknown[] }).writeBuffer.length;
+}
+
+/**
+ * Streams `controller`'s events to every socket of `io`.
+ *
+ * Each socket gets a `snapshot` on connect and on `resync`, then `events` batches in `seq` order
+ * with no gaps, at most one emit per `batchMs`. While no socket is connected nothing is buffered.
+ */
+export function attachRealtime(
+  io: IoServer,
+  controller: FlowController,
+  options: RealtimeOptions = {},
+): Realtime {
+  const batchMs = options.batchMs ?? 50;
+  const maxBatch = options.maxBatch ?? 5000;
+  const maxWriteBuffer = options.maxWriteBuffer ?? 64;
+  const clock = options.clock ?? systemClock;
+  const timers = options.timers ?? systemTimers;
+  const subscribers = new Map<string, Subscriber>();
+
+  function sendSnapshot(sub: Subscriber): void {
+    const now = clock.now();
+    const engine = controller.engine;
+    const payload: SnapshotPayload = {
+      seq: engine.lastSeq,
+      at: now,
+      policy: engine.policy,
+      engine: engine.snapshot(now),
+    };
+    sub.seq = payload.seq;
+    sub.pending = [];
+    sub.stale = false;
+    sub.lastEmitAt = now;
+    sub.socket.emit('snapshot', payload);
+  }
+
+  const backedUp = (sub: Subscriber) => writeBufferLength(sub.socket) > maxWriteBuffer;
+
+  /** Arms the socket's one timer for when its next emit may go out. */
+  function schedule(sub: Subscriber): void {
+    if (sub.timer !== null) return;
+    const wait = Math.max(0, sub.lastEmitAt + batchMs - clock.now());
+    sub.timer = timers.set(() => flush(sub), wait);
+  }
+
+  function fallBehind(sub: Subscriber): void {
+    sub.pending = [];
+    sub.stale = true;
+    schedule(sub);
+  }
+
+  /** Sends what is due: a snapshot when stale, else the pending batch. */
+  function flush(sub: Subscriber): void {
+    sub.timer = null;
+    if (backedUp(sub)) {
+      // Anything sent now would wait behind packets the client has not read yet. Drop the batch;
+      // the transport's `drain` brings us back here, and then a snapshot replaces it.
+      if (sub.pending.length > 0) {
+        sub.pending = [];
+        sub.stale = true;
+      }
+      return;
+    }
+    if (sub.stale) {
+      sendSnapshot(sub);
+    } else if (sub.pending.length > 0) {
+      const batch = sub.pending;
+      sub.pending = [];
+      sub.lastEmitAt = clock.now();
+      sub.socket.emit('events', batch);
+    }
+  }
+
+  const offEvents = controller.onEvents((events) => {
+    for (const sub of subscribers.values()) {
+      if (sub.stale) continue;
+      for (const e of events) {
+        // A snapshot taken while this batch was being dispatched already covers its start.
+        if (e.seq <= sub.seq) continue;
+        sub.seq = e.seq;
+        sub.pending.push(e);
+      }
+      if (sub.pending.length > maxBatch) fallBehind(sub);
+      else if (sub.pending.length > 0) schedule(sub);
+    }
+  });
+
+  function onConnection(socket: IoSocket): void {
+    const sub: Subscriber = {
+      socket,
+      seq: 0,
+      pending: [],
+      stale: false,
+      timer: null,
+      lastEmitAt: 0,
+    };
+    subscribers.set(socket.id, sub);
+    sendSnapshot(sub);
+
+    socket.on('resync', (...args: unknown[]) => {
+      if (!resyncArgs.safeParse(args).success) return;
+      // Through the timer, so a client that spams resync still gets one emit per batchMs.
+      fallBehind(sub);
+    });
+
+    const onDrain = () => {
+      if (sub.stale || sub.pending.length > 0) schedule(sub);
+    };
+    socket.conn.on('drain', onDrain);
+    socket.once('disconnect', () => {
+      socket.conn.off('drain', onDrain);
+      if (sub.timer !== null) timers.clear(sub.timer);
+      subscribers.delete(socket.id);
+    });
+  }
+
+  io.on('connection', onConnection);
+
+  return {
+    close() {
+      io.off('connection', onConnection);
+      offEvents();
+      for (const sub of subscribers.values()) if (sub.timer !== null) timers.clear(sub.timer);
+      subscribers.clear();
+    },
+  };
+}
