@@ -1,0 +1,93 @@
+/**
+ * The dashboard's picture of the engine, and the pure functions that keep it current: a snapshot
+ * replaces it, each batch of events moves it forward. No React, no zustand, no socket here, so the
+ * rules are unit-tested as plain functions.
+ */
+import type { EngineEvent, SnapshotPayload } from '../../shared/events';
+import type { KeySnapshot } from '../../shared/engine/types';
+import type { Millis } from '../../shared/engine/units';
+import { applyEvent, Batch } from './apply-event';
+import { VISIBLE_WAITERS, type EventsOutcome, type FlowState, type KeyView } from './flow-types';
+
+export * from './flow-types';
+
+export const initialFlowState: FlowState = {
+  synced: false,
+  seq: 0,
+  at: 0 as Millis,
+  policy: 'fifo',
+  globalParallelism: null,
+  globalInFlight: 0,
+  stats: { accepted: 0, delivered: 0, dead: 0, cancelled: 0 },
+  keys: {},
+};
+
+function keyFromSnapshot(k: KeySnapshot): KeyView {
+  return {
+    key: k.key,
+    parallelism: k.parallelism,
+    rate: k.rate,
+    periodMs: k.periodMs,
+    pinnedParallelism: k.pinnedParallelism,
+    pinnedRate: k.pinnedRate,
+    paused: k.paused,
+    inFlight: k.inFlight,
+    rateCount: k.rateCount,
+    ratePeriodStart: k.ratePeriodStart,
+    waitListSize: k.waitListSize,
+    scheduled: k.scheduled,
+    active: k.active.map((a, i) => ({ ...a, token: i + 1 })),
+    waiting: k.waiting.slice(0, VISIBLE_WAITERS).map((w) => ({ ...w })),
+  };
+}
+
+/** The state a snapshot describes; whatever the client held before is replaced. */
+export function fromSnapshot(payload: SnapshotPayload): FlowState {
+  const keys: Record<string, KeyView> = {};
+  for (const k of payload.engine.keys) keys[k.key] = keyFromSnapshot(k);
+  return {
+    synced: true,
+    seq: payload.seq,
+    at: payload.at,
+    policy: payload.policy,
+    globalParallelism: payload.engine.globalParallelism,
+    globalInFlight: payload.engine.globalInFlight,
+    stats: { ...payload.engine.stats },
+    keys,
+  };
+}
+
+/**
+ * Applies a batch of events. Events at or below the state's `seq` are skipped (already applied);
+ * a gap in `seq` leaves the state as it was, marks it unsynced and asks for a resync. So does a
+ * key whose visible waiters ran out while more wait: only a snapshot can say who they are.
+ */
+export function applyEvents(
+  state: FlowState,
+  batch: readonly EngineEvent[],
+): { state: FlowState; outcome: EventsOutcome } {
+  if (!state.synced) return { state, outcome: 'ignored' };
+  const out: FlowState = { ...state, stats: { ...state.stats } };
+  const b = new Batch(state.keys);
+  let applied = 0;
+  for (const e of batch) {
+    if (e.seq <= out.seq) continue;
+    if (e.seq !== out.seq + 1) return { state: { ...state, synced: false }, outcome: 'resync' };
+    applyEvent(out, b, e);
+    out.seq = e.seq;
+    out.at = e.at;
+    applied++;
+  }
+  if (applied === 0) return { state, outcome: 'ignored' };
+  out.keys = { ...state.keys };
+  let refill = false;
+  for (const [id, d] of b.drafts) {
+    out.keys[id] = d;
+    const before = state.keys[id];
+    if (before !== undefined && before.waiting.length > 0 && d.waiting.length === 0) {
+      refill ||= d.waitListSize > 0;
+    }
+  }
+  if (refill) return { state: { ...out, synced: false }, outcome: 'resync' };
+  return { state: out, outcome: 'applied' };
+}

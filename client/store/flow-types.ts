@@ -1,0 +1,59 @@
+/** The shapes of the dashboard's picture of the engine (see flow-state.ts for how it moves). */
+import type { WaitReason } from '../../shared/events';
+import type { EngineStats, HandoffPolicy } from '../../shared/engine/types';
+import type { KeyId, MessageId, Millis } from '../../shared/engine/units';
+
+/** Waiters kept per key; the rest of a longer waitlist is only counted (a snapshot lists 100 too). */
+export const VISIBLE_WAITERS = 100;
+
+/** A delivery in flight, holding token number `token` (1-based) of its key. */
+export interface ActiveRequest {
+  messageId: MessageId;
+  attempt: number;
+  startedAt: Millis;
+  /** Which token it holds; a handoff passes the same number on, so a token keeps its identity. */
+  token: number;
+}
+
+export interface Waiter {
+  messageId: MessageId;
+  attempt: number;
+  readyAt: Millis;
+  reason: WaitReason;
+}
+
+export interface KeyView {
+  key: KeyId;
+  parallelism: number | null;
+  rate: number | null;
+  periodMs: Millis;
+  pinnedParallelism: boolean;
+  pinnedRate: boolean;
+  paused: boolean;
+  inFlight: number;
+  rateCount: number;
+  ratePeriodStart: Millis;
+  waitListSize: number;
+  /** Messages delayed or waiting out a retry's backoff. */
+  scheduled: number;
+  active: ActiveRequest[];
+  /** The head of the waitlist, in order: at most VISIBLE_WAITERS of its `waitListSize`. */
+  waiting: Waiter[];
+}
+
+export interface FlowState {
+  /** False until the first snapshot, and after a gap until the next one: batches are ignored. */
+  synced: boolean;
+  /** The `seq` of the last event applied. */
+  seq: number;
+  /** The server time of the latest snapshot or event. */
+  at: Millis;
+  policy: HandoffPolicy;
+  globalParallelism: number | null;
+  globalInFlight: number;
+  stats: EngineStats;
+  keys: Record<string, KeyView>;
+}
+
+/** What applying a batch did: `resync` means the client must ask the server for a snapshot. */
+export type EventsOutcome = 'applied' | 'ignored' | 'resync';

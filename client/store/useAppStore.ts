@@ -1,0 +1,13 @@
+import { createContext, useContext } from 'react';
+import { useStore } from 'zustand';
+import type { AppState, AppStore } from './app-store';
+
+/** Holds the page's store; `main.tsx` provides it, tests can provide their own. */
+export const AppStoreContext = createContext<AppStore | null>(null);
+
+/** Reads the store through `selector`, re-rendering only when the selected value changes. */
+export function useAppStore<T>(selector: (state: AppState) => T): T {
+  const store = useContext(AppStoreContext);
+  if (store === null) throw new Error('useAppStore needs an AppStoreContext provider');
+  return useStore(store, selector);
+}
