@@ -30,6 +30,7 @@ function main(): void {
     token: config.token,
     globalParallelism: config.globalParallelism,
     policy: config.policy,
+    requestTimeoutMs: config.requestTimeoutMs,
     staticDir: path.join(root, 'dist', 'client'),
   });
   app.http.listen(config.port, config.host, () => {

@@ -90,6 +90,14 @@ export function apiRouter(options: ApiOptions): express.Router {
         path.slice('/v2/publish/'.length) + (rawQuery === '' ? '' : `?${rawQuery}`);
       return messages.publish(destination, headerBag(req), body);
     }
+    if (method === 'POST' && path.startsWith('/v2/enqueue/')) {
+      // Queues are accepted as plain publishes: flow control is what Baton limits by.
+      const rest = path.slice('/v2/enqueue/'.length);
+      const slash = rest.indexOf('/');
+      if (slash <= 0) throw new HttpError(400, 'use POST /v2/enqueue/{queueName}/{destination}');
+      const destination = rest.slice(slash + 1) + (rawQuery === '' ? '' : `?${rawQuery}`);
+      return messages.publish(destination, headerBag(req), body);
+    }
     if (method === 'POST' && path === '/v2/batch') return messages.batch(body);
     const params = new URLSearchParams(rawQuery);
     if (path.startsWith('/v2/messages/')) {

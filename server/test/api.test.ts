@@ -126,3 +126,35 @@ describe('with a token configured', () => {
     expect((await fetch(`${server.base}/v2/flowControl?qstash_token=s3cret`)).status).toBe(200);
   });
 });
+
+describe('socket authentication', () => {
+  it('refuses a socket without the configured token and accepts one with it', async () => {
+    const { io } = await import('socket.io-client');
+    server = await startApp({ token: 's3cret' });
+    const refused = io(server.base, { transports: ['websocket'], reconnection: false });
+    const error = await new Promise<Error>((resolve) => refused.on('connect_error', resolve));
+    expect(error.message).toBe('unauthorized');
+    refused.close();
+    const accepted = io(server.base, {
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { token: 's3cret' },
+    });
+    const snapshot = await new Promise<{ seq: number }>((resolve) =>
+      accepted.on('snapshot', resolve),
+    );
+    expect(snapshot.seq).toBe(0);
+    accepted.close();
+  });
+});
+
+describe('enqueue', () => {
+  it('accepts /v2/enqueue/{queue}/{destination} like a publish', async () => {
+    server = await startApp();
+    const res = await fetch(`${server.base}/v2/enqueue/my-queue/sim://w?duration=5ms`, {
+      method: 'POST',
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toHaveProperty('messageId');
+  });
+});
