@@ -29,12 +29,17 @@ export async function startDestination(
   let inFlight = 0;
   let maxInFlight = 0;
   const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const servingWaiters: Array<{ count: number; resolve: () => void }> = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
+      for (const w of servingWaiters.filter((x) => inFlight >= x.count)) {
+        servingWaiters.splice(servingWaiters.indexOf(w), 1);
+        w.resolve();
+      }
       const r: Received = {
         path: req.url ?? '',
         method: req.method ?? '',
@@ -45,7 +50,7 @@ export async function startDestination(
       };
       received.push(r);
       const a = answer(r);
-      setTimeout(() => {
+      const respond = () => {
         inFlight--;
         res.writeHead(a.status, a.headers).end(a.body ?? '');
         for (const w of [...waiters]) {
@@ -54,6 +59,10 @@ export async function startDestination(
             w.resolve();
           }
         }
+      };
+      setTimeout(() => {
+        if (a.until === undefined) respond();
+        else void a.until.then(respond);
       }, a.delayMs ?? 0);
     });
   });
@@ -63,6 +72,12 @@ export async function startDestination(
     url: `http://127.0.0.1:${port}`,
     received,
     maxInFlight: () => maxInFlight,
+    inFlight: () => inFlight,
+    /** Resolves once the destination is serving `count` requests at once. */
+    serving(count: number): Promise<void> {
+      if (inFlight >= count) return Promise.resolve();
+      return new Promise((resolve) => servingWaiters.push({ count, resolve }));
+    },
     /** Resolves once `count` requests have been answered. */
     answered(count: number): Promise<void> {
       if (received.length >= count && inFlight === 0) return Promise.resolve();
