@@ -21,6 +21,8 @@ export async function startDestination(
     headers?: Record<string, string>;
     body?: string;
     delayMs?: number;
+    /** Holds the response until this settles (after `delayMs`). */
+    until?: Promise<unknown>;
   } = () => ({
     status: 200,
   }),
