@@ -28,7 +28,6 @@ export class FlowController {
   private readonly deliverer: Deliverer;
   private readonly timers: Timers;
   private readonly listeners = new Set<EventListener>();
-  private readonly payloads = new Map<MessageId, MessagePayload>();
   private timer: unknown = null;
   private timerAt: number | null = null;
   private closed = false;
@@ -38,6 +37,9 @@ export class FlowController {
     this.clock = options.clock;
     this.deliverer = options.deliverer;
     this.timers = options.timers ?? systemTimers;
+    this.engine.onStart((id, key, attempt, data) =>
+      this.startDelivery(id, key, attempt, data as MessagePayload | undefined),
+    );
   }
 
   /** Subscribes to every event, in `seq` order; returns the unsubscribe function. */
@@ -50,14 +52,12 @@ export class FlowController {
     return this.clock.now();
   }
 
+  /**
+   * Takes a message in. The engine keeps its payload with the message record and forgets both
+   * when the message ends, so no second id → payload map is kept here (see bench W1).
+   */
   publish(input: PublishInput, payload: MessagePayload): readonly EngineEvent[] {
-    this.payloads.set(input.id, payload);
-    try {
-      return this.dispatch(this.engine.publish(input, this.clock.now()));
-    } catch (err) {
-      this.payloads.delete(input.id);
-      throw err;
-    }
+    return this.dispatch(this.engine.publish(input, this.clock.now(), payload));
   }
 
   pause(key: KeyId) {
@@ -88,8 +88,10 @@ export class FlowController {
     return this.dispatch(this.engine.setGlobalParallelism(parallelism, this.clock.now()));
   }
 
+  /** The payload of a message that has not ended. */
   payload(id: MessageId): MessagePayload | undefined {
-    return this.payloads.get(id);
+    // `publish` above is the only way data reaches this engine, and it always passes a payload.
+    return this.engine.dataOf(id) as MessagePayload | undefined;
   }
 
   /** Stops the wake-up timer; in-flight deliveries still report back, but nothing new is armed. */
@@ -100,40 +102,36 @@ export class FlowController {
     this.timerAt = null;
   }
 
+  /** Fans a command's events out to the listeners (deliveries already began, in `startDelivery`). */
   private dispatch(events: EngineEvent[]): EngineEvent[] {
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i] as EngineEvent;
-      switch (e.type) {
-        case 'token:acquired':
-          this.startDelivery(e.messageId, e.key, e.attempt);
-          break;
-        case 'token:handed-off':
-          this.startDelivery(e.to, e.key, e.attempt);
-          break;
-        case 'message:delivered':
-        case 'message:dead-lettered':
-        case 'message:cancelled':
-          this.payloads.delete(e.messageId);
-          break;
-        default:
-          break;
-      }
-    }
     if (events.length > 0) for (const l of this.listeners) l(events);
     this.arm();
     return events;
   }
 
-  private startDelivery(id: MessageId, key: KeyId, attempt: number): void {
-    const payload = this.payloads.get(id);
+  /**
+   * Called by the engine at each start, during the command: the attempt begins at once. Its end
+   * arrives in a later task (a promise never settles synchronously), so the engine is never re-entered.
+   */
+  private startDelivery(
+    id: MessageId,
+    key: KeyId,
+    attempt: number,
+    payload: MessagePayload | undefined,
+  ): void {
+    let attemptDone: Promise<AttemptResult>;
     if (payload === undefined) {
-      // Unreachable while payloads and the engine agree; fail the attempt rather than leak the token.
-      queueMicrotask(() =>
-        this.finish(id, { ok: false, error: 'payload missing', nonRetryable: true }),
-      );
-      return;
+      // Only an engine fed around `publish` could start a message without a payload: fail the
+      // attempt rather than leak the token.
+      attemptDone = Promise.resolve({ ok: false, error: 'payload missing', nonRetryable: true });
+    } else {
+      try {
+        attemptDone = this.deliverer.deliver({ id, key, attempt, payload });
+      } catch (err) {
+        attemptDone = Promise.resolve({ ok: false, error: String(err) });
+      }
     }
-    this.deliverer.deliver({ id, key, attempt, payload }).then(
+    attemptDone.then(
       (result) => this.finish(id, result),
       (err: unknown) => this.finish(id, { ok: false, error: String(err) }),
     );

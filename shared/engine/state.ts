@@ -26,6 +26,11 @@ export class MessageRecord {
     readonly maxRetries: number,
     readonly acceptedAt: Millis,
     state: MessageState,
+    /**
+     * The caller's opaque data (the server keeps the payload here), never read by the engine: one
+     * id → record map serves both, so the server keeps no second map of a million entries.
+     */
+    readonly data: unknown,
   ) {
     this.state = state;
   }
