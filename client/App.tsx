@@ -1,27 +1,45 @@
-import { useShallow } from 'zustand/react/shallow';
+import { useEffect } from 'react';
+import { EventLog } from './components/EventLog';
 import { Header } from './components/Header';
-import { KeyPanel } from './components/KeyPanel';
+import { KeyViews } from './components/KeyViews';
+import { Overview } from './components/Overview';
 import { TriggerForm } from './components/TriggerForm';
-import { selectKeyNames } from './store/selectors';
-import { useAppStore } from './store/useAppStore';
 
-/** The page: connection header, the trigger form, and one panel per flow-control key. */
+/** Focuses the key search on "/", as many dashboards do, unless the person is typing. */
+function useSearchShortcut() {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      const typing =
+        t !== null && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA');
+      if (e.key !== '/' || typing || e.ctrlKey || e.metaKey || e.altKey) return;
+      e.preventDefault();
+      document.querySelector<HTMLInputElement>('input[aria-label="Search keys"]')?.focus();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+}
+
+/** The page: header, the trigger form and overview on the side, the keys in full, the log. */
 export function App() {
-  const names = useAppStore(useShallow(selectKeyNames));
+  useSearchShortcut();
   return (
     <>
+      <a className="skip" href="#keys">
+        Skip to the keys
+      </a>
       <Header />
-      <main>
-        <TriggerForm />
-        {names.length === 0 ? (
-          <p className="empty">
-            No keys yet. Publish a message with an <code>Upstash-Flow-Control-Key</code> header, or
-            use the form above.
-          </p>
-        ) : (
-          names.map((name) => <KeyPanel key={name} name={name} />)
-        )}
-      </main>
+      <div className="layout">
+        <aside className="side">
+          <TriggerForm />
+          <Overview />
+        </aside>
+        <main id="keys" tabIndex={-1}>
+          <KeyViews />
+        </main>
+      </div>
+      <EventLog />
     </>
   );
 }

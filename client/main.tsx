@@ -5,6 +5,7 @@ import { App } from './App';
 import { connectStream } from './net/socket';
 import { createAppStore } from './store/app-store';
 import { AppStoreContext } from './store/useAppStore';
+import '@fontsource/patrick-hand/400.css';
 import './styles.css';
 
 const store = createAppStore();

@@ -1,77 +1,237 @@
-import { useState, type ChangeEvent, type FormEvent } from 'react';
-import { publish } from '../net/api';
+import { useEffect, useRef, useState, type ChangeEvent, type FormEvent } from 'react';
+import { startPublishRun, type PublishRun } from '../net/publish-run';
+import { useAppStoreApi } from '../store/useAppStore';
+import {
+  destinationOf,
+  flowControlValue,
+  problemWith,
+  publishOffsets,
+  type Pattern,
+  type PeriodUnit,
+  type TriggerSpec,
+} from './trigger-plan';
 
 interface Fields {
   key: string;
   parallelism: string;
+  rate: string;
+  period: string;
+  periodUnit: PeriodUnit;
   count: string;
+  pattern: Pattern;
+  spreadSeconds: string;
+  perSecond: string;
+  target: 'sim' | 'url';
   durationMs: string;
+  jitterMs: string;
+  failPercent: string;
+  url: string;
+}
+
+const initial: Fields = {
+  key: 'demo',
+  parallelism: '2',
+  rate: '',
+  period: '10',
+  periodUnit: 's',
+  count: '5',
+  pattern: 'burst',
+  spreadSeconds: '5',
+  perSecond: '2',
+  target: 'sim',
+  durationMs: '1500',
+  jitterMs: '0',
+  failPercent: '0',
+  url: 'https://',
+};
+
+const optional = (raw: string) => (raw.trim() === '' ? null : Number(raw));
+
+function specOf(f: Fields): TriggerSpec {
+  return {
+    key: f.key.trim(),
+    parallelism: optional(f.parallelism),
+    rate: optional(f.rate),
+    period: Number(f.period) || 1,
+    periodUnit: f.periodUnit,
+    count: Number(f.count),
+    pattern: f.pattern,
+    spreadSeconds: Number(f.spreadSeconds),
+    perSecond: Number(f.perSecond),
+    destination:
+      f.target === 'url'
+        ? { kind: 'url', url: f.url }
+        : {
+            kind: 'sim',
+            durationMs: Number(f.durationMs),
+            jitterMs: Number(f.jitterMs),
+            failPercent: Number(f.failPercent),
+          },
+  };
 }
 
 /**
- * Publishes a burst to a simulated destination through the public API, exactly as `curl` would,
- * so anyone can watch tokens move without writing an endpoint.
+ * Publishes a run of messages through the public API, exactly as a QStash client would: a key
+ * with its limits, how many, in what pattern, to the simulator or a real URL. Anyone can watch
+ * tokens move without writing an endpoint.
  */
 export function TriggerForm() {
-  const [fields, setFields] = useState<Fields>({
-    key: 'demo',
-    parallelism: '2',
-    count: '5',
-    durationMs: '1500',
-  });
-  const [busy, setBusy] = useState(false);
+  const store = useAppStoreApi();
+  const [fields, setFields] = useState<Fields>(initial);
+  const [progress, setProgress] = useState<{ sent: number; total: number } | null>(null);
   const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const run = useRef<PublishRun | null>(null);
+  useEffect(() => () => run.current?.cancel(), []);
 
   const field = (name: keyof Fields) => ({
     name,
     value: fields[name],
-    onChange: (e: ChangeEvent<HTMLInputElement>) =>
+    onChange: (e: ChangeEvent<HTMLInputElement | HTMLSelectElement>) =>
       setFields((f) => ({ ...f, [name]: e.target.value })),
   });
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setResult(null);
-    const count = Number(fields.count);
-    let sent = 0;
-    try {
-      // One at a time, so the waitlist order is the order of publishing.
-      for (; sent < count; sent++) {
-        await publish(`sim://work?duration=${fields.durationMs}ms`, {
-          key: fields.key,
-          value: `parallelism=${fields.parallelism}`,
-        });
-      }
-      setResult({ ok: true, text: `Published ${sent} to ${fields.key}` });
-    } catch (err) {
-      setResult({ ok: false, text: `Published ${sent}, then: ${(err as Error).message}` });
-    } finally {
-      setBusy(false);
+    const spec = specOf(fields);
+    const problem = problemWith(spec);
+    if (problem !== null) {
+      setResult({ ok: false, text: `Not sent: ${problem}` });
+      return;
     }
+    setResult(null);
+    const offsets = publishOffsets(spec);
+    setProgress({ sent: 0, total: offsets.length });
+    store.getState().triggerPublished(spec.key);
+    const value = flowControlValue(spec);
+    const r = startPublishRun(
+      destinationOf(spec),
+      { key: spec.key, ...(value !== undefined ? { value } : {}) },
+      offsets,
+      setProgress,
+    );
+    run.current = r;
+    const { sent, error } = await r.done;
+    run.current = null;
+    setProgress(null);
+    setResult(
+      error === undefined
+        ? { ok: true, text: `Published ${sent} to ${spec.key}` }
+        : { ok: false, text: `Published ${sent}, then: ${error.message}` },
+    );
   }
 
+  const busy = progress !== null;
   return (
-    <form className="trigger" aria-label="Trigger" onSubmit={(e) => void submit(e)}>
-      <label>
-        Key
-        <input {...field('key')} required />
-      </label>
-      <label>
-        Parallelism
-        <input {...field('parallelism')} type="number" min={1} required />
-      </label>
-      <label>
-        Count
-        <input {...field('count')} type="number" min={1} max={1000} required />
-      </label>
-      <label>
-        Duration (ms)
-        <input {...field('durationMs')} type="number" min={0} required />
-      </label>
-      <button type="submit" disabled={busy}>
-        {busy ? 'Publishing…' : 'Publish'}
-      </button>
+    <form className="panel trigger" aria-label="Trigger" onSubmit={(e) => void submit(e)}>
+      <h2>Trigger</h2>
+      <div className="row">
+        <label className="wide">
+          Key
+          <input {...field('key')} required />
+        </label>
+        <label>
+          Parallelism
+          <input {...field('parallelism')} type="number" min={1} placeholder="none" />
+        </label>
+        <label>
+          Rate
+          <input {...field('rate')} type="number" min={1} placeholder="none" />
+        </label>
+        <label>
+          Period
+          <span className="pair">
+            <input {...field('period')} type="number" min={1} aria-label="Period" />
+            <select {...field('periodUnit')} aria-label="Period unit">
+              <option value="s">s</option>
+              <option value="m">min</option>
+              <option value="h">h</option>
+              <option value="d">d</option>
+            </select>
+          </span>
+        </label>
+      </div>
+      <div className="row">
+        <label>
+          Count
+          <input {...field('count')} type="number" min={1} max={10000} required />
+        </label>
+        <label>
+          Pattern
+          <select {...field('pattern')}>
+            <option value="burst">all at once</option>
+            <option value="spread">spread over N s</option>
+            <option value="steady">steady rate</option>
+          </select>
+        </label>
+        {fields.pattern === 'spread' && (
+          <label>
+            Over (s)
+            <input {...field('spreadSeconds')} type="number" min={0} step="any" />
+          </label>
+        )}
+        {fields.pattern === 'steady' && (
+          <label>
+            Per second
+            <input {...field('perSecond')} type="number" min={0.01} step="any" />
+          </label>
+        )}
+      </div>
+      <fieldset className="row">
+        <legend>Destination</legend>
+        <label className="radio">
+          <input
+            type="radio"
+            name="target"
+            value="sim"
+            checked={fields.target === 'sim'}
+            onChange={field('target').onChange}
+          />
+          simulated
+        </label>
+        <label className="radio">
+          <input
+            type="radio"
+            name="target"
+            value="url"
+            checked={fields.target === 'url'}
+            onChange={field('target').onChange}
+          />
+          real URL
+        </label>
+      </fieldset>
+      {fields.target === 'sim' ? (
+        <div className="row">
+          <label>
+            Duration (ms)
+            <input {...field('durationMs')} type="number" min={0} required />
+          </label>
+          <label>
+            Jitter (ms)
+            <input {...field('jitterMs')} type="number" min={0} />
+          </label>
+          <label>
+            Failures (%)
+            <input {...field('failPercent')} type="number" min={0} max={100} />
+          </label>
+        </div>
+      ) : (
+        <div className="row">
+          <label className="wide">
+            URL
+            <input {...field('url')} type="url" required />
+          </label>
+        </div>
+      )}
+      <div className="row actions">
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? `Publishing… ${progress.sent} of ${progress.total}` : 'Publish'}
+        </button>
+        {busy && (
+          <button type="button" onClick={() => run.current?.cancel()}>
+            Stop
+          </button>
+        )}
+      </div>
       {result !== null && (
         <p className={result.ok ? 'muted' : 'error'} role={result.ok ? undefined : 'alert'}>
           {result.text}

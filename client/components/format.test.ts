@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPeriod, ordinal, shortId } from './format';
+import { formatDuration, formatPeriod, ordinal, periodLabel, shortId } from './format';
 
 describe('ordinal', () => {
   it('uses st, nd, rd and th the English way', () => {
@@ -37,5 +37,30 @@ describe('shortId', () => {
   it('keeps short ids and trims long ones', () => {
     expect(shortId('msg_1')).toBe('msg_1');
     expect(shortId('msg_abcdefghijkl')).toBe('msg_abcde…');
+  });
+});
+
+describe('formatDuration', () => {
+  it('uses tenths of a second when short and whole units when long', () => {
+    expect([850, 4200, 12_400, 75_000, 120_000, 7_200_000, 7_500_000].map(formatDuration)).toEqual([
+      '0.9 s',
+      '4.2 s',
+      '12 s',
+      '1 min 15 s',
+      '2 min',
+      '2 h',
+      '2 h 5 min',
+    ]);
+  });
+});
+
+describe('periodLabel', () => {
+  it('labels a window the way the docs do', () => {
+    expect([60_000, 10_000, 3_600_000, 1500].map(periodLabel)).toEqual([
+      '1 min period',
+      '10 s period',
+      '1 h period',
+      '1500 ms period',
+    ]);
   });
 });

@@ -1,11 +1,15 @@
 /**
  * The dashboard's one Socket.IO connection: it turns what the server sends into store actions, and
  * asks for a snapshot when the store finds a gap. The only module that touches socket.io-client.
+ *
+ * Batches are coalesced per animation frame (see frame-batcher.ts): however many arrive between
+ * two frames, the store changes once, so a burst never costs a render per batch.
  */
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/events';
+import type { ClientToServerEvents, EngineEvent, ServerToClientEvents } from '../../shared/events';
 import type { AppStore } from '../store/app-store';
 import { pageToken } from './auth';
+import { createFrameBatcher } from './frame-batcher';
 
 export interface Stream {
   close(): void;
@@ -16,18 +20,37 @@ export function connectStream(store: AppStore): Stream {
   const token = pageToken();
   const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io({
     ...(token !== undefined ? { auth: { token } } : {}),
+    // A restarted server is back within a second or two; do not make the person wait longer.
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 2000,
   });
   const actions = () => store.getState();
+  const frames = createFrameBatcher<EngineEvent>((events) => {
+    if (actions().eventsReceived(events, Date.now()) === 'resync') {
+      frames.clear();
+      socket.emit('resync');
+    }
+  });
 
   actions().connectionChanged('connecting');
   socket.on('connect', () => actions().connectionChanged('connected'));
-  socket.on('disconnect', (reason) => actions().connectionChanged('disconnected', reason));
+  socket.on('disconnect', (reason) => {
+    // Whatever is queued belongs to the old connection; the next one starts with a snapshot.
+    frames.clear();
+    actions().connectionChanged('disconnected', reason);
+  });
   socket.on('connect_error', (err) => actions().connectionChanged('disconnected', err.message));
   // Every (re)connection starts with a snapshot from the server, so nothing here replays events.
-  socket.on('snapshot', (payload) => actions().snapshotReceived(payload));
-  socket.on('events', (batch) => {
-    if (actions().eventsReceived(batch) === 'resync') socket.emit('resync');
+  socket.on('snapshot', (payload) => {
+    frames.clear();
+    actions().snapshotReceived(payload, Date.now());
   });
+  socket.on('events', (batch) => frames.push(batch));
 
-  return { close: () => socket.close() };
+  return {
+    close: () => {
+      frames.clear();
+      socket.close();
+    },
+  };
 }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { EngineEvent, SnapshotPayload } from '../../shared/events';
 import { keyId, messageId, ms } from '../../shared/engine/units';
 import { createAppStore } from './app-store';
-import { selectKey, selectKeyNames } from './selectors';
+import { engineHarness } from './engine-harness';
+import { selectKey, selectKeyNames, selectVisibleKeys } from './selectors';
 
 const snapshot = (seq: number): SnapshotPayload => ({
   seq,
@@ -61,5 +62,118 @@ describe('the app store', () => {
     expect(notified).toBe(0);
     store.getState().snapshotReceived(snapshot(6));
     expect(store.getState().eventsReceived([accepted(7)])).toBe('applied');
+  });
+});
+
+describe('coalesced frames', () => {
+  /** A burst through a real engine, cut into the batches a server would send. */
+  function burst() {
+    const h = engineHarness();
+    const start = h.snapshot();
+    const batches: EngineEvent[][] = [];
+    for (let i = 0; i < 6; i++) batches.push(h.publish('k', 3));
+    for (let i = 0; i < 4; i++) {
+      h.advance(100);
+      batches.push(h.finish(h.oldestInFlight()));
+    }
+    return { h, start, batches };
+  }
+
+  it('leaves the same state whether batches come one by one or as one frame', () => {
+    const { h, start, batches } = burst();
+    const oneByOne = createAppStore();
+    oneByOne.getState().snapshotReceived(start, 0);
+    for (const b of batches) oneByOne.getState().eventsReceived(b, 0);
+    const coalesced = createAppStore();
+    coalesced.getState().snapshotReceived(start, 0);
+    expect(coalesced.getState().eventsReceived(batches.flat(), 0)).toBe('applied');
+    expect(coalesced.getState().flow).toEqual(oneByOne.getState().flow);
+    // …and both agree with the server's own picture.
+    const truth = createAppStore();
+    truth.getState().snapshotReceived(h.snapshot(), 0);
+    const k = (s: ReturnType<typeof createAppStore>) => s.getState().flow.keys.k!;
+    expect(k(coalesced).inFlight).toBe(k(truth).inFlight);
+    expect(k(coalesced).waiting.map((w) => w.messageId)).toEqual(
+      k(truth).waiting.map((w) => w.messageId),
+    );
+    expect(
+      k(coalesced)
+        .active.map((a) => a.messageId)
+        .sort(),
+    ).toEqual(
+      k(truth)
+        .active.map((a) => a.messageId)
+        .sort(),
+    );
+  });
+
+  it('notifies subscribers once per frame, with the frame’s events for the animation layer', () => {
+    const { start, batches } = burst();
+    const store = createAppStore();
+    store.getState().snapshotReceived(start, 0);
+    let notified = 0;
+    store.subscribe(() => notified++);
+    store.getState().eventsReceived(batches.flat(), 0);
+    expect(notified).toBe(1);
+    expect(store.getState().activity.frameEvents).toHaveLength(batches.flat().length);
+    expect(store.getState().log.filter((e) => e.type !== 'snapshot')).toHaveLength(
+      batches.flat().length,
+    );
+  });
+
+  it('logs and charts only the events a frame adds beyond a snapshot it overlaps', () => {
+    const { h, start, batches } = burst();
+    const store = createAppStore();
+    store.getState().snapshotReceived(start, 0);
+    store.getState().eventsReceived(batches.slice(0, 3).flat(), 0);
+    const mid = h.snapshot();
+    store.getState().snapshotReceived(mid, 0);
+    store.getState().eventsReceived(batches.flat(), 0);
+    const seqs = store
+      .getState()
+      .log.filter((e) => e.type !== 'snapshot')
+      .map((e) => e.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(store.getState().flow.seq).toBe(mid.seq);
+  });
+
+  it('converges to a snapshot after a resync, dropping what the old picture held', () => {
+    const { h, start, batches } = burst();
+    const store = createAppStore();
+    store.getState().snapshotReceived(start, 0);
+    // A lost batch: the store asks for a resync and ignores frames until the snapshot.
+    expect(store.getState().eventsReceived(batches.slice(1).flat(), 0)).toBe('resync');
+    expect(store.getState().eventsReceived(batches.flat(), 0)).toBe('ignored');
+    store.getState().snapshotReceived(h.snapshot(), 0);
+    expect(store.getState().flow.synced).toBe(true);
+    expect(store.getState().flow.keys.k!.waitListSize).toBe(
+      h.snapshot().engine.keys[0]!.waitListSize,
+    );
+  });
+});
+
+describe('the ui slice', () => {
+  it('toggles selected keys and follows the latest keys when none is selected', () => {
+    const store = createAppStore();
+    store.getState().snapshotReceived(snapshot(0), 0);
+    store.getState().eventsReceived([accepted(1, 'a'), accepted(2, 'b')], 0);
+    expect(selectVisibleKeys(store.getState())).toEqual(['a', 'b']);
+    store.getState().keyToggled('b');
+    expect(selectVisibleKeys(store.getState())).toEqual(['b']);
+    store.getState().triggerPublished('c');
+    expect(store.getState().selected).toEqual(['b', 'c']);
+    store.getState().keyToggled('b');
+    store.getState().selectionCleared();
+    expect(selectVisibleKeys(store.getState())).toEqual(['a', 'b']);
+  });
+
+  it('sorts by a new column largest first, and flips on a second click', () => {
+    const store = createAppStore();
+    store.getState().sortRequested('waiting');
+    expect(store.getState().sort).toEqual({ column: 'waiting', descending: true });
+    store.getState().sortRequested('waiting');
+    expect(store.getState().sort).toEqual({ column: 'waiting', descending: false });
+    store.getState().sortRequested('key');
+    expect(store.getState().sort).toEqual({ column: 'key', descending: false });
   });
 });

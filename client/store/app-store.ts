@@ -5,8 +5,9 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { createConnectionSlice, type ConnectionSlice } from './connection-slice';
 import { createFlowSlice, type FlowSlice } from './flow-slice';
+import { createUiSlice, type UiSlice } from './ui-slice';
 
-export type AppState = FlowSlice & ConnectionSlice;
+export type AppState = FlowSlice & ConnectionSlice & UiSlice;
 export type AppStore = StoreApi<AppState>;
 
 /** Creates a fresh store (one per page; tests make their own). */
@@ -14,5 +15,6 @@ export function createAppStore(): AppStore {
   return createStore<AppState>()((...a) => ({
     ...createFlowSlice(...a),
     ...createConnectionSlice(...a),
+    ...createUiSlice(...a),
   }));
 }

@@ -23,6 +23,7 @@ function emptyKey(key: KeyId, at: Millis): KeyView {
     scheduled: 0,
     active: [],
     waiting: [],
+    freedAt: {},
   };
 }
 
@@ -101,6 +102,7 @@ export function applyEvent(out: FlowState, b: Batch, e: EngineEvent): void {
         attempt: e.attempt,
         startedAt: e.at,
         token: freeToken(k),
+        via: 'acquired',
       });
       k.inFlight = e.inFlight;
       out.globalInFlight++;
@@ -111,7 +113,13 @@ export function applyEvent(out: FlowState, b: Batch, e: EngineEvent): void {
     case 'token:handed-off': {
       const i = k.active.findIndex((a) => a.messageId === e.from);
       const token = i >= 0 ? (k.active[i] as ActiveRequest).token : freeToken(k);
-      const next: ActiveRequest = { messageId: e.to, attempt: e.attempt, startedAt: e.at, token };
+      const next: ActiveRequest = {
+        messageId: e.to,
+        attempt: e.attempt,
+        startedAt: e.at,
+        token,
+        via: 'handoff',
+      };
       // The new holder takes the finished request's place, so the token stays where it was drawn.
       if (i >= 0) k.active.splice(i, 1, next);
       else k.active.push(next);
@@ -120,11 +128,14 @@ export function applyEvent(out: FlowState, b: Batch, e: EngineEvent): void {
       if (e.ratePeriodStart !== undefined) k.ratePeriodStart = e.ratePeriodStart;
       break;
     }
-    case 'token:released':
+    case 'token:released': {
+      const held = k.active.find((a) => a.messageId === e.messageId);
+      if (held !== undefined) k.freedAt = { ...k.freedAt, [held.token]: e.at };
       k.active = k.active.filter((a) => a.messageId !== e.messageId);
       k.inFlight = e.inFlight;
       out.globalInFlight = Math.max(0, out.globalInFlight - 1);
       break;
+    }
     case 'delivery:failed':
       if (e.retryAt !== null) {
         k.scheduled++;

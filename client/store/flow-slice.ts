@@ -1,5 +1,7 @@
 import type { StateCreator } from 'zustand/vanilla';
 import type { EngineEvent, SnapshotPayload } from '../../shared/events';
+import { initialActivity, recordActivity, type Activity } from './activity';
+import { appendLog, type LogEntry } from './event-log';
 import {
   applyEvents,
   fromSnapshot,
@@ -7,26 +9,78 @@ import {
   type EventsOutcome,
   type FlowState,
 } from './flow-state';
+import { Histories } from './history';
 import type { AppState } from './app-store';
 
 /** The engine as the dashboard sees it, moved by what the server sends. */
 export interface FlowSlice {
   flow: FlowState;
-  /** The server sent a snapshot: it replaces everything the client held. */
-  snapshotReceived(payload: SnapshotPayload): void;
+  /** What the latest frames did: the frame's events, refused arrivals, recently busy keys. */
+  activity: Activity;
+  /** The latest events and snapshot marks, oldest first. */
+  log: readonly LogEntry[];
+  /** Per-key history for the charts; mutated in place, so read it when `historyVersion` moves. */
+  histories: Histories;
+  historyVersion: number;
   /**
-   * The server sent a batch of events. Returns `resync` when the batch could not be applied (a
-   * gap in `seq`): the caller, which owns the socket, asks the server for a snapshot.
+   * The server sent a snapshot: it replaces everything the client held. `receivedAt` is the
+   * page's clock on arrival (for the clock offset and the drawings' timing).
    */
-  eventsReceived(batch: readonly EngineEvent[]): EventsOutcome;
+  snapshotReceived(payload: SnapshotPayload, receivedAt?: number): void;
+  /**
+   * The server sent events: one batch, or several coalesced into one animation frame. Returns
+   * `resync` when they could not be applied (a gap in `seq`): the caller, which owns the socket,
+   * asks the server for a snapshot.
+   */
+  eventsReceived(batch: readonly EngineEvent[], receivedAt?: number): EventsOutcome;
 }
 
 export const createFlowSlice: StateCreator<AppState, [], [], FlowSlice> = (set, get) => ({
   flow: initialFlowState,
-  snapshotReceived: (payload) => set({ flow: fromSnapshot(payload) }),
-  eventsReceived: (batch) => {
-    const { state, outcome } = applyEvents(get().flow, batch);
-    if (state !== get().flow) set({ flow: state });
+  activity: initialActivity,
+  log: [],
+  histories: new Histories(),
+  historyVersion: 0,
+  snapshotReceived: (payload, receivedAt = Date.now()) => {
+    const flow = fromSnapshot(payload, receivedAt);
+    const s = get();
+    s.histories.recordSnapshot(flow.keys, flow.at);
+    set({
+      flow,
+      // A snapshot is a new picture, not a movement: nothing in it is animated.
+      activity: {
+        ...initialActivity,
+        frame: s.activity.frame + 1,
+        recentKeys: s.activity.recentKeys,
+      },
+      log: appendLog(s.log, [
+        {
+          type: 'snapshot',
+          seq: payload.seq,
+          at: payload.at,
+          key: '',
+          keys: payload.engine.keys.length,
+        },
+      ]),
+      historyVersion: s.historyVersion + 1,
+    });
+  },
+  eventsReceived: (batch, receivedAt = Date.now()) => {
+    const s = get();
+    const { state, outcome } = applyEvents(s.flow, batch);
+    if (outcome !== 'applied') {
+      if (state !== s.flow) set({ flow: state });
+      return outcome;
+    }
+    // Only the events the state did not have yet: a coalesced frame may overlap a snapshot.
+    const fresh = batch.filter((e) => e.seq > s.flow.seq && e.seq <= state.seq);
+    s.histories.recordFrame(state.keys, fresh);
+    set({
+      flow: state,
+      activity: recordActivity(s.activity, fresh, receivedAt),
+      log: appendLog(s.log, fresh),
+      historyVersion: s.historyVersion + 1,
+    });
     return outcome;
   },
 });

@@ -20,6 +20,7 @@ export const initialFlowState: FlowState = {
   globalInFlight: 0,
   stats: { accepted: 0, delivered: 0, dead: 0, cancelled: 0 },
   keys: {},
+  clockOffsetMs: 0,
 };
 
 function keyFromSnapshot(k: KeySnapshot): KeyView {
@@ -36,13 +37,17 @@ function keyFromSnapshot(k: KeySnapshot): KeyView {
     ratePeriodStart: k.ratePeriodStart,
     waitListSize: k.waitListSize,
     scheduled: k.scheduled,
-    active: k.active.map((a, i) => ({ ...a, token: i + 1 })),
+    active: k.active.map((a, i) => ({ ...a, token: i + 1, via: 'snapshot' as const })),
     waiting: k.waiting.slice(0, VISIBLE_WAITERS).map((w) => ({ ...w })),
+    freedAt: {},
   };
 }
 
-/** The state a snapshot describes; whatever the client held before is replaced. */
-export function fromSnapshot(payload: SnapshotPayload): FlowState {
+/**
+ * The state a snapshot describes; whatever the client held before is replaced. `receivedAt` is the
+ * page's clock when it arrived (it sets `clockOffsetMs`; without it the clocks are taken as equal).
+ */
+export function fromSnapshot(payload: SnapshotPayload, receivedAt?: number): FlowState {
   const keys: Record<string, KeyView> = {};
   for (const k of payload.engine.keys) keys[k.key] = keyFromSnapshot(k);
   return {
@@ -54,6 +59,7 @@ export function fromSnapshot(payload: SnapshotPayload): FlowState {
     globalInFlight: payload.engine.globalInFlight,
     stats: { ...payload.engine.stats },
     keys,
+    clockOffsetMs: receivedAt === undefined ? 0 : payload.at - receivedAt,
   };
 }
 

@@ -13,6 +13,11 @@ export interface ActiveRequest {
   startedAt: Millis;
   /** Which token it holds; a handoff passes the same number on, so a token keeps its identity. */
   token: number;
+  /**
+   * How it got its token, as this page saw it: a live `token:acquired` or `token:handed-off`
+   * (the view animates those), or already running in a snapshot (nothing to animate).
+   */
+  via: 'acquired' | 'handoff' | 'snapshot';
 }
 
 export interface Waiter {
@@ -39,6 +44,8 @@ export interface KeyView {
   active: ActiveRequest[];
   /** The head of the waitlist, in order: at most VISIBLE_WAITERS of its `waitListSize`. */
   waiting: Waiter[];
+  /** When each token was last released, as this page saw it (the view animates its return). */
+  freedAt: Readonly<Record<number, Millis>>;
 }
 
 export interface FlowState {
@@ -53,6 +60,11 @@ export interface FlowState {
   globalInFlight: number;
   stats: EngineStats;
   keys: Record<string, KeyView>;
+  /**
+   * Server time minus page time, measured when the last snapshot arrived; the views add it to the
+   * page's clock to place "now" in the server's rate windows and to age the waiters.
+   */
+  clockOffsetMs: number;
 }
 
 /** What applying a batch did: `resync` means the client must ask the server for a snapshot. */

@@ -1,4 +1,5 @@
 /** Named selectors: components say what they read, and re-render only when it changes. */
+import type { Arrival } from './activity';
 import type { AppState } from './app-store';
 import type { KeyView } from './flow-state';
 
@@ -6,6 +7,18 @@ export const selectConnection = (s: AppState) => s.connection;
 export const selectStats = (s: AppState) => s.flow.stats;
 export const selectSynced = (s: AppState) => s.flow.synced;
 export const selectGlobalInFlight = (s: AppState) => s.flow.globalInFlight;
+export const selectGlobalParallelism = (s: AppState) => s.flow.globalParallelism;
+export const selectClockOffset = (s: AppState) => s.flow.clockOffsetMs;
+/** The server time of the latest snapshot or event (when the page last heard from the server). */
+export const selectLastHeardAt = (s: AppState) => s.flow.at;
+export const selectKeys = (s: AppState) => s.flow.keys;
+export const selectKeyCount = (s: AppState) => Object.keys(s.flow.keys).length;
+export const selectSearch = (s: AppState) => s.search;
+export const selectSort = (s: AppState) => s.sort;
+export const selectSelected = (s: AppState) => s.selected;
+export const selectLogFilter = (s: AppState) => s.logFilter;
+export const selectHistoryVersion = (s: AppState) => s.historyVersion;
+export const selectLogVersion = (s: AppState) => s.log;
 
 /** Key names in a stable order; read with `useShallow`, since the array is new on every call. */
 export const selectKeyNames = (s: AppState): string[] =>
@@ -15,3 +28,18 @@ export const selectKey =
   (name: string) =>
   (s: AppState): KeyView | undefined =>
     s.flow.keys[name];
+
+/** True when no key is selected and the views follow the latest active keys. */
+export const selectFollowing = (s: AppState) => s.selected.length === 0;
+
+/** The keys drawn in full: the selected ones, or else the latest active. Read with `useShallow`. */
+export const selectVisibleKeys = (s: AppState): readonly string[] =>
+  s.selected.length > 0 ? s.selected : s.activity.recentKeys.filter((k) => k in s.flow.keys);
+
+/** The key's latest refused arrival while it is recent (see ARRIVAL_MS). */
+export const selectArrival =
+  (name: string) =>
+  (s: AppState): Arrival | undefined =>
+    s.activity.arrivals[name];
+
+export const selectIsSelected = (name: string) => (s: AppState) => s.selected.includes(name);

@@ -1,0 +1,95 @@
+import { useMemo } from 'react';
+import { useNow } from '../hooks/useNow';
+import { useThrottledStore } from '../hooks/useThrottledStore';
+import { selectHistoryVersion } from '../store/selectors';
+import { useAppStoreApi } from '../store/useAppStore';
+import { percentileBuckets, percentiles } from '../viz/percentiles';
+import { formatDuration } from './format';
+import { LineChart } from './LineChart';
+
+export interface KeyChartsProps {
+  /** The key whose history to chart. */
+  name: string;
+}
+
+/** The charts show the last minute, or less while the page has seen less of the key. */
+const SPAN_MS = 60_000;
+const MIN_SPAN_MS = 10_000;
+const BUCKET_MS = 5_000;
+
+/** A wait-time tick: 500 → "500ms", 2500 → "2.5s". */
+const tick = (v: number) => (v < 1000 ? `${v}ms` : `${v / 1000}s`);
+
+const ms = (v: number) => (v < 1000 ? `${Math.round(v)} ms` : formatDuration(v));
+
+/**
+ * The key's last minute: in flight against the limit, the waitlist's size, and the wait before
+ * each start (p50/p95/p99 per 5 s). Redrawn twice a second, whatever the event rate.
+ */
+export function KeyCharts({ name }: KeyChartsProps) {
+  const store = useAppStoreApi();
+  const version = useThrottledStore(selectHistoryVersion, 500);
+  const now = useNow(500);
+  const charts = useMemo(() => {
+    // `version` is the dependency that says the mutable history moved.
+    void version;
+    const h = store.getState().histories.get(name);
+    const points = h?.points ?? [];
+    const waits = h?.waits ?? [];
+    const first = points[0]?.t ?? now;
+    const span = Math.min(SPAN_MS, Math.max(MIN_SPAN_MS, Math.ceil((now - first) / 5000) * 5000));
+    const recent = waits.filter((w) => w.at >= now - span).map((w) => w.waitedMs);
+    const buckets = percentileBuckets(waits, now, span, span <= 20_000 ? 2_000 : BUCKET_MS);
+    return {
+      inFlight: points.map((p) => ({ t: p.t, v: p.inFlight })),
+      limit: points.filter((p) => p.limit !== null).map((p) => ({ t: p.t, v: p.limit ?? 0 })),
+      waiting: points.map((p) => ({ t: p.t, v: p.waiting })),
+      p50: buckets.map((b) => ({ t: b.t, v: b.p50 })),
+      p95: buckets.map((b) => ({ t: b.t, v: b.p95 })),
+      p99: buckets.map((b) => ({ t: b.t, v: b.p99 })),
+      last: points[points.length - 1],
+      span,
+      overall: percentiles(recent),
+    };
+  }, [store, name, version, now]);
+  const { last, overall } = charts;
+  return (
+    <div className="charts" role="group" aria-label="Charts">
+      <LineChart
+        title="In flight vs limit"
+        now={now}
+        spanMs={charts.span}
+        summary={last === undefined ? 'no data yet' : `${last.inFlight} of ${last.limit ?? '∞'}`}
+        series={[
+          { name: 'limit', points: charts.limit, className: 'limit', step: true },
+          { name: 'in flight', points: charts.inFlight, className: 'in-flight', step: true },
+        ]}
+      />
+      <LineChart
+        title="Waitlist size"
+        now={now}
+        spanMs={charts.span}
+        summary={last === undefined ? 'no data yet' : `${last.waiting} waiting`}
+        series={[{ name: 'waiting', points: charts.waiting, className: 'waiting', step: true }]}
+      />
+      <LineChart
+        title="Wait before start"
+        now={now}
+        spanMs={charts.span}
+        integer={false}
+        yFloor={1000}
+        tickFormat={tick}
+        summary={
+          overall === null
+            ? 'no starts yet'
+            : `p50 ${ms(overall.p50)} · p95 ${ms(overall.p95)} · p99 ${ms(overall.p99)}`
+        }
+        series={[
+          { name: 'p99', points: charts.p99, className: 'p99', step: false },
+          { name: 'p95', points: charts.p95, className: 'p95', step: false },
+          { name: 'p50', points: charts.p50, className: 'p50', step: false },
+        ]}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,93 @@
+import {
+  chartScales,
+  pointPath,
+  stepPath,
+  visibleMax,
+  type TimePoint,
+} from '../viz/chart-geometry';
+
+export interface ChartSeries {
+  name: string;
+  points: readonly TimePoint[];
+  /** CSS class giving the line its colour and dash. */
+  className: string;
+  /** Held values (a step line carried to now) or samples (a plain line). */
+  step: boolean;
+}
+
+export interface LineChartProps {
+  /** The chart's accessible name and visible title. */
+  title: string;
+  series: readonly ChartSeries[];
+  /** Server time now: the right edge. */
+  now: number;
+  spanMs: number;
+  /** Formats a y tick (default: the number); also says whether ticks are whole numbers. */
+  tickFormat?: (v: number) => string;
+  /** Counts (whole-number ticks) or measures. */
+  integer?: boolean;
+  /** The y axis reaches at least this far, so a flat zero line does not get a microscopic scale. */
+  yFloor?: number;
+  /** A short text of the current values, for the legend and the accessible description. */
+  summary: string;
+}
+
+const frame = { width: 260, height: 130, margin: { top: 10, right: 8, bottom: 20, left: 34 } };
+
+/** A small live chart: D3 computes the scales and paths, React draws them. */
+export function LineChart({
+  title,
+  series,
+  now,
+  spanMs,
+  tickFormat = String,
+  integer = true,
+  yFloor = 1,
+  summary,
+}: LineChartProps) {
+  const yMax = Math.max(
+    yFloor,
+    visibleMax(
+      series.map((s) => s.points),
+      now - spanMs,
+    ),
+  );
+  const scales = chartScales(frame, now, spanMs, yMax, integer);
+  const [left, right] = scales.x.range() as [number, number];
+  const bottom = frame.height - frame.margin.bottom;
+  return (
+    <figure className="chart">
+      <figcaption>
+        <span className="chart-title">{title}</span>
+        <span className="chart-summary">{summary}</span>
+      </figcaption>
+      <svg
+        viewBox={`0 0 ${frame.width} ${frame.height}`}
+        role="img"
+        aria-label={`${title}: ${summary}`}
+      >
+        {scales.yTicks.map((t) => (
+          <g key={t} className="tick">
+            <line x1={left} x2={right} y1={scales.y(t)} y2={scales.y(t)} />
+            <text x={left - 5} y={scales.y(t) + 4} textAnchor="end">
+              {tickFormat(t)}
+            </text>
+          </g>
+        ))}
+        <text className="time-label" x={left} y={bottom + 15}>
+          −{Math.round(spanMs / 1000)} s
+        </text>
+        <text className="time-label" x={right} y={bottom + 15} textAnchor="end">
+          now
+        </text>
+        {series.map((s) => (
+          <path
+            key={s.name}
+            className={`series ${s.className}`}
+            d={s.step ? stepPath(s.points, scales, now) : pointPath(s.points, scales)}
+          />
+        ))}
+      </svg>
+    </figure>
+  );
+}

@@ -1,0 +1,186 @@
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useNow } from '../hooks/useNow';
+import { useThrottledStore } from '../hooks/useThrottledStore';
+import { overviewRows, type OverviewRow, type SortColumn } from '../store/overview-rows';
+import { selectKeys, selectSearch, selectSelected, selectSort } from '../store/selectors';
+import { useAppStore, useAppStoreApi } from '../store/useAppStore';
+import { formatPeriod } from './format';
+
+const ROW_HEIGHT = 34;
+
+const COLUMNS: ReadonlyArray<{ column: SortColumn; label: string }> = [
+  { column: 'key', label: 'Key' },
+  { column: 'inFlight', label: 'In flight' },
+  { column: 'waiting', label: 'Waiting' },
+  { column: 'rate', label: 'Rate' },
+  { column: 'state', label: 'State' },
+];
+
+function Bar({ value, max }: { value: number; max: number | null }) {
+  if (max === null || max === 0) return null;
+  const full = Math.min(1, value / max);
+  return (
+    <span className="bar" aria-hidden="true">
+      <span
+        className={full >= 1 ? 'bar-fill full' : 'bar-fill'}
+        style={{ width: `${full * 100}%` }}
+      />
+    </span>
+  );
+}
+
+function Cells({ row }: { row: OverviewRow }) {
+  return (
+    <>
+      <div role="cell" className="num">
+        {row.inFlight}/{row.parallelism ?? '∞'}
+        <Bar value={row.inFlight} max={row.parallelism} />
+      </div>
+      <div role="cell" className="num">
+        {row.waiting}
+      </div>
+      <div
+        role="cell"
+        className="num"
+        title={row.rate === null ? 'no rate limit' : `per ${formatPeriod(row.periodMs)}`}
+      >
+        {row.rate === null ? '—' : `${row.rateUsed}/${row.rate}`}
+        <Bar value={row.rateUsed ?? 0} max={row.rate} />
+      </div>
+      <div role="cell">
+        {row.paused && <span className="tag paused">paused</span>}
+        {row.pinned && <span className="tag pinned">pinned</span>}
+      </div>
+    </>
+  );
+}
+
+/**
+ * Every key at a glance: in flight of the limit, waitlist, rate use, paused or pinned; searchable,
+ * sortable and virtualized, so five thousand keys cost the same as fifty. Picking a key (click,
+ * Enter or Space) keeps it in view; the arrow keys move between rows.
+ */
+export function Overview() {
+  const store = useAppStoreApi();
+  const keys = useThrottledStore(selectKeys, 250);
+  const search = useAppStore(selectSearch);
+  const sort = useAppStore(selectSort);
+  const selected = useAppStore(selectSelected);
+  const now = useNow(1000);
+  const rows = useMemo(() => overviewRows(keys, now, search, sort), [keys, now, search, sort]);
+  const total = Object.keys(keys).length;
+  const scroller = useRef<HTMLDivElement>(null);
+  const [focusIndex, setFocusIndex] = useState<number | null>(null);
+  // eslint-disable-next-line react-hooks/incompatible-library -- the virtualizer is read fresh each render on purpose
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 8,
+  });
+
+  useEffect(() => {
+    if (focusIndex === null) return;
+    scroller.current
+      ?.querySelector<HTMLButtonElement>(`[data-index="${focusIndex}"] button`)
+      ?.focus();
+  }, [focusIndex, rows]);
+
+  function onRowKeys(e: KeyboardEvent, index: number) {
+    const next =
+      e.key === 'ArrowDown'
+        ? index + 1
+        : e.key === 'ArrowUp'
+          ? index - 1
+          : e.key === 'Home'
+            ? 0
+            : e.key === 'End'
+              ? rows.length - 1
+              : null;
+    if (next === null) return;
+    e.preventDefault();
+    const i = Math.max(0, Math.min(rows.length - 1, next));
+    virtualizer.scrollToIndex(i);
+    setFocusIndex(i);
+  }
+
+  return (
+    <section className="panel overview" aria-label="Keys overview">
+      <h2>Keys</h2>
+      <div className="overview-bar">
+        <input
+          type="search"
+          aria-label="Search keys"
+          placeholder="Search keys…  ( / )"
+          value={search}
+          onChange={(e) => store.getState().searchTyped(e.target.value)}
+        />
+        <span className="muted" aria-live="polite">
+          {rows.length === total
+            ? `${total} ${total === 1 ? 'key' : 'keys'}`
+            : `${rows.length} of ${total} keys`}
+        </span>
+      </div>
+      <div role="table" aria-label="Keys" aria-rowcount={rows.length + 1} className="ov-table">
+        <div role="rowgroup">
+          <div role="row" className="ov-row ov-head">
+            {COLUMNS.map(({ column, label }) => (
+              <div
+                key={column}
+                role="columnheader"
+                aria-sort={
+                  sort.column === column ? (sort.descending ? 'descending' : 'ascending') : 'none'
+                }
+              >
+                <button type="button" onClick={() => store.getState().sortRequested(column)}>
+                  {label}
+                  <span aria-hidden="true" className="sort-mark">
+                    {sort.column === column ? (sort.descending ? ' ↓' : ' ↑') : ' ⇅'}
+                  </span>
+                </button>
+              </div>
+            ))}
+          </div>
+        </div>
+        <div role="rowgroup" className="ov-body" ref={scroller}>
+          {rows.length === 0 && (
+            <p className="empty">{total === 0 ? 'No keys yet.' : 'No key matches.'}</p>
+          )}
+          <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+            {virtualizer.getVirtualItems().map((v) => {
+              const row = rows[v.index]!;
+              const isSelected = selected.includes(row.key);
+              return (
+                <div
+                  key={row.key}
+                  role="row"
+                  aria-rowindex={v.index + 2}
+                  aria-selected={isSelected}
+                  data-index={v.index}
+                  className={`ov-row${isSelected ? ' selected' : ''}`}
+                  style={{ transform: `translateY(${v.start}px)`, height: ROW_HEIGHT }}
+                >
+                  <div role="cell" className="ov-key">
+                    <button
+                      type="button"
+                      aria-pressed={isSelected}
+                      title={row.key}
+                      onClick={() => store.getState().keyToggled(row.key)}
+                      onKeyDown={(e) => onRowKeys(e, v.index)}
+                      onFocus={() => setFocusIndex(v.index)}
+                    >
+                      {/* Isolated, so the right-to-left overflow below keeps the name's own order. */}
+                      <bdi>{row.key}</bdi>
+                    </button>
+                  </div>
+                  <Cells row={row} />
+                </div>
+              );
+            })}
+          </div>
+        </div>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { keyId, messageId, ms } from '../../shared/engine/units';
+import { describeEntry } from './event-text';
+
+const base = { seq: 1, at: ms(0), key: keyId('k') };
+
+describe('describeEntry', () => {
+  it('says what happened to which message, in words', () => {
+    expect(
+      describeEntry({
+        ...base,
+        type: 'token:handed-off',
+        from: messageId('msg_a'),
+        to: messageId('msg_b'),
+        attempt: 0,
+        waitedMs: ms(1500),
+      }),
+    ).toBe('msg_a → msg_b, waited 1.5 s');
+    expect(
+      describeEntry({
+        ...base,
+        type: 'message:waitlisted',
+        messageId: messageId('msg_c'),
+        reason: 'rate',
+        position: 3,
+      }),
+    ).toBe('msg_c waits 3. for rate');
+    expect(describeEntry({ type: 'snapshot', seq: 1, at: 0, key: '', keys: 4 })).toMatch(/4 keys/);
+  });
+});

@@ -1,0 +1,43 @@
+/** One line per log entry, in words: what happened and to which message. Pure, for tests. */
+import type { LogEntry } from '../store/event-log';
+import { formatDuration, shortId } from './format';
+
+/** The details column of the event log. */
+export function describeEntry(e: LogEntry): string {
+  switch (e.type) {
+    case 'snapshot':
+      return `snapshot: the picture was replaced (${e.keys} keys)`;
+    case 'message:accepted':
+      return `${shortId(e.messageId)} accepted${e.notBefore !== undefined ? ', delayed' : ''}`;
+    case 'message:waitlisted':
+      return `${shortId(e.messageId)} waits ${e.position}. for ${e.reason}`;
+    case 'token:acquired':
+      return `${shortId(e.messageId)} took a token (${e.inFlight} in flight)${e.waitedMs > 0 ? ` after ${formatDuration(e.waitedMs)}` : ''}`;
+    case 'token:handed-off':
+      return `${shortId(e.from)} → ${shortId(e.to)}, waited ${formatDuration(e.waitedMs)}`;
+    case 'token:released':
+      return `${shortId(e.messageId)} gave its token back (${e.inFlight} in flight)`;
+    case 'delivery:succeeded':
+      return `${shortId(e.messageId)} answered ${e.status ?? 'ok'} in ${formatDuration(e.durationMs)}`;
+    case 'delivery:failed':
+      return `${shortId(e.messageId)} failed${e.status !== undefined ? ` (${e.status})` : ''}${e.retryAt !== null ? ', will retry' : ''}`;
+    case 'message:delivered':
+      return `${shortId(e.messageId)} delivered`;
+    case 'message:dead-lettered':
+      return `${shortId(e.messageId)} dead-lettered: ${e.reason}`;
+    case 'message:cancelled':
+      return `${shortId(e.messageId)} cancelled`;
+    case 'key:configured':
+      return `parallelism ${e.parallelism ?? '∞'}, rate ${e.rate ?? '∞'} (from ${e.source})`;
+    case 'key:paused':
+      return 'paused';
+    case 'key:resumed':
+      return 'resumed';
+    case 'key:rate-reset':
+      return 'rate window reset';
+    case 'lease:expired':
+      return `${shortId(e.messageId)}'s lease expired`;
+    case 'global:configured':
+      return `global parallelism ${e.parallelism ?? '∞'}`;
+  }
+}

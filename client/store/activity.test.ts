@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { engineHarness } from './engine-harness';
+import { ARRIVAL_MS, FOLLOWED_KEYS, initialActivity, recordActivity } from './activity';
+
+describe('recordActivity', () => {
+  it('remembers the latest refused arrival of each key, and forgets it after a while', () => {
+    const h = engineHarness();
+    h.publish('k', 1);
+    const a = recordActivity(initialActivity, h.publish('k', 1), 1000);
+    expect(a.arrivals.k).toMatchObject({ messageId: 'msg_2', reason: 'parallelism', position: 1 });
+    expect(a.frame).toBe(1);
+    const later = recordActivity(a, h.publish('other', 1), 1000 + ARRIVAL_MS + 1);
+    expect(later.arrivals.k).toBeUndefined();
+  });
+
+  it('follows the keys that took messages, keeping their order stable', () => {
+    const h = engineHarness();
+    let a = initialActivity;
+    for (const key of ['a', 'b', 'a', 'c']) a = recordActivity(a, h.publish(key, 1), 0);
+    expect(a.recentKeys).toEqual(['a', 'b', 'c']);
+    a = recordActivity(a, h.publish('d', 1), 0);
+    expect(a.recentKeys).toHaveLength(FOLLOWED_KEYS);
+    expect(a.recentKeys).toEqual(['b', 'c', 'd']);
+  });
+
+  it('keeps the same objects when a frame changes nothing they hold', () => {
+    const h = engineHarness();
+    const a = recordActivity(initialActivity, h.publish('k', 5), 0);
+    const b = recordActivity(a, h.publish('k', 5), 0);
+    expect(b.recentKeys).toBe(a.recentKeys);
+    expect(b.arrivals).toBe(a.arrivals);
+  });
+});

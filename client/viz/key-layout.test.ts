@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { DIAGRAM_WIDTH, MAX_DRAWN, freeTokens, keyLayout, perRow, slot } from './key-layout';
+
+const active = (...tokens: number[]) => tokens.map((token) => ({ messageId: `a${token}`, token }));
+const waiting = (n: number) => Array.from({ length: n }, (_, i) => ({ messageId: `w${i + 1}` }));
+
+describe('keyLayout', () => {
+  it('puts each list in its own column, titled as the docs title them', () => {
+    const l = keyLayout({
+      parallelism: 3,
+      active: active(1),
+      waiting: waiting(0),
+      waitListSize: 0,
+    });
+    expect(l.columns.map((c) => c.title)).toEqual([
+      'Parallelism Tokens',
+      'Active Requests',
+      'Waitlist',
+    ]);
+    const [tokens, act] = l.columns;
+    expect(l.tokens.map((t) => t.token)).toEqual([2, 3]);
+    for (const t of l.tokens) expect(t.x).toBeGreaterThan(tokens.x0);
+    for (const t of l.tokens) expect(t.x).toBeLessThan(tokens.x1);
+    expect(l.active[0]!.x).toBeGreaterThan(act.x0);
+    expect(l.active[0]!.x).toBeLessThan(act.x1);
+  });
+
+  it('draws active requests in token order, so a handoff keeps the slot', () => {
+    const l = keyLayout({
+      parallelism: 3,
+      active: [
+        { messageId: 'c', token: 3 },
+        { messageId: 'a', token: 1 },
+      ],
+      waiting: [],
+      waitListSize: 0,
+    });
+    expect(l.active.map((a) => a.messageId)).toEqual(['a', 'c']);
+    const handedOff = keyLayout({
+      parallelism: 3,
+      active: [
+        { messageId: 'c', token: 3 },
+        { messageId: 'b', token: 1 },
+      ],
+      waiting: [],
+      waitListSize: 0,
+    });
+    expect({ x: handedOff.active[0]!.x, y: handedOff.active[0]!.y }).toEqual({
+      x: l.active[0]!.x,
+      y: l.active[0]!.y,
+    });
+  });
+
+  it('numbers waiters in order and wraps them into rows that fit the column', () => {
+    const n = perRow();
+    const l = keyLayout({
+      parallelism: 1,
+      active: active(1),
+      waiting: waiting(n + 1),
+      waitListSize: n + 1,
+    });
+    expect(l.waiters.map((w) => w.position)).toEqual(
+      Array.from({ length: n + 1 }, (_, i) => i + 1),
+    );
+    const [first, second] = [l.waiters[0]!, l.waiters[n]!];
+    expect(second.x).toBe(first.x);
+    expect(second.y).toBeGreaterThan(first.y);
+    for (const w of l.waiters) expect(w.x).toBeLessThan(DIAGRAM_WIDTH);
+  });
+
+  it('draws at most MAX_DRAWN per column and counts the rest, including unknown waiters', () => {
+    const l = keyLayout({
+      parallelism: 100,
+      active: [],
+      waiting: waiting(60),
+      waitListSize: 250,
+    });
+    expect(l.tokens).toHaveLength(MAX_DRAWN);
+    expect(l.tokensMore).toBe(60);
+    expect(l.waiters).toHaveLength(MAX_DRAWN);
+    expect(l.waitersMore).toBe(210);
+    expect(l.more.waiters.y).toBeGreaterThan(l.waiters[MAX_DRAWN - 1]!.y);
+    expect(l.height).toBeGreaterThan(l.more.waiters.y);
+  });
+
+  it('leaves room under the token row for the refused request and its arrow', () => {
+    const l = keyLayout({
+      parallelism: 1,
+      active: active(1),
+      waiting: waiting(1),
+      waitListSize: 1,
+    });
+    const { circle, arrowFrom, arrowTo, label } = l.arrival;
+    expect(arrowTo.y).toBeLessThan(arrowFrom.y);
+    expect(arrowFrom.y).toBeLessThan(circle.y);
+    expect(circle.y).toBeLessThan(l.height);
+    expect(label.x).toBeGreaterThan(arrowTo.x);
+    expect(arrowTo.x).toBeLessThan(l.columns[0].x1);
+  });
+
+  it('has no tokens without a parallelism limit', () => {
+    expect(freeTokens(null, [])).toEqual([]);
+    expect(
+      keyLayout({ parallelism: null, active: active(1), waiting: [], waitListSize: 0 }).tokens,
+    ).toEqual([]);
+  });
+});
+
+describe('slot', () => {
+  it('fills a row left to right, then the next', () => {
+    const column = { title: 'Waitlist' as const, x0: 0, x1: 280, cx: 140 };
+    const n = perRow();
+    expect(slot(column, 1).x).toBeGreaterThan(slot(column, 0).x);
+    expect(slot(column, n).y).toBeGreaterThan(slot(column, n - 1).y);
+  });
+});
