@@ -1,17 +1,11 @@
-import Denque from 'denque';
-import TinyQueue from 'tinyqueue';
 import type { EngineEvent, WaitReason } from '../events';
-import { seededRandom, type RandomSource } from './random';
+import { EngineCore, type StartHandler } from './core';
 import { DEFAULT_RETRIES, defaultBackoff } from './retry';
-import { KeyState, MessageRecord } from './state';
+import { MessageRecord } from './state';
 import type {
   AttemptResult,
   EngineCommand,
-  EngineOptions,
   EngineSnapshot,
-  EngineStats,
-  FlowConfig,
-  HandoffPolicy,
   KeySnapshot,
   MessageView,
   PinInput,
@@ -19,52 +13,22 @@ import type {
   UnpinInput,
 } from './types';
 import { validateConfig, validateDelay, validateLimit } from './validate';
-import { windowAt } from './rate-window';
-import { DEFAULT_PERIOD, GLOBAL_KEY, ms, type KeyId, type MessageId, type Millis } from './units';
+import { applyPin, restartWindow } from './key-rules';
+import { viewMessage } from './views';
+import { GLOBAL_KEY, ms, type KeyId, type MessageId, type Millis } from './units';
 
-/** Told of each start as it happens: the message, its key, its attempt (retries so far), its data. */
-export type StartHandler = (id: MessageId, key: KeyId, attempt: number, data: unknown) => void;
-
-/** A wake-up: a delayed or retrying message becoming ready, or a key's rate window rolling over. */
-interface Timer {
-  at: number;
-  msg: MessageRecord | null;
-  key: KeyState | null;
-}
+export type { StartHandler };
 
 /**
  * The flow-control engine: every rule of the design's "Engine semantics", and nothing else.
  *
  * It owns no clock, timer, randomness or I/O: each command takes `now` and returns the events it
  * caused, in order. The caller (the server's controller, a test, the browser preview) starts a
- * delivery for every `token:acquired` / `token:handed-off`, reports its end with `finish`, and calls
- * `tick` at `nextWakeAt()`. State is mutated in place for speed; given the same commands, times and
- * seed, the events are always the same.
+ * delivery for every start (`onStart`, or the `token:acquired` / `token:handed-off` events), reports
+ * its end with `finish`, and calls `tick` at `nextWakeAt()`. State is mutated in place for speed;
+ * given the same commands, times and seed, the events are always the same.
  */
-export class FlowEngine {
-  readonly policy: HandoffPolicy;
-  readonly stats: EngineStats = { accepted: 0, delivered: 0, dead: 0, cancelled: 0 };
-  private readonly keyStates = new Map<KeyId, KeyState>();
-  private readonly messages = new Map<MessageId, MessageRecord>();
-  private readonly timers = new TinyQueue<Timer>([], (a, b) => a.at - b.at);
-  /** Keys whose head waits only for a global slot, in the order they began to wait. */
-  private readonly globalQueue = new Denque<KeyState>();
-  private globalMax: number | null;
-  private globalInFlight = 0;
-  private readonly rng: RandomSource;
-  private readonly randomWindow: number;
-  private seq = 0;
-  private out: EngineEvent[] = [];
-  private startHandler: StartHandler | null = null;
-
-  constructor(options: EngineOptions = {}) {
-    this.policy = options.policy ?? 'fifo';
-    this.globalMax = options.globalParallelism ?? null;
-    if (this.globalMax !== null) validateLimit('global parallelism', this.globalMax);
-    this.rng = seededRandom(options.seed ?? 1);
-    this.randomWindow = options.randomWindow ?? 8;
-  }
-
+export class FlowEngine extends EngineCore {
   /**
    * Registers the one handler told of every start, synchronously, as it happens, with the message's
    * data: the server begins the delivery there. The same start is also in the returned events; the
@@ -225,16 +189,7 @@ export class FlowEngine {
     }
     validateConfig(pin);
     const k = this.keyFor(key, now);
-    if (pin.parallelism !== undefined) {
-      k.parallelism = pin.parallelism;
-      k.pinnedParallelism = true;
-    }
-    if (pin.rate !== undefined || pin.periodMs !== undefined) {
-      if (pin.rate !== undefined) k.rate = pin.rate;
-      if (pin.periodMs !== undefined) k.periodMs = pin.periodMs;
-      k.pinnedRate = true;
-    }
-    this.restartWindow(k, now);
+    applyPin(k, pin, now);
     this.configured(k, 'pin', now);
     this.pump(k, now);
     return this.flush(now);
@@ -252,7 +207,7 @@ export class FlowEngine {
   /** Zeroes the window's count and starts a new window now. */
   resetRate(key: KeyId, now: Millis): EngineEvent[] {
     const k = this.keyFor(key, now);
-    this.restartWindow(k, now);
+    restartWindow(k, now);
     this.out.push({ type: 'key:rate-reset', seq: ++this.seq, at: now, key, ratePeriodStart: now });
     this.pump(k, now);
     return this.flush(now);
@@ -320,30 +275,13 @@ export class FlowEngine {
 
   /** The earliest instant at which `tick` has something to do, or null. */
   nextWakeAt(): Millis | null {
-    let t = this.timers.peek();
-    while (t !== undefined && this.isStale(t)) {
-      this.timers.pop();
-      t = this.timers.peek();
-    }
-    return t === undefined ? null : ms(t.at);
+    return this.wakes.next();
   }
 
   /** A message that has not ended (ended messages are forgotten; the server keeps their history). */
   getMessage(id: MessageId): MessageView | undefined {
     const m = this.messages.get(id);
-    if (m === undefined) return undefined;
-    const timed = m.state === 'scheduled' || m.state === 'retry-scheduled';
-    return {
-      id: m.id,
-      key: m.key.id,
-      state: m.state,
-      attempt: m.attempt,
-      maxRetries: m.maxRetries,
-      acceptedAt: m.acceptedAt,
-      readyAt: m.state === 'waiting' || m.state === 'in-flight' ? m.readyAt : null,
-      startedAt: m.state === 'in-flight' ? m.startedAt : null,
-      dueAt: timed ? m.dueAt : null,
-    };
+    return m === undefined ? undefined : viewMessage(m);
   }
 
   /** The `data` given to `publish` for a message that has not ended; undefined once it has. */
@@ -379,385 +317,6 @@ export class FlowEngine {
       globalInFlight: this.globalInFlight,
       keys,
       stats: { ...this.stats },
-    };
-  }
-
-  // ── rules ───────────────────────────────────────────────────────────────────────────────────
-
-  private keyFor(id: KeyId, now: Millis): KeyState {
-    let k = this.keyStates.get(id);
-    if (k === undefined) {
-      k = new KeyState(id, now);
-      this.keyStates.set(id, k);
-    }
-    return k;
-  }
-
-  /** The latest message's config becomes the key's, except the parts that are pinned. */
-  private configureFromMessage(k: KeyState, cfg: FlowConfig, now: Millis): void {
-    let changed = false;
-    if (!k.pinnedParallelism) {
-      const p = cfg.parallelism ?? null;
-      if (p !== k.parallelism) {
-        k.parallelism = p;
-        changed = true;
-      }
-    }
-    if (!k.pinnedRate) {
-      const r = cfg.rate ?? null;
-      const period = cfg.periodMs ?? DEFAULT_PERIOD;
-      if (r !== k.rate || period !== k.periodMs) {
-        if (period !== k.periodMs) this.changePeriod(k, period, now);
-        k.rate = r;
-        changed = true;
-      }
-    }
-    if (changed) {
-      this.configured(k, 'message', now);
-      this.pump(k, now);
-    }
-  }
-
-  /**
-   * A new period keeps the window holding `now` (start and count) while the new period still covers
-   * `now`; otherwise a new window starts now. Re-anchoring on the old grid (`roll` with the new
-   * period) could land on a start before `now` with its count zeroed, forgetting starts already in it.
-   */
-  private changePeriod(k: KeyState, period: Millis, now: Millis): void {
-    this.roll(k, now);
-    k.periodMs = period;
-    if (now >= k.windowStart + period) this.restartWindow(k, now);
-  }
-
-  private configured(k: KeyState, source: 'message' | 'pin' | 'unpin', now: Millis): void {
-    this.roll(k, now);
-    this.out.push({
-      type: 'key:configured',
-      seq: ++this.seq,
-      at: now,
-      key: k.id,
-      source,
-      parallelism: k.parallelism,
-      rate: k.rate,
-      periodMs: k.periodMs,
-      pinnedParallelism: k.pinnedParallelism,
-      pinnedRate: k.pinnedRate,
-      ratePeriodStart: k.windowStart,
-      rateCount: k.rateCount,
-    });
-  }
-
-  private restartWindow(k: KeyState, now: Millis): void {
-    k.rateCount = 0;
-    k.windowStart = now;
-    k.windowTimerAt = 0;
-  }
-
-  /** Advances the key's fixed window to the one holding `now`. */
-  private roll(k: KeyState, now: Millis): void {
-    if (now >= k.windowStart + k.periodMs) {
-      const w = windowAt(k.windowStart, k.periodMs, k.rateCount, now);
-      k.windowStart = w.start;
-      k.rateCount = w.count;
-    }
-  }
-
-  /** Why `k`'s head cannot start at `now` (null: it can). Rolls the window; changes nothing else. */
-  private blocked(k: KeyState, now: Millis): WaitReason | null {
-    this.roll(k, now);
-    return this.reasonAt(k, now);
-  }
-
-  private reasonAt(k: KeyState, now: Millis): WaitReason | null {
-    if (k.paused) return 'paused';
-    if (k.parallelism !== null && k.inFlight >= k.parallelism) return 'parallelism';
-    if (k.rate !== null && windowAt(k.windowStart, k.periodMs, k.rateCount, now).count >= k.rate) {
-      return 'rate';
-    }
-    if (this.globalMax !== null && this.globalInFlight >= this.globalMax) return 'global';
-    return null;
-  }
-
-  /** A ready message (new, due after a delay, or retrying) starts now or joins the back of the waitlist. */
-  private enterFlow(m: MessageRecord, now: Millis): void {
-    const k = m.key;
-    m.state = 'waiting';
-    m.readyAt = now;
-    let reason = this.blocked(k, now);
-    if (reason === null && k.waitlist.size > 0) {
-      this.pump(k, now);
-      reason = this.blocked(k, now);
-    }
-    if (reason === null) {
-      this.start(m, now, null);
-      return;
-    }
-    m.reason = reason;
-    k.waitlist.push(m);
-    this.out.push({
-      type: 'message:waitlisted',
-      seq: ++this.seq,
-      at: now,
-      key: k.id,
-      messageId: m.id,
-      reason,
-      position: k.waitlist.size,
-    });
-    this.onBlocked(k, reason);
-  }
-
-  private start(m: MessageRecord, now: Millis, from: MessageRecord | null): void {
-    const k = m.key;
-    m.state = 'in-flight';
-    m.startedAt = now;
-    k.inFlight++;
-    this.globalInFlight++;
-    k.active.add(m);
-    this.roll(k, now);
-    k.rateCount++;
-    // The delivery begins before the event is built: nothing stands between a release and the next start.
-    if (this.startHandler !== null) this.startHandler(m.id, k.id, m.attempt, m.data);
-    const waitedMs = ms(now - m.readyAt);
-    const rated = k.rate !== null;
-    if (from === null) {
-      this.out.push({
-        type: 'token:acquired',
-        seq: ++this.seq,
-        at: now,
-        key: k.id,
-        messageId: m.id,
-        attempt: m.attempt,
-        inFlight: k.inFlight,
-        rateCount: rated ? k.rateCount : undefined,
-        ratePeriodStart: rated ? k.windowStart : undefined,
-        waitedMs,
-      });
-    } else {
-      this.out.push({
-        type: 'token:handed-off',
-        seq: ++this.seq,
-        at: now,
-        key: k.id,
-        from: from.id,
-        to: m.id,
-        attempt: m.attempt,
-        waitedMs,
-        rateCount: rated ? k.rateCount : undefined,
-        ratePeriodStart: rated ? k.windowStart : undefined,
-      });
-    }
-  }
-
-  private takeWaiter(k: KeyState): MessageRecord | undefined {
-    return this.policy === 'random'
-      ? k.waitlist.takeRandom(this.rng, this.randomWindow)
-      : k.waitlist.shift();
-  }
-
-  /** Starts waiters of `k` while every limit allows; notes what blocks the rest. */
-  private pump(k: KeyState, now: Millis): void {
-    while (k.waitlist.size > 0) {
-      const reason = this.blocked(k, now);
-      if (reason !== null) {
-        this.onBlocked(k, reason);
-        return;
-      }
-      const m = this.takeWaiter(k);
-      if (m === undefined) return;
-      this.start(m, now, null);
-    }
-  }
-
-  /**
-   * The token of a delivery that just ended: handed straight to a waiter of its key that may start
-   * now, or back to the pool. When other keys wait for a global slot, the key takes its turn behind them.
-   */
-  private passToken(from: MessageRecord, now: Millis): void {
-    const k = from.key;
-    if (k.waitlist.size > 0) {
-      const reason = this.blocked(k, now);
-      if (reason === null && !this.otherKeyFirstForGlobal(k, now)) {
-        const next = this.takeWaiter(k);
-        if (next !== undefined) {
-          this.start(next, now, from);
-          this.pump(k, now);
-          return;
-        }
-      }
-      if (reason === null) this.queueForGlobal(k);
-      else this.onBlocked(k, reason);
-    }
-    this.out.push({
-      type: 'token:released',
-      seq: ++this.seq,
-      at: now,
-      key: k.id,
-      messageId: from.id,
-      inFlight: k.inFlight,
-    });
-    this.drainGlobal(now);
-  }
-
-  /**
-   * Whether another key is first in line for a global slot, so `k` must not hand its token to its own
-   * waiter. Entries at the front that no longer wait for a slot (nothing waiting, or blocked by
-   * something else) are dropped on the way, as `drainGlobal` would. When `k` itself is first in line,
-   * the handoff is its turn: it leaves the queue (and rejoins at the back if it is still blocked).
-   */
-  private otherKeyFirstForGlobal(k: KeyState, now: Millis): boolean {
-    if (this.globalMax === null) return false;
-    for (
-      let head = this.globalQueue.peekFront();
-      head !== undefined;
-      head = this.globalQueue.peekFront()
-    ) {
-      this.globalQueue.shift();
-      head.inGlobalQueue = false;
-      if (head === k) return false;
-      if (head.waitlist.size === 0) continue;
-      const reason = this.blocked(head, now);
-      if (reason === null || reason === 'global') {
-        this.globalQueue.unshift(head);
-        head.inGlobalQueue = true;
-        return true;
-      }
-      this.onBlocked(head, reason);
-    }
-    return false;
-  }
-
-  private onBlocked(k: KeyState, reason: WaitReason): void {
-    if (reason === 'rate') {
-      const end = k.windowStart + k.periodMs;
-      if (k.windowTimerAt !== end) {
-        k.windowTimerAt = end;
-        this.timers.push({ at: end, msg: null, key: k });
-      }
-    } else if (reason === 'global') {
-      this.queueForGlobal(k);
-    }
-  }
-
-  private queueForGlobal(k: KeyState): void {
-    if (!k.inGlobalQueue) {
-      k.inGlobalQueue = true;
-      this.globalQueue.push(k);
-    }
-  }
-
-  /** Gives free global slots to the keys waiting for one, one start per key per turn. */
-  private drainGlobal(now: Millis): void {
-    while (
-      this.globalQueue.length > 0 &&
-      (this.globalMax === null || this.globalInFlight < this.globalMax)
-    ) {
-      const k = this.globalQueue.shift() as KeyState;
-      k.inGlobalQueue = false;
-      if (k.waitlist.size === 0) continue;
-      const reason = this.blocked(k, now);
-      if (reason !== null) {
-        this.onBlocked(k, reason);
-        continue;
-      }
-      const m = this.takeWaiter(k);
-      if (m !== undefined) this.start(m, now, null);
-      if (k.waitlist.size > 0) {
-        const next = this.blocked(k, now);
-        if (next === null) this.queueForGlobal(k);
-        else this.onBlocked(k, next);
-      }
-    }
-  }
-
-  private schedule(m: MessageRecord, at: Millis): void {
-    m.dueAt = at;
-    m.key.scheduled++;
-    this.timers.push({ at, msg: m, key: null });
-  }
-
-  private isStale(t: Timer): boolean {
-    if (t.msg !== null) {
-      const s = t.msg.state;
-      return !((s === 'scheduled' || s === 'retry-scheduled') && t.msg.dueAt === t.at);
-    }
-    return t.key === null || t.key.windowTimerAt !== t.at;
-  }
-
-  private runDue(now: Millis): void {
-    let t = this.timers.peek();
-    while (t !== undefined && t.at <= now) {
-      this.timers.pop();
-      if (!this.isStale(t)) {
-        if (t.msg !== null) {
-          t.msg.key.scheduled--;
-          this.enterFlow(t.msg, now);
-        } else if (t.key !== null) {
-          t.key.windowTimerAt = 0;
-          this.pump(t.key, now);
-        }
-      }
-      t = this.timers.peek();
-    }
-  }
-
-  /** Ends a message for good. */
-  private settle(
-    m: MessageRecord,
-    state: 'delivered' | 'dead' | 'cancelled',
-    now: Millis,
-    reason = '',
-  ): void {
-    m.state = state;
-    this.messages.delete(m.id);
-    const seq = ++this.seq;
-    const key = m.key.id;
-    if (state === 'delivered') {
-      this.stats.delivered++;
-      this.out.push({ type: 'message:delivered', seq, at: now, key, messageId: m.id });
-    } else if (state === 'dead') {
-      this.stats.dead++;
-      this.out.push({ type: 'message:dead-lettered', seq, at: now, key, messageId: m.id, reason });
-    } else {
-      this.stats.cancelled++;
-      this.out.push({ type: 'message:cancelled', seq, at: now, key, messageId: m.id });
-    }
-  }
-
-  /** Every command ends here: what became due runs, and the command's events are handed back. */
-  private flush(now: Millis): EngineEvent[] {
-    this.runDue(now);
-    const out = this.out;
-    this.out = [];
-    return out;
-  }
-
-  private describe(k: KeyState, now: Millis, waitlistLimit: number): KeySnapshot {
-    const w = windowAt(k.windowStart, k.periodMs, k.rateCount, now);
-    return {
-      key: k.id,
-      parallelism: k.parallelism,
-      rate: k.rate,
-      periodMs: k.periodMs,
-      pinnedParallelism: k.pinnedParallelism,
-      pinnedRate: k.pinnedRate,
-      paused: k.paused,
-      inFlight: k.inFlight,
-      rateCount: w.count,
-      ratePeriodStart: w.start,
-      waitListSize: k.waitlist.size,
-      scheduled: k.scheduled,
-      blockedBy: k.waitlist.size === 0 ? null : this.reasonAt(k, now),
-      active: [...k.active].map((m) => ({
-        messageId: m.id,
-        attempt: m.attempt,
-        startedAt: m.startedAt,
-      })),
-      waiting: k.waitlist.list(waitlistLimit).map((m) => ({
-        messageId: m.id,
-        attempt: m.attempt,
-        readyAt: m.readyAt,
-        reason: m.reason,
-      })),
     };
   }
 }
