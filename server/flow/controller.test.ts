@@ -57,18 +57,24 @@ function manualDeliverer() {
 }
 
 const payload = { destination: 'sim://t', method: 'POST', headers: {} };
+
+/** A controller over a fresh engine, with hand-driven time and deliveries. */
+function setup() {
+  const time = manualTime();
+  const d = manualDeliverer();
+  const c = new FlowController({
+    engine: new FlowEngine(),
+    clock: time.clock,
+    deliverer: d.deliverer,
+    timers: time.timers,
+  });
+  return { time, d, c };
+}
 const flush = () => new Promise((r) => setImmediate(r));
 
 describe('FlowController', () => {
   it('starts a delivery for every token and hands the token on when one ends', async () => {
-    const time = manualTime();
-    const d = manualDeliverer();
-    const c = new FlowController({
-      engine: new FlowEngine(),
-      clock: time.clock,
-      deliverer: d.deliverer,
-      timers: time.timers,
-    });
+    const { d, c } = setup();
     const seen: EngineEvent[] = [];
     c.onEvents((evs) => seen.push(...evs));
     for (const id of ['a', 'b', 'c']) {
@@ -85,14 +91,7 @@ describe('FlowController', () => {
   });
 
   it('arms a timer for the next rate window and starts the waiter when it fires', () => {
-    const time = manualTime();
-    const d = manualDeliverer();
-    const c = new FlowController({
-      engine: new FlowEngine(),
-      clock: time.clock,
-      deliverer: d.deliverer,
-      timers: time.timers,
-    });
+    const { time, d, c } = setup();
     c.publish(
       { id: messageId('a'), key: keyId('r'), config: { rate: 1, periodMs: ms(1000) } },
       payload,
@@ -110,14 +109,7 @@ describe('FlowController', () => {
   });
 
   it('retries after the backoff the result asks for, with the attempt counted up', async () => {
-    const time = manualTime();
-    const d = manualDeliverer();
-    const c = new FlowController({
-      engine: new FlowEngine(),
-      clock: time.clock,
-      deliverer: d.deliverer,
-      timers: time.timers,
-    });
+    const { time, d, c } = setup();
     c.publish(
       { id: messageId('a'), key: keyId('k'), config: { parallelism: 1 }, retries: 1 },
       payload,
@@ -137,14 +129,7 @@ describe('FlowController', () => {
   });
 
   it('keeps no payload when the engine refuses a message', () => {
-    const time = manualTime();
-    const d = manualDeliverer();
-    const c = new FlowController({
-      engine: new FlowEngine(),
-      clock: time.clock,
-      deliverer: d.deliverer,
-      timers: time.timers,
-    });
+    const { c } = setup();
     expect(() =>
       c.publish({ id: messageId('x'), key: keyId('k'), config: { parallelism: 0 } }, payload),
     ).toThrow();
