@@ -1,7 +1,11 @@
 /** The shapes of the dashboard's picture of the engine (see flow-state.ts for how it moves). */
-import type { WaitReason } from '../../shared/events';
-import type { EngineStats, HandoffPolicy } from '../../shared/engine/types';
-import type { KeyId, MessageId, Millis } from '../../shared/engine/units';
+import type {
+  EngineStats,
+  HandoffPolicy,
+  KeySnapshot,
+  WaiterView,
+} from '../../shared/engine/types';
+import type { MessageId, Millis } from '../../shared/engine/units';
 
 /** Waiters kept per key; the rest of a longer waitlist is only counted (a snapshot lists 100 too). */
 export const VISIBLE_WAITERS = 100;
@@ -20,27 +24,14 @@ export interface ActiveRequest {
   via: 'acquired' | 'handoff' | 'snapshot';
 }
 
-export interface Waiter {
-  messageId: MessageId;
-  attempt: number;
-  readyAt: Millis;
-  reason: WaitReason;
-}
+/** A waiting message, as the engine lists it. */
+export type Waiter = WaiterView;
 
-export interface KeyView {
-  key: KeyId;
-  parallelism: number | null;
-  rate: number | null;
-  periodMs: Millis;
-  pinnedParallelism: boolean;
-  pinnedRate: boolean;
-  paused: boolean;
-  inFlight: number;
-  rateCount: number;
-  ratePeriodStart: Millis;
-  waitListSize: number;
-  /** Messages delayed or waiting out a retry's backoff. */
-  scheduled: number;
+/**
+ * One key as the page holds it: the engine's key snapshot (limits, pins, window, counts), with the
+ * active requests numbered by token, and what the page saw of released tokens.
+ */
+export interface KeyView extends Omit<KeySnapshot, 'active' | 'waiting' | 'blockedBy'> {
   active: ActiveRequest[];
   /** The head of the waitlist, in order: at most VISIBLE_WAITERS of its `waitListSize`. */
   waiting: Waiter[];
