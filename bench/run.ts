@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { browserSection } from './browser/section';
 import { serverSection } from './server/section';
 import { formatNumber, formatRatio, formatTable } from './table';
 import {
@@ -156,7 +157,10 @@ const all = await measureAll();
 console.log(report(all));
 const server = await serverSection(quick);
 console.log(`\n${server.report}`);
+const browser = await browserSection(quick);
+console.log(`\n${browser.report}`);
 // A quick run never overwrites the full run's numbers (results.local.json is git-ignored).
 const file = quick ? 'bench/results.local.json' : 'bench/results.json';
-writeFileSync(`${root}${file}`, `${JSON.stringify([...all, ...server.measurements], null, 2)}\n`);
+const measurements = [...all, ...server.measurements, ...browser.measurements];
+writeFileSync(`${root}${file}`, `${JSON.stringify(measurements, null, 2)}\n`);
 console.log(`\nwrote ${file}`);

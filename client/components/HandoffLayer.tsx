@@ -12,6 +12,8 @@ export interface HandoffLayerProps {
   name: string;
   /** The diagram's width in SVG units (the layout is computed at this width). */
   width: number;
+  /** Start no movements (the diagram is off screen): the static picture stays right regardless. */
+  paused?: boolean;
 }
 
 const TOKEN = ITEM * 0.62;
@@ -46,12 +48,14 @@ function animate(layer: SVGGElement, m: Move): void {
   if (m.kind === 'handoff') {
     // The finished request fades where it stood; the token goes to the receiving waiter and
     // brings it back to the slot, as the docs' handoff story tells it.
-    const finished = ghost('ghost ghost-finished', m.from);
+    const finished = ghost('ghost ghost-finished', m.from).attr('opacity', 1);
     drawShape(finished, circlePaths(ITEM, 'request', 1));
+    // An attribute, not a style: a style transition starts from getComputedStyle, which forces a
+    // style recalculation in the middle of the frame for every handoff.
     finished
       .transition('move')
       .duration(HANDOFF_MS / 2)
-      .style('opacity', 0)
+      .attr('opacity', 0)
       .on('end', done)
       .on('interrupt', done);
     const waiter = ghost('ghost ghost-waiter', m.via);
@@ -93,15 +97,20 @@ function animate(layer: SVGGElement, m: Move): void {
  * before and after, and runs named transitions that a newer movement of the same token
  * interrupts. The static picture underneath is always the server's state.
  */
-export function HandoffLayer({ name, width }: HandoffLayerProps) {
+export function HandoffLayer({ name, width, paused = false }: HandoffLayerProps) {
   const store = useAppStoreApi();
   const ref = useRef<SVGGElement>(null);
+  // Read by the subscription, so pausing does not resubscribe (and lose the frame in between).
+  const pausedRef = useRef(paused);
+  useEffect(() => {
+    pausedRef.current = paused;
+  }, [paused]);
   useEffect(() => {
     const layer = ref.current;
     if (layer === null) return;
     const reduced = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
     const off = store.subscribe((s, prev) => {
-      if (reduced || s.activity.frame === prev.activity.frame) return;
+      if (reduced || pausedRef.current || s.activity.frame === prev.activity.frame) return;
       const events = s.activity.frameEvents.filter((e) => e.key === name);
       const after = s.flow.keys[name];
       if (events.length === 0 || after === undefined) return;

@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { memo, useMemo } from 'react';
 import { useNow } from '../hooks/useNow';
 import { useThrottledStore } from '../hooks/useThrottledStore';
 import { selectHistoryVersion } from '../store/selectors';
@@ -24,9 +24,10 @@ const ms = (v: number) => (v < 1000 ? `${Math.round(v)} ms` : formatDuration(v))
 
 /**
  * The key's last minute: in flight against the limit, the waitlist's size, and the wait before
- * each start (p50/p95/p99 per 5 s). Redrawn twice a second, whatever the event rate.
+ * each start (p50/p95/p99 per 5 s). Redrawn twice a second, whatever the event rate: memoized,
+ * so the key panel's render with every frame of events does not redraw the charts.
  */
-export function KeyCharts({ name }: KeyChartsProps) {
+export const KeyCharts = memo(function KeyCharts({ name }: KeyChartsProps) {
   const store = useAppStoreApi();
   const version = useThrottledStore(selectHistoryVersion, 500);
   const now = useNow(500);
@@ -92,4 +93,4 @@ export function KeyCharts({ name }: KeyChartsProps) {
       />
     </div>
   );
-}
+});

@@ -1,7 +1,10 @@
 import { useRef, useState, type KeyboardEvent } from 'react';
 import type { WaitReason } from '../../shared/events';
+import { useOnScreen } from '../hooks/useOnScreen';
 import type { Arrival } from '../store/activity';
 import type { ActiveRequest, KeyView, Waiter } from '../store/flow-types';
+import { useAppStoreApi } from '../store/useAppStore';
+import { tooBusyToGlide } from '../viz/glide';
 import { DIAGRAM_WIDTH, FIRST_ROW_Y, ITEM, TITLE_Y, keyLayout } from '../viz/key-layout';
 import { palette } from '../viz/palette';
 import { circlePaths, diamondPaths, linePaths, variantOf } from '../viz/rough-shapes';
@@ -52,7 +55,8 @@ const place = (x: number, y: number) => ({ transform: `translate(${x}px, ${y}px)
 /**
  * One key drawn as the Upstash docs draw it: free tokens as blue diamonds, active requests as
  * circles holding a token, the waitlist as yellow circles in order. Every token and request is a
- * list item whose accessible name says what it is; hovering or focusing one tells more.
+ * list item whose accessible name says what it is; hovering or focusing one tells more. Off
+ * screen it animates nothing, and a key too busy for its waiters to glide has them step.
  */
 export function ParallelismDiagram({
   k,
@@ -61,8 +65,14 @@ export function ParallelismDiagram({
   reason,
   onExplain,
 }: ParallelismDiagramProps) {
+  const store = useAppStoreApi();
   const layout = keyLayout(k);
   const wrap = useRef<HTMLDivElement>(null);
+  const onScreen = useOnScreen(wrap);
+  // Read, not subscribed: the history moves with the frames that re-render this view anyway, and
+  // the glide only matters when something moves. `flow.at` is the latest frame's server time.
+  const state = store.getState();
+  const busy = tooBusyToGlide(state.histories.get(k.key)?.starts ?? [], state.flow.at);
   const [tip, setTip] = useState<TipTarget | null>(null);
   const [tokCol, actCol] = layout.columns;
   const limit = k.parallelism;
@@ -92,7 +102,7 @@ export function ParallelismDiagram({
   return (
     <div className="diagram-wrap" ref={wrap}>
       <svg
-        className="diagram"
+        className={`diagram${onScreen ? '' : ' offscreen'}${busy ? ' busy' : ''}`}
         viewBox={`0 0 ${layout.width} ${layout.height}`}
         role="group"
         aria-label="Parallelism"
@@ -222,7 +232,7 @@ export function ParallelismDiagram({
 
         {arrival !== undefined && arrivalTarget !== undefined ? (
           <ArrivalSketch
-            key={arrival.messageId}
+            key={arrival.receivedAt}
             arrival={arrival}
             layout={layout}
             target={arrivalTarget}
@@ -232,7 +242,7 @@ export function ParallelismDiagram({
         ) : (
           noFreeToken && <NoToken x={tokCol.cx} />
         )}
-        <HandoffLayer name={k.key} width={DIAGRAM_WIDTH} />
+        <HandoffLayer name={k.key} width={DIAGRAM_WIDTH} paused={!onScreen} />
       </svg>
       {tip !== null && (
         <ItemTooltip

@@ -208,7 +208,7 @@ export function RateTimeline({ k, arrival }: RateTimelineProps) {
         </text>
       </g>
       {refused !== undefined && (
-        <RateRefused key={refused.messageId} arrival={refused} x={refusedX} />
+        <RateRefused key={refused.receivedAt} arrival={refused} x={refusedX} />
       )}
     </svg>
   );

@@ -9,6 +9,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, EngineEvent, ServerToClientEvents } from '../../shared/events';
 import type { AppStore } from '../store/app-store';
 import { pageToken } from './auth';
+import { benchHook } from './bench-hook';
 import { createFrameBatcher } from './frame-batcher';
 
 export interface Stream {
@@ -25,11 +26,13 @@ export function connectStream(store: AppStore): Stream {
     reconnectionDelayMax: 2000,
   });
   const actions = () => store.getState();
+  const bench = benchHook();
   const frames = createFrameBatcher<EngineEvent>((events) => {
-    if (actions().eventsReceived(events, Date.now()) === 'resync') {
+    const outcome = actions().eventsReceived(events, Date.now());
+    if (outcome === 'resync') {
       frames.clear();
       socket.emit('resync');
-    }
+    } else if (outcome === 'applied') bench?.applied(events);
   });
 
   actions().connectionChanged('connecting');

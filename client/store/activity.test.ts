@@ -13,6 +13,16 @@ describe('recordActivity', () => {
     expect(later.arrivals.k).toBeUndefined();
   });
 
+  it('moves a playing sketch to the newest refusal instead of starting it over', () => {
+    const h = engineHarness();
+    h.publish('k', 1);
+    const a = recordActivity(initialActivity, h.publish('k', 1), 1000);
+    const b = recordActivity(a, h.publish('k', 1), 1500);
+    expect(b.arrivals.k).toMatchObject({ messageId: 'msg_3', position: 2, receivedAt: 1000 });
+    const c = recordActivity(b, h.publish('k', 1), 1000 + ARRIVAL_MS + 1);
+    expect(c.arrivals.k).toMatchObject({ messageId: 'msg_4', position: 3, receivedAt: 3001 });
+  });
+
   it('follows the keys that took messages, keeping their order stable', () => {
     const h = engineHarness();
     let a = initialActivity;

@@ -7,7 +7,10 @@ import type { EngineEvent, WaitReason } from '../../shared/events';
 
 /** Keys followed when none is selected. */
 export const FOLLOWED_KEYS = 3;
-/** How long a refused arrival is drawn; older ones are dropped on the next frame. */
+/**
+ * How long a refused arrival's sketch plays; older ones are dropped on the next frame. A later
+ * refusal of the same key meanwhile takes over the playing sketch (see recordActivity).
+ */
 export const ARRIVAL_MS = 2000;
 
 /** A request that found no way to start and joined the waitlist. */
@@ -15,7 +18,10 @@ export interface Arrival {
   messageId: string;
   reason: WaitReason;
   position: number;
-  /** Page time when its frame arrived (the drawing's clock, not the server's). */
+  /**
+   * Page time when the sketch that shows it started (the drawing's clock, not the server's): its
+   * own frame's, or an earlier refusal's whose sketch it took over.
+   */
   receivedAt: number;
 }
 
@@ -24,7 +30,7 @@ export interface Activity {
   frame: number;
   /** The events of the latest frame, in `seq` order. */
   frameEvents: readonly EngineEvent[];
-  /** The latest arrival per key, while it is recent. */
+  /** The latest arrival per key, while its sketch plays. */
   arrivals: Readonly<Record<string, Arrival>>;
   /** Keys that took messages most recently, in the order they first did (so views stay put). */
   recentKeys: readonly string[];
@@ -54,11 +60,15 @@ export function recordActivity(
   for (const e of events) {
     if (e.type === 'message:waitlisted') {
       arrivals ??= { ...activity.arrivals };
+      // A refusal while the key's sketch plays moves the sketch to the newcomer instead of
+      // starting it over: a busy key is refused many times a second, and a sketch restarted with
+      // each would never finish (and would be drawn anew every frame).
+      const playing = arrivals[e.key];
       arrivals[e.key] = {
         messageId: e.messageId,
         reason: e.reason,
         position: e.position,
-        receivedAt,
+        receivedAt: playing?.receivedAt ?? receivedAt,
       };
     } else if (e.type === 'message:accepted') {
       const list: readonly string[] = recent ?? activity.recentKeys;

@@ -36,7 +36,7 @@ export const selectFollowing = (s: AppState) => s.selected.length === 0;
 export const selectVisibleKeys = (s: AppState): readonly string[] =>
   s.selected.length > 0 ? s.selected : s.activity.recentKeys.filter((k) => k in s.flow.keys);
 
-/** The key's latest refused arrival while it is recent (see ARRIVAL_MS). */
+/** The key's latest refused arrival while its sketch plays (see ARRIVAL_MS). */
 export const selectArrival =
   (name: string) =>
   (s: AppState): Arrival | undefined =>
