@@ -24,21 +24,12 @@ export const initialFlowState: FlowState = {
 };
 
 function keyFromSnapshot(k: KeySnapshot): KeyView {
+  // `blockedBy` is derived again from the key's state wherever the page shows it.
+  const { active, waiting, blockedBy: _blockedBy, ...limitsAndCounts } = k;
   return {
-    key: k.key,
-    parallelism: k.parallelism,
-    rate: k.rate,
-    periodMs: k.periodMs,
-    pinnedParallelism: k.pinnedParallelism,
-    pinnedRate: k.pinnedRate,
-    paused: k.paused,
-    inFlight: k.inFlight,
-    rateCount: k.rateCount,
-    ratePeriodStart: k.ratePeriodStart,
-    waitListSize: k.waitListSize,
-    scheduled: k.scheduled,
-    active: k.active.map((a, i) => ({ ...a, token: i + 1, via: 'snapshot' as const })),
-    waiting: k.waiting.slice(0, VISIBLE_WAITERS).map((w) => ({ ...w })),
+    ...limitsAndCounts,
+    active: active.map((a, i) => ({ ...a, token: i + 1, via: 'snapshot' as const })),
+    waiting: waiting.slice(0, VISIBLE_WAITERS).map((w) => ({ ...w })),
     freedAt: {},
   };
 }
