@@ -1,5 +1,5 @@
 /** Named selectors: components say what they read, and re-render only when it changes. */
-import type { Arrival } from './activity';
+import { FOLLOWED_KEYS, type Arrival } from './activity';
 import type { AppState } from './app-store';
 import type { KeyView } from './flow-state';
 
@@ -32,9 +32,24 @@ export const selectKey =
 /** True when no key is selected and the views follow the latest active keys. */
 export const selectFollowing = (s: AppState) => s.selected.length === 0;
 
-/** The keys drawn in full: the selected ones, or else the latest active. Read with `useShallow`. */
-export const selectVisibleKeys = (s: AppState): readonly string[] =>
-  s.selected.length > 0 ? s.selected : s.activity.recentKeys.filter((k) => k in s.flow.keys);
+/**
+ * The keys drawn in full: the selected ones, or else the latest active; before this page has seen
+ * any activity (just opened on a busy server), the busiest keys of the snapshot. Read with `useShallow`.
+ */
+export const selectVisibleKeys = (s: AppState): readonly string[] => {
+  if (s.selected.length > 0) return s.selected;
+  const recent = s.activity.recentKeys.filter((k) => k in s.flow.keys);
+  return recent.length > 0 ? recent : busiestKeys(s.flow.keys, FOLLOWED_KEYS);
+};
+
+/** Up to `n` keys with work in flight or waiting, busiest first. */
+export function busiestKeys(keys: Readonly<Record<string, KeyView>>, n: number): string[] {
+  return Object.values(keys)
+    .filter((k) => k.inFlight + k.waitListSize > 0)
+    .sort((a, b) => b.inFlight + b.waitListSize - (a.inFlight + a.waitListSize))
+    .slice(0, n)
+    .map((k) => k.key);
+}
 
 /** The key's latest refused arrival while its sketch plays (see ARRIVAL_MS). */
 export const selectArrival =

@@ -56,8 +56,9 @@ export function apiRouter(options: ApiOptions): express.Router {
   const messages = messageHandlers(controller, options.publisher, options.messageLog);
   const router = express.Router();
 
+  // Only the API is guarded: the dashboard's files hold no data, and the page sends the token itself.
   router.use((req, res, next) => {
-    if (options.token === undefined) return next();
+    if (options.token === undefined || !req.path.startsWith('/v2')) return next();
     const header = req.headers.authorization ?? '';
     const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1];
     const query = queryOf(req.originalUrl.split('?')[1] ?? '').qstash_token;

@@ -124,6 +124,9 @@ describe('with a token configured', () => {
     });
     expect(ok.status).toBe(200);
     expect((await fetch(`${server.base}/v2/flowControl?qstash_token=s3cret`)).status).toBe(200);
+    // The dashboard itself is not an API call: only /v2 needs the token.
+    expect((await fetch(`${server.base}/?token=s3cret`)).status).not.toBe(401);
+    expect((await fetch(`${server.base}/healthz`)).status).toBe(200);
   });
 });
 

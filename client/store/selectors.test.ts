@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import type { KeyView } from './flow-types';
+import { busiestKeys } from './selectors';
+
+const key = (name: string, inFlight: number, waitListSize: number) =>
+  ({ key: name, inFlight, waitListSize }) as unknown as KeyView;
+
+describe('the keys followed before the page has seen any activity', () => {
+  it('are the busiest keys of the snapshot, idle keys left out', () => {
+    const keys = { a: key('a', 0, 0), b: key('b', 2, 5), c: key('c', 1, 0), d: key('d', 3, 9) };
+    expect(busiestKeys(keys, 2)).toEqual(['d', 'b']);
+    expect(busiestKeys({ a: key('a', 0, 0) }, 3)).toEqual([]);
+  });
+});
