@@ -39,7 +39,17 @@ export async function publish(
   }
 }
 
+/**
+ * Where a README picture goes: docs/screenshots when refreshing them (`npm run screenshots`), else
+ * beside the other test output, so a plain test run leaves the tracked pictures alone.
+ */
+export function screenshotPath(name: string): string {
+  const dir =
+    process.env.BATON_SCREENSHOTS === '1' ? 'docs/screenshots' : 'test-results/screenshots';
+  return `${dir}/${name}.png`;
+}
+
 /** Saves a README picture of one element, with the caret and scrollbars out of the way. */
 export async function picture(page: Page, locator: ReturnType<Page['locator']>, name: string) {
-  await locator.screenshot({ path: `docs/screenshots/${name}.png`, caret: 'hide' });
+  await locator.screenshot({ path: screenshotPath(name), caret: 'hide' });
 }

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { keyRegion, openDashboard, picture, publish, uniqueKey } from './helpers';
+import { keyRegion, openDashboard, picture, publish, screenshotPath, uniqueKey } from './helpers';
 
 /**
  * The docs' parallelism story, live: three tokens, three requests holding them, three more
@@ -60,7 +60,7 @@ test('parallelism 3 with 6 requests: 3 active, 3 waiting, handoffs until done, n
   await overview.getByRole('searchbox', { name: 'Search keys' }).fill(key);
   await overview.getByRole('button', { name: key }).click();
   await expect(overview.getByRole('button', { name: key })).toHaveAttribute('aria-pressed', 'true');
-  await page.locator('#root').screenshot({ path: 'docs/screenshots/dashboard.png' });
+  await page.locator('#root').screenshot({ path: screenshotPath('dashboard') });
 
   // Why is the first one waiting? Asked from the page, answered from the key's state.
   await k.waiting.first().click();

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { expect, test } from '@playwright/test';
-import { keyRegion, uniqueKey } from './helpers';
+import { keyRegion, screenshotPath, uniqueKey } from './helpers';
 
 /**
  * A server that goes away and comes back: the page says so, keeps the last picture marked as
@@ -85,7 +85,7 @@ test('shows disconnected when the server stops, then reconnects with fresh state
   // The last picture stays, marked as frozen.
   await expect(before.active).toHaveCount(2);
   await page.waitForTimeout(2100); // the last arrival's sketch has gone: a still picture
-  await page.locator('#root').screenshot({ path: 'docs/screenshots/disconnected.png' });
+  await page.locator('#root').screenshot({ path: screenshotPath('disconnected') });
 
   await startServer();
   await expect(status).toHaveText('Connected', { timeout: 20_000 });
@@ -103,5 +103,5 @@ test('shows disconnected when the server stops, then reconnects with fresh state
   await expect(keyRegion(page, after).active).toHaveCount(1);
   await expect(page.getByRole('region', { name: 'Keys overview' })).toContainText('1 key');
   await page.waitForTimeout(500);
-  await page.locator('#root').screenshot({ path: 'docs/screenshots/reconnected.png' });
+  await page.locator('#root').screenshot({ path: screenshotPath('reconnected') });
 });

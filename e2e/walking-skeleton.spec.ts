@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { screenshotPath } from './helpers';
 
 /**
  * The walking skeleton end to end: messages published through the public API (as curl or a QStash
@@ -56,7 +57,7 @@ test('a burst on one key shows 2 active and 3 waiting, live, then drains', async
   await expect(k.waiting.first()).toHaveAccessibleName('waiting 1st, for parallelism');
   await expect(k.waiting.nth(2)).toHaveAccessibleName('waiting 3rd, for parallelism');
   // The page's content only, without the empty viewport below it (the README shows this image).
-  await page.locator('#root').screenshot({ path: 'docs/screenshots/walking-skeleton.png' });
+  await page.locator('#root').screenshot({ path: screenshotPath('walking-skeleton') });
 
   // Three rounds of 1.5 s under parallelism 2; then every token is free again.
   await expect(k.waiting).toHaveCount(0, { timeout: 15_000 });
