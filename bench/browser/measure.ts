@@ -7,6 +7,7 @@ import { chromium, type Browser } from '@playwright/test';
 import { Load, type LoadOptions, type LoadSample } from './load';
 import { probeScript, type Probe, type ProbeResult } from './probe';
 import { buildClient, startBaton, type BatonProcess } from './processes';
+import { CHROMIUM_LAUNCH_OPTIONS } from '../../scripts/chromium';
 
 export interface RunOptions {
   load: Omit<LoadOptions, 'base'>;
@@ -49,18 +50,7 @@ const TRACE_CATEGORIES = [
 ];
 
 /** The launch the repository's browser tests use too: Debian's Chromium, nothing downloaded. */
-const launch = () =>
-  chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-      '--no-sandbox',
-    ],
-  });
+const launch = () => chromium.launch(CHROMIUM_LAUNCH_OPTIONS);
 
 // The probe as the bench reads it; these run in the page, so each stands alone.
 const probeStart = () => (window as unknown as { __batonBench: Probe }).__batonBench.start();

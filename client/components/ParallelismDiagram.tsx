@@ -199,36 +199,9 @@ export function ParallelismDiagram({
           })}
         </g>
 
-        {layout.tokensMore > 0 && (
-          <text
-            className="more"
-            x={layout.more.tokens.x}
-            y={layout.more.tokens.y}
-            textAnchor="middle"
-          >
-            +{layout.tokensMore} more free
-          </text>
-        )}
-        {layout.activeMore > 0 && (
-          <text
-            className="more"
-            x={layout.more.active.x}
-            y={layout.more.active.y}
-            textAnchor="middle"
-          >
-            +{layout.activeMore} more active
-          </text>
-        )}
-        {layout.waitersMore > 0 && (
-          <text
-            className="more"
-            x={layout.more.waiters.x}
-            y={layout.more.waiters.y}
-            textAnchor="middle"
-          >
-            +{layout.waitersMore} more waiting
-          </text>
-        )}
+        <MoreLabel at={layout.more.tokens} count={layout.tokensMore} what="free" />
+        <MoreLabel at={layout.more.active} count={layout.activeMore} what="active" />
+        <MoreLabel at={layout.more.waiters} count={layout.waitersMore} what="waiting" />
 
         {arrival !== undefined && arrivalTarget !== undefined ? (
           <ArrivalSketch
@@ -265,6 +238,24 @@ function NoToken({ x }: { x: number }) {
       <tspan x={x} dy={24}>
         available
       </tspan>
+    </text>
+  );
+}
+
+/** "+N more …" under a column that draws only its first items. */
+function MoreLabel({
+  at,
+  count,
+  what,
+}: {
+  at: { x: number; y: number };
+  count: number;
+  what: string;
+}) {
+  if (count <= 0) return null;
+  return (
+    <text className="more" x={at.x} y={at.y} textAnchor="middle">
+      +{count} more {what}
     </text>
   );
 }
