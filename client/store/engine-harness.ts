@@ -4,11 +4,13 @@
  */
 import type { EngineEvent, SnapshotPayload } from '../../shared/events';
 import { FlowEngine } from '../../shared/engine/engine';
+import { Handles } from '../../shared/engine/testing/handles';
 import { keyId, messageId, ms, type MessageId } from '../../shared/engine/units';
 
 /** A real engine, so the events under test are the ones the server really sends. */
 export function engineHarness(policy: 'fifo' | 'random' = 'fifo') {
   const engine = new FlowEngine({ policy, seed: 7 });
+  const handles = new Handles(engine);
   let now = 1_000_000;
   let n = 0;
   const inFlight = new Set<MessageId>();
@@ -37,7 +39,7 @@ export function engineHarness(policy: 'fifo' | 'random' = 'fifo') {
       extra: { delayMs?: number; retries?: number } = {},
     ) =>
       track(
-        engine.publish(
+        handles.publish(
           {
             id: messageId(`msg_${++n}`),
             key: keyId(key),
@@ -50,11 +52,10 @@ export function engineHarness(policy: 'fifo' | 'random' = 'fifo') {
       ),
     finish: (id: MessageId, ok = true) => {
       inFlight.delete(id);
-      return track(engine.finish(id, ok ? { ok: true } : { ok: false, status: 500 }, ms(now)));
+      return track(handles.finish(id, ok ? { ok: true } : { ok: false, status: 500 }, ms(now)));
     },
     /** Cancels one of the messages published so far (which may have ended already). */
-    cancel: (pick: number) =>
-      n === 0 ? [] : engine.cancel(messageId(`msg_${(pick % n) + 1}`), ms(now)),
+    cancel: (pick: number) => (n === 0 ? [] : handles.cancel(`msg_${(pick % n) + 1}`, ms(now))),
     oldestInFlight: (): MessageId => {
       const [id] = inFlight;
       if (id === undefined) throw new Error('nothing in flight');

@@ -1,7 +1,14 @@
 import type { EngineEvent } from '../../shared/events';
 import type { FlowEngine } from '../../shared/engine/engine';
-import type { AttemptResult, PinInput, PublishInput, UnpinInput } from '../../shared/engine/types';
-import type { KeyId, MessageId } from '../../shared/engine/units';
+import type {
+  Accepted,
+  AttemptResult,
+  MessageHandle,
+  PinInput,
+  PublishInput,
+  UnpinInput,
+} from '../../shared/engine/types';
+import type { KeyId } from '../../shared/engine/units';
 import type { Clock, Deliverer, MessagePayload, Timers } from './types';
 import { systemTimers } from './types';
 
@@ -37,9 +44,7 @@ export class FlowController {
     this.clock = options.clock;
     this.deliverer = options.deliverer;
     this.timers = options.timers ?? systemTimers;
-    this.engine.onStart((id, key, attempt, data) =>
-      this.startDelivery(id, key, attempt, data as MessagePayload | undefined),
-    );
+    this.engine.onStart((message, key, attempt) => this.startDelivery(message, key, attempt));
   }
 
   /** Subscribes to every event, in `seq` order; returns the unsubscribe function. */
@@ -53,11 +58,13 @@ export class FlowController {
   }
 
   /**
-   * Takes a message in. The engine keeps its payload with the message record and forgets both
-   * when the message ends, so no second id → payload map is kept here (see bench W1).
+   * Takes a message in. Its payload rides on the engine's handle, which the caller keeps to cancel
+   * it: no id → message map is kept here (see bench W1).
    */
-  publish(input: PublishInput, payload: MessagePayload): readonly EngineEvent[] {
-    return this.dispatch(this.engine.publish(input, this.clock.now(), payload));
+  publish(input: PublishInput, payload: MessagePayload): Accepted {
+    const accepted = this.engine.publish(input, this.clock.now(), payload);
+    this.dispatch(accepted.events);
+    return accepted;
   }
 
   pause(key: KeyId) {
@@ -80,18 +87,12 @@ export class FlowController {
     return this.dispatch(this.engine.resetRate(key, this.clock.now()));
   }
 
-  cancel(id: MessageId) {
-    return this.dispatch(this.engine.cancel(id, this.clock.now()));
+  cancel(message: MessageHandle) {
+    return this.dispatch(this.engine.cancel(message, this.clock.now()));
   }
 
   setGlobalParallelism(parallelism: number | null) {
     return this.dispatch(this.engine.setGlobalParallelism(parallelism, this.clock.now()));
-  }
-
-  /** The payload of a message that has not ended. */
-  payload(id: MessageId): MessagePayload | undefined {
-    // `publish` above is the only way data reaches this engine, and it always passes a payload.
-    return this.engine.dataOf(id) as MessagePayload | undefined;
   }
 
   /** Stops the wake-up timer; in-flight deliveries still report back, but nothing new is armed. */
@@ -113,12 +114,10 @@ export class FlowController {
    * Called by the engine at each start, during the command: the attempt begins at once. Its end
    * arrives in a later task (a promise never settles synchronously), so the engine is never re-entered.
    */
-  private startDelivery(
-    id: MessageId,
-    key: KeyId,
-    attempt: number,
-    payload: MessagePayload | undefined,
-  ): void {
+  private startDelivery(message: MessageHandle, key: KeyId, attempt: number): void {
+    // `publish` above is the only way data reaches this engine, and it always passes a payload.
+    const payload = message.data as MessagePayload | undefined;
+    const id = message.id;
     let attemptDone: Promise<AttemptResult>;
     if (payload === undefined) {
       // Only an engine fed around `publish` could start a message without a payload: fail the
@@ -132,13 +131,13 @@ export class FlowController {
       }
     }
     attemptDone.then(
-      (result) => this.finish(id, result),
-      (err: unknown) => this.finish(id, { ok: false, error: String(err) }),
+      (result) => this.finish(message, result),
+      (err: unknown) => this.finish(message, { ok: false, error: String(err) }),
     );
   }
 
-  private finish(id: MessageId, result: AttemptResult): void {
-    this.dispatch(this.engine.finish(id, result, this.clock.now()));
+  private finish(message: MessageHandle, result: AttemptResult): void {
+    this.dispatch(this.engine.finish(message, result, this.clock.now()));
   }
 
   /** Keeps one timer armed for the engine's next wake-up. */

@@ -1,4 +1,5 @@
 import type { EngineEvent } from '../../shared/events';
+import type { MessageHandle } from '../../shared/engine/types';
 import type { KeyId, MessageId, Millis } from '../../shared/engine/units';
 import type { MessagePayload } from './types';
 
@@ -30,6 +31,8 @@ export interface LoggedMessage {
   label?: string;
   /** Set when it entered the dead-letter list. */
   dlqId?: string;
+  /** The engine's handle while the message has not ended (to cancel it); dropped when it ends. */
+  handle?: MessageHandle;
 }
 
 /**
@@ -44,15 +47,18 @@ export class MessageLog {
 
   constructor(private readonly keepEnded = 10_000) {}
 
-  /** Records a message the engine has just accepted (before its events arrive). */
+  /**
+   * Records a message about to be accepted (before its events arrive); the caller sets the
+   * returned entry's `handle` once the engine has it.
+   */
   accepted(
     id: MessageId,
     key: KeyId | null,
     payload: MessagePayload,
     at: Millis,
     label?: string,
-  ): void {
-    this.live.set(id, {
+  ): LoggedMessage {
+    const entry: LoggedMessage = {
       messageId: id,
       flowControlKey: key,
       payload,
@@ -60,7 +66,14 @@ export class MessageLog {
       status: 'waiting',
       attempts: [],
       ...(label !== undefined ? { label } : {}),
-    });
+    };
+    this.live.set(id, entry);
+    return entry;
+  }
+
+  /** Forgets a message the engine refused after `accepted` recorded it. */
+  discard(id: MessageId): void {
+    this.live.delete(id);
   }
 
   get(id: MessageId): LoggedMessage | undefined {
@@ -157,6 +170,7 @@ export class MessageLog {
     const m = this.live.get(id);
     if (m === undefined) return undefined;
     this.live.delete(id);
+    delete m.handle;
     m.status = status;
     m.endedAt = at;
     delete m.nextAt;

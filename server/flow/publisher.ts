@@ -81,13 +81,15 @@ export class Publisher {
       }
     }
     const id = this.newId();
-    this.log.accepted(id, input.key ?? null, payload, now, parsed.label);
+    const entry = this.log.accepted(id, input.key ?? null, payload, now, parsed.label);
     if (parsed.callback !== undefined || parsed.failureCallback !== undefined)
       this.pending.set(id, { parsed });
     try {
-      this.controller.publish({ id, ...input }, payload);
+      // A delivery never ends within publish (its end is a later task), so the entry is still live.
+      entry.handle = this.controller.publish({ id, ...input }, payload).message;
     } catch (err) {
       this.pending.delete(id);
+      this.log.discard(id);
       throw err;
     }
     if (dedupId !== undefined)

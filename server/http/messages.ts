@@ -1,4 +1,4 @@
-import { keyId, messageId, type MessageId } from '../../shared/engine/units';
+import { keyId, messageId } from '../../shared/engine/units';
 import type { FlowController } from '../flow/controller';
 import type { LoggedMessage, MessageLog } from '../flow/message-log';
 import type { Publisher } from '../flow/publisher';
@@ -93,9 +93,9 @@ export function messageHandlers(controller: FlowController, publisher: Publisher
     cancel(id: string): Reply {
       const m = log.get(messageId(id));
       if (m === undefined) throw new HttpError(404, `message "${id}" not found`);
-      if (m.endedAt !== undefined)
+      if (m.handle === undefined)
         throw new HttpError(404, `message "${id}" has already ended (${m.status})`);
-      controller.cancel(m.messageId);
+      controller.cancel(m.handle);
       return ok({ cancelled: 1 });
     },
 
@@ -104,19 +104,19 @@ export function messageHandlers(controller: FlowController, publisher: Publisher
       const ids = q.getAll('messageIds');
       const key = q.get('flowControlKey');
       const label = q.get('label');
-      let targets: MessageId[];
-      if (ids.length > 0) targets = ids.map(messageId);
+      let targets: (LoggedMessage | undefined)[];
+      if (ids.length > 0) targets = ids.map((id) => log.get(messageId(id)));
       else {
         targets = [];
         for (const m of log.pending(key === null ? undefined : keyId(key))) {
-          if (label === null || m.label === label) targets.push(m.messageId);
+          if (label === null || m.label === label) targets.push(m);
         }
       }
       let cancelled = 0;
-      for (const id of targets) {
-        const m = log.get(id);
-        if (m === undefined || m.endedAt !== undefined) continue;
-        controller.cancel(id);
+      for (const m of targets) {
+        // Checked as each is reached: only a live message has a handle (an earlier cancel may have ended it).
+        if (m?.handle === undefined) continue;
+        controller.cancel(m.handle);
         cancelled++;
       }
       return ok({ cancelled });

@@ -4,14 +4,21 @@ import { configureFromMessage, roll } from './key-rules';
 import { seededRandom, type RandomSource } from './random';
 import { windowAt } from './rate-window';
 import { KeyState, type MessageRecord } from './state';
-import type { EngineOptions, EngineStats, FlowConfig, HandoffPolicy, KeySnapshot } from './types';
+import type {
+  EngineOptions,
+  EngineStats,
+  FlowConfig,
+  HandoffPolicy,
+  KeySnapshot,
+  MessageHandle,
+} from './types';
 import { validateLimit } from './validate';
 import { viewKey } from './views';
 import { WakeQueue } from './wake-queue';
-import { ms, type KeyId, type MessageId, type Millis } from './units';
+import { ms, type KeyId, type Millis } from './units';
 
-/** Told of each start as it happens: the message, its key, its attempt (retries so far), its data. */
-export type StartHandler = (id: MessageId, key: KeyId, attempt: number, data: unknown) => void;
+/** Told of each start as it happens: the message, its key, its attempt (retries so far). */
+export type StartHandler = (message: MessageHandle, key: KeyId, attempt: number) => void;
 
 /**
  * The engine's state and the rules that move messages between places (start, wait, hand off,
@@ -21,7 +28,6 @@ export class EngineCore {
   readonly policy: HandoffPolicy;
   readonly stats: EngineStats = { accepted: 0, delivered: 0, dead: 0, cancelled: 0 };
   protected readonly keyStates = new Map<KeyId, KeyState>();
-  protected readonly messages = new Map<MessageId, MessageRecord>();
   protected readonly wakes = new WakeQueue();
   /** Keys whose head waits only for a global slot, in the order they began to wait. */
   protected readonly globalQueue = new Denque<KeyState>();
@@ -46,7 +52,7 @@ export class EngineCore {
   protected keyFor(id: KeyId, now: Millis): KeyState {
     let k = this.keyStates.get(id);
     if (k === undefined) {
-      k = new KeyState(id, now);
+      k = new KeyState(id, this, now);
       this.keyStates.set(id, k);
     }
     return k;
@@ -131,7 +137,7 @@ export class EngineCore {
     roll(k, now);
     k.rateCount++;
     // The delivery begins before the event is built: nothing stands between a release and the next start.
-    if (this.startHandler !== null) this.startHandler(m.id, k.id, m.attempt, m.data);
+    if (this.startHandler !== null) this.startHandler(m, k.id, m.attempt);
     const waitedMs = ms(now - m.readyAt);
     const rated = k.rate !== null;
     if (from === null) {
@@ -304,7 +310,6 @@ export class EngineCore {
     reason = '',
   ): void {
     m.state = state;
-    this.messages.delete(m.id);
     const seq = ++this.seq;
     const key = m.key.id;
     if (state === 'delivered') {

@@ -289,19 +289,27 @@ describe('FlowEngine', () => {
       expect(() => d.publish('y', { retries: 0.5 })).toThrow(RangeError);
     });
 
-    it('throws for a duplicate id and leaves the first message alone', () => {
+    it('refuses a handle it did not give out, changing nothing', () => {
       const d = new Driver();
+      const other = new Driver();
       d.publish('a1', { key: 'a', config: cfg({ parallelism: 1 }) });
-      expect(() => d.publish('a1', { key: 'b' })).toThrow(/already accepted/);
-      expect(d.engine.stats.accepted).toBe(1);
-      expect(d.message('a1')?.state).toBe('in-flight');
-      expect(d.engine.hasKey(keyId('b'))).toBe(false);
+      other.publish('b1', { key: 'a', config: cfg({ parallelism: 1 }) });
+      const foreign = other.handles.get('b1');
+      const forged = { id: messageId('a1'), data: undefined };
+      const seq = d.engine.lastSeq;
+      for (const h of [foreign, forged]) {
+        expect(() => d.engine.finish(h, OK, d.now)).toThrow(/not accepted by this engine/);
+        expect(() => d.engine.cancel(h, d.now)).toThrow(/not accepted by this engine/);
+        expect(() => d.engine.view(h)).toThrow(/not accepted by this engine/);
+      }
+      expect(d.engine.lastSeq).toBe(seq);
+      expect(d.key('a').inFlight).toBe(1);
+      expect(other.message('b1')?.state).toBe('in-flight');
     });
 
     it('throws when finishing a message that is not in flight', () => {
       const d = new Driver();
       d.publishMany('a', 2, { key: 'a', config: cfg({ parallelism: 1 }) });
-      expect(() => d.finish('nope')).toThrow(/not in flight/);
       expect(() => d.finish('a2')).toThrow(/not in flight/);
       d.finish('a1');
       expect(() => d.finish('a1', OK)).toThrow(/not in flight/);

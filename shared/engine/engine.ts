@@ -3,10 +3,11 @@ import { EngineCore, type StartHandler } from './core';
 import { DEFAULT_RETRIES, defaultBackoff } from './retry';
 import { MessageRecord } from './state';
 import type {
+  Accepted,
   AttemptResult,
-  EngineCommand,
   EngineSnapshot,
   KeySnapshot,
+  MessageHandle,
   MessageView,
   PinInput,
   PublishInput,
@@ -15,7 +16,7 @@ import type {
 import { validateConfig, validateDelay, validateLimit } from './validate';
 import { applyPin, restartWindow } from './key-rules';
 import { viewMessage } from './views';
-import { GLOBAL_KEY, ms, type KeyId, type MessageId, type Millis } from './units';
+import { GLOBAL_KEY, ms, type KeyId, type Millis } from './units';
 
 export type { StartHandler };
 
@@ -25,15 +26,16 @@ export type { StartHandler };
  * It owns no clock, timer, randomness or I/O: each command takes `now` and returns the events it
  * caused, in order. The caller (the server's controller, a test, the browser preview) starts a
  * delivery for every start (`onStart`, or the `token:acquired` / `token:handed-off` events), reports
- * its end with `finish`, and calls `tick` at `nextWakeAt()`. State is mutated in place for speed;
- * given the same commands, times and seed, the events are always the same.
+ * its end with `finish`, and calls `tick` at `nextWakeAt()`. Messages are named by the handle
+ * `publish` returns (see `MessageHandle`): the engine keeps no id index. State is mutated in place
+ * for speed; given the same commands, times and seed, the events are always the same.
  */
 export class FlowEngine extends EngineCore {
   /**
    * Registers the one handler told of every start, synchronously, as it happens, with the message's
-   * data: the server begins the delivery there. The same start is also in the returned events; the
-   * handler exists so the caller needs no id lookup (in a map of a million waiting messages, a cache
-   * miss per start) and so a handed-off token's next delivery begins without delay.
+   * handle: the server begins the delivery there. The same start is also in the returned events; the
+   * handler exists so the caller needs no id lookup and so a handed-off token's next delivery begins
+   * before the events are even built.
    */
   onStart(handler: StartHandler | null): void {
     this.startHandler = handler;
@@ -56,10 +58,10 @@ export class FlowEngine extends EngineCore {
 
   /**
    * Takes a message in. It starts now if every limit allows, otherwise it waits; never rejected for
-   * a limit. `data` is kept, unread, until the message ends (see `dataOf`).
+   * a limit. `data` is kept on the handle, unread. Ids are the caller's: the engine neither indexes
+   * nor checks them.
    */
-  publish(input: PublishInput, now: Millis, data?: unknown): EngineEvent[] {
-    if (this.messages.has(input.id)) throw new Error(`message ${input.id} is already accepted`);
+  publish(input: PublishInput, now: Millis, data?: unknown): Accepted {
     if (input.config !== undefined) validateConfig(input.config);
     const retries = input.retries ?? DEFAULT_RETRIES;
     if (!Number.isInteger(retries) || retries < 0)
@@ -68,7 +70,6 @@ export class FlowEngine extends EngineCore {
     const delayed = input.notBefore !== undefined && input.notBefore > now;
     const state = delayed ? 'scheduled' : 'waiting';
     const m = new MessageRecord(input.id, k, retries, now, state, data);
-    this.messages.set(m.id, m);
     this.stats.accepted++;
     this.out.push({
       type: 'message:accepted',
@@ -82,14 +83,14 @@ export class FlowEngine extends EngineCore {
       this.configureFromMessage(k, input.config, now);
     if (delayed) this.schedule(m, input.notBefore as Millis);
     else this.enterFlow(m, now);
-    return this.flush(now);
+    return { message: m, events: this.flush(now) };
   }
 
   /** Reports how an in-flight attempt ended; frees its token (handing it off when a waiter may start). */
-  finish(id: MessageId, result: AttemptResult, now: Millis): EngineEvent[] {
-    const m = this.messages.get(id);
-    if (m === undefined || m.state !== 'in-flight')
-      throw new Error(`message ${id} is not in flight`);
+  finish(message: MessageHandle, result: AttemptResult, now: Millis): EngineEvent[] {
+    const m = this.own(message);
+    const id = m.id;
+    if (m.state !== 'in-flight') throw new Error(`message ${id} is not in flight`);
     if (!result.ok && result.retryDelayMs !== undefined) {
       validateDelay('retryDelayMs', result.retryDelayMs);
     }
@@ -217,16 +218,14 @@ export class FlowEngine extends EngineCore {
    * Cancels a message that has not ended. A waiting or scheduled one ends at once; one in flight
    * finishes its attempt and is not retried. Unknown or ended ids emit nothing.
    */
-  cancel(id: MessageId, now: Millis): EngineEvent[] {
-    const m = this.messages.get(id);
-    if (m !== undefined) {
-      const k = m.key;
-      if (m.state === 'in-flight') m.cancelRequested = true;
-      else {
-        if (m.state === 'waiting') k.waitlist.forget();
-        else k.scheduled--;
-        this.settle(m, 'cancelled', now);
-      }
+  cancel(message: MessageHandle, now: Millis): EngineEvent[] {
+    const m = this.own(message);
+    const k = m.key;
+    if (m.state === 'in-flight') m.cancelRequested = true;
+    else if (m.state === 'waiting' || m.state === 'scheduled' || m.state === 'retry-scheduled') {
+      if (m.state === 'waiting') k.waitlist.forget();
+      else k.scheduled--;
+      this.settle(m, 'cancelled', now);
     }
     return this.flush(now);
   }
@@ -245,32 +244,6 @@ export class FlowEngine extends EngineCore {
     return this.flush(now);
   }
 
-  /** Runs a command given as data. */
-  execute(cmd: EngineCommand, now: Millis): EngineEvent[] {
-    switch (cmd.type) {
-      case 'publish':
-        return this.publish(cmd.input, now);
-      case 'finish':
-        return this.finish(cmd.id, cmd.result, now);
-      case 'tick':
-        return this.tick(now);
-      case 'pause':
-        return this.pause(cmd.key, now);
-      case 'resume':
-        return this.resume(cmd.key, now);
-      case 'pin':
-        return this.pin(cmd.key, cmd.pin, now);
-      case 'unpin':
-        return this.unpin(cmd.key, cmd.unpin, now);
-      case 'reset-rate':
-        return this.resetRate(cmd.key, now);
-      case 'cancel':
-        return this.cancel(cmd.id, now);
-      case 'set-global-parallelism':
-        return this.setGlobalParallelism(cmd.parallelism, now);
-    }
-  }
-
   // ── queries ─────────────────────────────────────────────────────────────────────────────────
 
   /** The earliest instant at which `tick` has something to do, or null. */
@@ -278,15 +251,12 @@ export class FlowEngine extends EngineCore {
     return this.wakes.next();
   }
 
-  /** A message that has not ended (ended messages are forgotten; the server keeps their history). */
-  getMessage(id: MessageId): MessageView | undefined {
-    const m = this.messages.get(id);
-    return m === undefined ? undefined : viewMessage(m);
-  }
-
-  /** The `data` given to `publish` for a message that has not ended; undefined once it has. */
-  dataOf(id: MessageId): unknown {
-    return this.messages.get(id)?.data;
+  /** Where a message stands; undefined once it has ended (the server keeps the history). */
+  view(message: MessageHandle): MessageView | undefined {
+    const m = this.own(message);
+    return m.state === 'delivered' || m.state === 'dead' || m.state === 'cancelled'
+      ? undefined
+      : viewMessage(m);
   }
 
   hasKey(key: KeyId): boolean {
@@ -318,5 +288,12 @@ export class FlowEngine extends EngineCore {
       keys,
       stats: { ...this.stats },
     };
+  }
+
+  /** The record behind a handle this engine gave out; any other handle is refused. */
+  private own(message: MessageHandle): MessageRecord {
+    if (!(message instanceof MessageRecord) || message.key.owner !== this)
+      throw new Error(`message ${message.id} was not accepted by this engine`);
+    return message;
   }
 }

@@ -3,11 +3,11 @@
  * hidden class: the engine holds millions of them and walks them on every start and finish.
  */
 import type { WaitReason } from '../events';
-import type { MessageState } from './types';
+import type { MessageHandle, MessageState } from './types';
 import { DEFAULT_PERIOD, type KeyId, type MessageId, type Millis } from './units';
 import { Waitlist } from './waitlist';
 
-export class MessageRecord {
+export class MessageRecord implements MessageHandle {
   state: MessageState;
   attempt = 0;
   /** When it joined flow control for the current attempt. */
@@ -26,10 +26,7 @@ export class MessageRecord {
     readonly maxRetries: number,
     readonly acceptedAt: Millis,
     state: MessageState,
-    /**
-     * The caller's opaque data (the server keeps the payload here), never read by the engine: one
-     * id → record map serves both, so the server keeps no second map of a million entries.
-     */
+    /** The caller's opaque data (the server keeps the payload here), never read by the engine. */
     readonly data: unknown,
   ) {
     this.state = state;
@@ -57,6 +54,8 @@ export class KeyState {
 
   constructor(
     readonly id: KeyId,
+    /** The engine holding this key: a handle from another engine is refused, not obeyed. */
+    readonly owner: object,
     now: Millis,
   ) {
     this.windowStart = now;

@@ -1,4 +1,4 @@
-import type { WaitReason } from '../events';
+import type { EngineEvent, WaitReason } from '../events';
 import type { KeyId, MessageId, Millis } from './units';
 
 /** Which waiter receives a freed token: the oldest (`fifo`), or a seeded random pick (`random`). */
@@ -50,18 +50,23 @@ export interface UnpinInput {
   rate?: boolean;
 }
 
-/** A command, for callers that drive the engine from data (tests, replays, the browser preview). */
-export type EngineCommand =
-  | { type: 'publish'; input: PublishInput }
-  | { type: 'finish'; id: MessageId; result: AttemptResult }
-  | { type: 'tick' }
-  | { type: 'pause'; key: KeyId }
-  | { type: 'resume'; key: KeyId }
-  | { type: 'pin'; key: KeyId; pin: PinInput }
-  | { type: 'unpin'; key: KeyId; unpin: UnpinInput }
-  | { type: 'reset-rate'; key: KeyId }
-  | { type: 'cancel'; id: MessageId }
-  | { type: 'set-global-parallelism'; parallelism: number | null };
+/**
+ * An accepted message, as the caller holds it: `publish` hands it back, the start handler is given
+ * it, and `finish`, `cancel` and `view` take it. The engine keeps no id index of its own (at a
+ * million waiting messages, an insert, a lookup and a delete per message, each a cache miss): the
+ * caller, who has the id, keeps the handle (the server's message log does).
+ */
+export interface MessageHandle {
+  readonly id: MessageId;
+  /** The caller's data given to `publish`, unread by the engine. */
+  readonly data: unknown;
+}
+
+/** What `publish` returns: the new message's handle and the events it caused. */
+export interface Accepted {
+  message: MessageHandle;
+  events: EngineEvent[];
+}
 
 export interface MessageView {
   id: MessageId;

@@ -1,12 +1,13 @@
-import { messageId, ms } from '../units';
+import { ms } from '../units';
+import type { Handles } from './handles';
 import { ENDED, must, type KeyConfig, type Ledger } from './ledger';
 
 /** Compares the ledger with everything the engine reports about itself, after a command. */
-export function crossCheck(l: Ledger): void {
+export function crossCheck(l: Ledger, handles: Handles): void {
   const engine = l.engine;
   const now = ms(l.now);
   for (const m of l.msgs.values()) {
-    const v = engine.getMessage(messageId(m.id));
+    const v = handles.view(m.id);
     must(
       m.place !== 'limbo' && m.place !== 'ending',
       () => `${m.id} left ${m.place} after the command`,

@@ -4,6 +4,7 @@
  */
 import type { EngineEvent, EngineEventType } from '../../events';
 import { FlowEngine } from '../engine';
+import { Handles } from './handles';
 import type { AttemptResult, EngineOptions, FlowConfig, KeySnapshot, MessageView } from '../types';
 import { keyId, messageId, ms, type KeyId, type MessageId, type Millis } from '../units';
 
@@ -49,11 +50,13 @@ export const FAIL: AttemptResult = { ok: false, status: 500 };
  */
 export class Driver {
   readonly engine: FlowEngine;
+  readonly handles: Handles;
   now: Millis = ms(0);
   readonly log: EngineEvent[] = [];
 
   constructor(options: EngineOptions = {}) {
     this.engine = new FlowEngine(options);
+    this.handles = new Handles(this.engine);
   }
 
   at(t: number): this {
@@ -69,7 +72,7 @@ export class Driver {
 
   publish(id: string, o: PublishOptions = {}): EngineEvent[] {
     return this.record(
-      this.engine.publish(
+      this.handles.publish(
         {
           id: messageId(id),
           ...(o.key !== undefined ? { key: keyId(o.key) } : {}),
@@ -90,7 +93,7 @@ export class Driver {
   }
 
   finish(id: string, result: AttemptResult = OK): EngineEvent[] {
-    return this.record(this.engine.finish(messageId(id), result, this.now));
+    return this.record(this.handles.finish(id, result, this.now));
   }
 
   tick(t?: number): EngineEvent[] {
@@ -119,7 +122,7 @@ export class Driver {
   }
 
   cancel(id: string): EngineEvent[] {
-    return this.record(this.engine.cancel(messageId(id), this.now));
+    return this.record(this.handles.cancel(id, this.now));
   }
 
   setGlobal(parallelism: number | null): EngineEvent[] {
@@ -133,7 +136,7 @@ export class Driver {
   }
 
   message(id: string): MessageView | undefined {
-    return this.engine.getMessage(messageId(id));
+    return this.handles.view(id);
   }
 
   state(id: string): string {

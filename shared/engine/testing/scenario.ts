@@ -8,6 +8,7 @@ import { FlowEngine } from '../engine';
 import type { AttemptResult, FlowConfig, HandoffPolicy } from '../types';
 import { GLOBAL_KEY, keyId, messageId, ms, type Millis } from '../units';
 import { crossCheck } from './cross-check';
+import { Handles } from './handles';
 import { ENDED, Ledger, must, type Cause } from './ledger';
 
 const KEYS = ['a', 'b', 'c'] as const;
@@ -138,15 +139,16 @@ export function runScenario(policy: HandoffPolicy, s: Scenario): void {
     randomWindow: RANDOM_WINDOW,
     globalParallelism: s.globalParallelism,
   });
+  const handles = new Handles(engine);
   const l = new Ledger(engine, policy, s.globalParallelism, RANDOM_WINDOW);
   let nextId = 0;
   const at = (): Millis => ms(l.now);
   const step = (events: EngineEvent[], cause: Cause = {}): void => {
     l.apply(events, cause);
-    crossCheck(l);
+    crossCheck(l, handles);
   };
   const finish = (id: string, result: AttemptResult): void =>
-    step(engine.finish(messageId(id), result, at()), { finishing: { id, result } });
+    step(handles.finish(id, result, at()), { finishing: { id, result } });
 
   for (const c of s.cmds) {
     switch (c.t) {
@@ -164,7 +166,7 @@ export function runScenario(policy: HandoffPolicy, s: Scenario): void {
             retries: c.retries,
             ...(notBefore !== null ? { notBefore: ms(notBefore) } : {}),
           };
-          step(engine.publish(input, at()), {
+          step(handles.publish(input, at()), {
             publish: { id, key: c.key ?? GLOBAL_KEY, notBefore, retries: c.retries },
           });
         }
@@ -208,7 +210,7 @@ export function runScenario(policy: HandoffPolicy, s: Scenario): void {
         const m = live[c.pick % Math.max(1, live.length)];
         if (m === undefined) break;
         if (m.place === 'in-flight') m.cancelRequested = true;
-        const events = engine.cancel(messageId(m.id), at());
+        const events = handles.cancel(m.id, at());
         must(
           m.place === 'in-flight'
             ? events.length === 0
