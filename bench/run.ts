@@ -127,7 +127,8 @@ function report(all: readonly Measurement[]): string {
     `Baton bench — ${mode}; node ${process.version}, ${availableParallelism()} CPUs, load ${load1?.toFixed(1)} at the end`,
     'Baton = FlowController + FlowEngine as the server drives them: Date.now clock, real timers,',
     'an instant async deliverer, one event listener. Every run is a fresh process: a warm-up,',
-    'then the measured iterations (×N below), each after a forced GC; a run reports their median.',
+    'then the measured iterations (×N below), each after a forced GC (W4: none, see its source);',
+    'a run reports their median.',
     REPEAT > 1
       ? `Each value is the median of ${REPEAT} such runs (Bottleneck: 1 run).`
       : 'One run each.',

@@ -10,7 +10,6 @@ import pLimit from 'p-limit';
 import type { AttemptResult } from '../../shared/engine/types';
 import {
   batonHarness,
-  iterate,
   median,
   now,
   percentile,
@@ -78,11 +77,18 @@ const bottleneckChain: Chain = async (n) => {
   return probe.gapsUs();
 };
 
-/** A warm-up chain (compiled code), then the measured chains; each percentile is their median. */
+/**
+ * A warm-up chain (compiled code), then the measured chains back to back; each percentile is their
+ * median. No forced GC between chains (unlike the throughput workloads): a forced full collection
+ * throws away optimized code that refers to objects it frees, so every chain would begin by
+ * re-compiling, and its first thousand handoffs would measure the JIT, not the handoff. A running
+ * server never forces a collection; ordinary collections still happen here as they would there.
+ */
 function measured(chain: Chain, impl: Measurement['impl']) {
   return async ({ n, iterations = 1 }: Sizes): Promise<Measurement[]> => {
     await chain(Math.min(1_000, n));
-    const runs = await iterate(iterations, () => chain(n));
+    const runs: Float64Array[] = [];
+    for (let i = 0; i < iterations; i++) runs.push(await chain(n));
     return [
       { workload: 'W4', impl, metric: 'handoffs', value: n - 1 },
       { workload: 'W4', impl, metric: 'p50 µs', value: median(runs.map((g) => percentile(g, 50))) },

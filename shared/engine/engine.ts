@@ -108,7 +108,7 @@ export class FlowEngine extends EngineCore {
     this.seq += ownEvents;
     const mark = this.out.length;
     this.passToken(m, now);
-    const tokenEvents = this.out.splice(mark);
+    const tokenEnd = this.out.length;
     const seqAfter = this.seq;
     this.seq = seq0;
     if (result.ok) {
@@ -154,7 +154,7 @@ export class FlowEngine extends EngineCore {
       }
     }
     this.seq = seqAfter;
-    for (const e of tokenEvents) this.out.push(e);
+    moveToEnd(this.out, mark, tokenEnd);
     return this.flush(now);
   }
 
@@ -296,4 +296,17 @@ export class FlowEngine extends EngineCore {
       throw new Error(`message ${message.id} was not accepted by this engine`);
     return message;
   }
+}
+
+/**
+ * Moves `xs[from, to)` after the rest of the array, in place: the token's events, built first, go
+ * after the finishing attempt's own (their seqs already say so).
+ */
+function moveToEnd<T>(xs: T[], from: number, to: number): void {
+  const count = to - from;
+  const total = xs.length;
+  if (count === 0 || to === total) return;
+  for (let i = 0; i < count; i++) xs.push(xs[from + i] as T);
+  for (let i = from; i < total; i++) xs[i] = xs[i + count] as T;
+  for (let i = 0; i < count; i++) xs.pop(); // not `length =`: a runtime call, pop is inlined
 }

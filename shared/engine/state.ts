@@ -19,6 +19,9 @@ export class MessageRecord implements MessageHandle {
   passes = 0;
   /** Cancel asked while in flight: no retry after this attempt. */
   cancelRequested = false;
+  /** Neighbours in its key's list of in-flight messages (see `ActiveList`), null when not in it. */
+  prevActive: MessageRecord | null = null;
+  nextActive: MessageRecord | null = null;
 
   constructor(
     readonly id: MessageId,
@@ -49,7 +52,7 @@ export class KeyState {
   windowTimerAt = 0;
   /** Queued for a global-parallelism slot. */
   inGlobalQueue = false;
-  readonly active = new Set<MessageRecord>();
+  readonly active = new ActiveList();
   readonly waitlist = new Waitlist();
 
   constructor(
@@ -59,5 +62,35 @@ export class KeyState {
     now: Millis,
   ) {
     this.windowStart = now;
+  }
+}
+
+/**
+ * A key's in-flight messages in start order, linked through the records themselves: adding and
+ * removing allocate nothing and touch no hash table (both sit on the handoff path).
+ */
+export class ActiveList {
+  private head: MessageRecord | null = null;
+  private tail: MessageRecord | null = null;
+
+  add(m: MessageRecord): void {
+    m.prevActive = this.tail;
+    m.nextActive = null;
+    if (this.tail === null) this.head = m;
+    else this.tail.nextActive = m;
+    this.tail = m;
+  }
+
+  delete(m: MessageRecord): void {
+    if (m.prevActive === null) this.head = m.nextActive;
+    else m.prevActive.nextActive = m.nextActive;
+    if (m.nextActive === null) this.tail = m.prevActive;
+    else m.nextActive.prevActive = m.prevActive;
+    m.prevActive = null;
+    m.nextActive = null;
+  }
+
+  *[Symbol.iterator](): IterableIterator<MessageRecord> {
+    for (let m = this.head; m !== null; m = m.nextActive) yield m;
   }
 }
