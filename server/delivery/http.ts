@@ -4,7 +4,7 @@ import { ms } from '../../shared/engine/units';
 import { parseRetryDelay, retryDelayMs } from '../../shared/protocol/retry-delay';
 import type { Clock, Deliverer, Delivery } from '../flow/types';
 import { retryAfterMs } from './retry-after';
-import { signDelivery } from './signature';
+import { createDeliverySigner, type DeliverySigner } from './signature';
 
 /** How much of a destination's answer is kept (for callbacks and the message log). */
 const MAX_RESPONSE_BYTES = 256 * 1024;
@@ -34,6 +34,7 @@ export interface HttpAnswer {
  */
 export class HttpDeliverer implements Deliverer {
   private readonly dispatcher: Dispatcher;
+  private readonly sign: DeliverySigner;
 
   constructor(
     private readonly options: HttpDelivererOptions,
@@ -41,6 +42,7 @@ export class HttpDeliverer implements Deliverer {
   ) {
     this.dispatcher =
       options.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 1024 });
+    this.sign = createDeliverySigner(options.signingKey);
   }
 
   async deliver(delivery: Delivery): Promise<AttemptResult> {
@@ -52,12 +54,7 @@ export class HttpDeliverer implements Deliverer {
       'upstash-message-id': delivery.id,
       'upstash-retried': String(delivery.attempt),
       'user-agent': 'Upstash-QStash',
-      'upstash-signature': await signDelivery(
-        this.options.signingKey,
-        payload.destination,
-        body,
-        now,
-      ),
+      'upstash-signature': this.sign(payload.destination, body, now),
     };
     const timeout = payload.timeoutMs ?? this.options.defaultTimeoutMs;
     try {

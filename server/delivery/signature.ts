@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { createSigner } from 'fast-jwt';
 
 /**
  * The signing keys of the official clients' development mode (`DEV_CREDENTIALS` in qstash-js),
@@ -16,25 +16,27 @@ export interface SigningKeys {
   next: string;
 }
 
+/** Signs one delivery: the value of its `Upstash-Signature` header. */
+export type DeliverySigner = (destination: string, body: string | Buffer, nowMs: number) => string;
+
 /**
- * `Upstash-Signature`: an HS256 JWT signed with the current key, `iss` Upstash, `sub` the
- * destination URL, 5 minutes of validity, and `body` = base64url(SHA-256(raw body)).
+ * `Upstash-Signature`: an HS256 JWT signed with `key`, `iss` Upstash, `sub` the destination URL,
+ * 5 minutes of validity, and `body` = base64url(SHA-256(raw body)). Synchronous, with the key
+ * prepared once: a signature costs some 20 µs, against some 160 µs through WebCrypto (`jose`),
+ * and one is made per delivery.
  */
-export async function signDelivery(
-  key: string,
-  destination: string,
-  body: string | Buffer,
-  nowMs: number,
-): Promise<string> {
-  const iat = Math.floor(nowMs / 1000);
-  const bodyHash = createHash('sha256').update(body).digest('base64url');
-  return new SignJWT({ body: bodyHash })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setIssuer('Upstash')
-    .setSubject(destination)
-    .setIssuedAt(iat)
-    .setNotBefore(iat)
-    .setExpirationTime(iat + 300)
-    .setJti(`jwt_${randomUUID()}`)
-    .sign(new TextEncoder().encode(key));
+export function createDeliverySigner(key: string): DeliverySigner {
+  const sign = createSigner({ key, algorithm: 'HS256' });
+  return (destination, body, nowMs) => {
+    const iat = Math.floor(nowMs / 1000);
+    return sign({
+      iss: 'Upstash',
+      sub: destination,
+      iat,
+      nbf: iat,
+      exp: iat + 300,
+      jti: `jwt_${randomUUID()}`,
+      body: createHash('sha256').update(body).digest('base64url'),
+    });
+  };
 }
