@@ -69,7 +69,7 @@ export class FlowEngine extends EngineCore {
     const k = this.keyFor(input.key ?? GLOBAL_KEY, now);
     const delayed = input.notBefore !== undefined && input.notBefore > now;
     const state = delayed ? 'scheduled' : 'waiting';
-    const m = new MessageRecord(input.id, k, retries, now, state, data);
+    const m = new MessageRecord(input.id, k, retries, state, data);
     this.stats.accepted++;
     this.out.push({
       type: 'message:accepted',

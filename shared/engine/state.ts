@@ -10,10 +10,13 @@ import { Waitlist } from './waitlist';
 export class MessageRecord implements MessageHandle {
   state: MessageState;
   attempt = 0;
-  /** When it joined flow control for the current attempt. */
+  /**
+   * When it is ready: while scheduled (delayed, or in a retry's backoff) the instant it will join
+   * flow control; after that, the instant it joined for the current attempt. One field for both
+   * keeps the record small (each time field holds a boxed number; a million records wait at once).
+   */
   readyAt = 0 as Millis;
   startedAt = 0 as Millis;
-  dueAt = 0 as Millis;
   reason: WaitReason = 'parallelism';
   /** Times a younger waiter was taken before it since it joined the waitlist (random policy). */
   passes = 0;
@@ -27,7 +30,6 @@ export class MessageRecord implements MessageHandle {
     readonly id: MessageId,
     readonly key: KeyState,
     readonly maxRetries: number,
-    readonly acceptedAt: Millis,
     state: MessageState,
     /** The caller's opaque data (the server keeps the payload here), never read by the engine. */
     readonly data: unknown,

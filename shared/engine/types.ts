@@ -75,7 +75,6 @@ export interface MessageView {
   /** Retries so far (the `Upstash-Retried` of the current or next attempt). */
   attempt: number;
   maxRetries: number;
-  acceptedAt: Millis;
   /** When it became ready (joined flow control) for its current attempt. */
   readyAt: Millis | null;
   startedAt: Millis | null;

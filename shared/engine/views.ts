@@ -13,10 +13,9 @@ export function viewMessage(m: MessageRecord): MessageView {
     state: m.state,
     attempt: m.attempt,
     maxRetries: m.maxRetries,
-    acceptedAt: m.acceptedAt,
     readyAt: m.state === 'waiting' || m.state === 'in-flight' ? m.readyAt : null,
     startedAt: m.state === 'in-flight' ? m.startedAt : null,
-    dueAt: timed ? m.dueAt : null,
+    dueAt: timed ? m.readyAt : null,
   };
 }
 

@@ -16,9 +16,9 @@ interface Wake {
 export class WakeQueue {
   private readonly heap = new TinyQueue<Wake>([], (a, b) => a.at - b.at);
 
-  /** `m` becomes ready at `at` (its `dueAt`). */
+  /** `m` becomes ready at `at` (its `readyAt` while scheduled). */
   message(m: MessageRecord, at: Millis): void {
-    m.dueAt = at;
+    m.readyAt = at;
     this.heap.push({ at, msg: m, key: null });
   }
 
@@ -58,7 +58,7 @@ export class WakeQueue {
 function stale(w: Wake): boolean {
   if (w.msg !== null) {
     const s = w.msg.state;
-    return !((s === 'scheduled' || s === 'retry-scheduled') && w.msg.dueAt === w.at);
+    return !((s === 'scheduled' || s === 'retry-scheduled') && w.msg.readyAt === w.at);
   }
   return w.key === null || w.key.windowTimerAt !== w.at;
 }
