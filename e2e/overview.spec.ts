@@ -10,24 +10,36 @@ test('the overview lists 5,000 keys, searches and sorts them, and opens one', as
   const prefix = uniqueKey('e2e-many');
   await openDashboard(page);
 
-  // 5,000 keys in five batches of 1,000 short messages (done before later tests start).
+  // 5,000 keys: one busy key (below), and the rest in five batches of short messages. The busy
+  // key takes no short message, so its waitlist stays put however slowly the page looks at it.
+  const busy = `${prefix}-0042`;
   for (let b = 0; b < 5; b++) {
-    const items = Array.from({ length: 1000 }, (_, i) => {
-      const n = b * 1000 + i;
-      return {
-        destination: 'sim://work?duration=1500ms',
-        headers: {
-          'Upstash-Flow-Control-Key': `${prefix}-${String(n).padStart(4, '0')}`,
-          'Upstash-Flow-Control-Value': 'parallelism=1',
-        },
-      };
-    });
+    const numbers = Array.from({ length: 1000 }, (_, i) => b * 1000 + i).filter((n) => n !== 42);
+    const items = numbers.map((n) => ({
+      destination: 'sim://work?duration=1500ms',
+      headers: {
+        'Upstash-Flow-Control-Key': `${prefix}-${String(n).padStart(4, '0')}`,
+        'Upstash-Flow-Control-Value': 'parallelism=1',
+      },
+    }));
     const res = await request.post('/v2/batch', { data: items });
     expect(res.status()).toBe(200);
   }
-  const busy = `${prefix}-0042`;
-  for (let i = 0; i < 4; i++) {
-    await request.post('/v2/publish/sim://work?duration=10s', {
+  // The short messages end before the busy key's arrive (and before later tests start), so the
+  // event log, which keeps the latest 2,000 events, still holds the busy key's when it is read.
+  await expect
+    .poll(
+      async () => {
+        const res = await request.get('/v2/flowControl');
+        const keys = (await res.json()) as { flowControlKey: string; parallelismCount: number }[];
+        return keys.filter((k) => k.flowControlKey.startsWith(prefix) && k.parallelismCount > 0)
+          .length;
+      },
+      { timeout: 30_000 },
+    )
+    .toBe(0);
+  for (let i = 0; i < 5; i++) {
+    await request.post('/v2/publish/sim://work?duration=60s', {
       headers: { 'Upstash-Flow-Control-Key': busy, 'Upstash-Flow-Control-Value': 'parallelism=1' },
     });
   }
@@ -38,7 +50,8 @@ test('the overview lists 5,000 keys, searches and sorts them, and opens one', as
   await page.locator('body').press('/');
   await expect(search).toBeFocused();
   await search.fill(prefix);
-  await expect(overview).toContainText(/5000 of \d+ keys/, { timeout: 30_000 });
+  // "5000 of N keys" after other tests' keys, "5000 keys" when this test runs alone.
+  await expect(overview).toContainText(/\D5000 (of \d+ )?keys/, { timeout: 30_000 });
 
   // Virtualized: a few dozen rows in the page, not five thousand.
   const rows = overview.getByRole('row');
