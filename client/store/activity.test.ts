@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { engineHarness } from './engine-harness';
-import { ARRIVAL_MS, FOLLOWED_KEYS, initialActivity, recordActivity } from './activity';
+import {
+  ARRIVAL_MS,
+  FOLLOW_HOLD_MS,
+  FOLLOWED_KEYS,
+  initialActivity,
+  recordActivity,
+} from './activity';
 
 describe('recordActivity', () => {
   it('remembers the latest refused arrival of each key, and forgets it after a while', () => {
@@ -23,14 +29,32 @@ describe('recordActivity', () => {
     expect(c.arrivals.k).toMatchObject({ messageId: 'msg_4', position: 3, receivedAt: 3001 });
   });
 
-  it('follows the keys that took messages, keeping their order stable', () => {
+  it('follows the keys that took messages, each keeping its place', () => {
     const h = engineHarness();
     let a = initialActivity;
     for (const key of ['a', 'b', 'a', 'c']) a = recordActivity(a, h.publish(key, 1), 0);
     expect(a.recentKeys).toEqual(['a', 'b', 'c']);
-    a = recordActivity(a, h.publish('d', 1), 0);
+    a = recordActivity(a, h.publish('b', 1), 500);
+    a = recordActivity(a, h.publish('d', 1), FOLLOW_HOLD_MS);
     expect(a.recentKeys).toHaveLength(FOLLOWED_KEYS);
-    expect(a.recentKeys).toEqual(['b', 'c', 'd']);
+    // d takes the place of the key in view longest (a, b and c came together: the first).
+    expect(a.recentKeys).toEqual(['d', 'b', 'c']);
+  });
+
+  it('holds each followed key in view for a while, however many other keys are busy', () => {
+    const h = engineHarness();
+    let a = initialActivity;
+    for (const key of ['a', 'b', 'c']) a = recordActivity(a, h.publish(key, 1), 1000);
+    for (let t = 1000; t < 1000 + FOLLOW_HOLD_MS; t += 100) {
+      a = recordActivity(a, h.publish(`busy-${t}`, 1), t);
+      expect(a.recentKeys).toEqual(['a', 'b', 'c']);
+    }
+    a = recordActivity(a, h.publish('x', 1), 1000 + FOLLOW_HOLD_MS);
+    a = recordActivity(a, h.publish('y', 1), 1000 + FOLLOW_HOLD_MS);
+    expect(a.recentKeys).toEqual(['x', 'y', 'c']);
+    // x and y just came into view; c gives way next.
+    a = recordActivity(a, h.publish('z', 1), 1000 + FOLLOW_HOLD_MS + 1);
+    expect(a.recentKeys).toEqual(['x', 'y', 'z']);
   });
 
   it('keeps the same objects when a frame changes nothing they hold', () => {

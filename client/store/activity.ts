@@ -8,6 +8,12 @@ import type { EngineEvent, WaitReason } from '../../shared/events';
 /** Keys followed when none is selected. */
 export const FOLLOWED_KEYS = 3;
 /**
+ * How long a followed key stays in view at least before a newly active key may take its place.
+ * On a server where many keys are busy, the views would otherwise change keys many times a
+ * second: unreadable, and every change redraws a whole diagram.
+ */
+export const FOLLOW_HOLD_MS = 4000;
+/**
  * How long a refused arrival's sketch plays; older ones are dropped on the next frame. A later
  * refusal of the same key meanwhile takes over the playing sketch (see recordActivity).
  */
@@ -32,8 +38,13 @@ export interface Activity {
   frameEvents: readonly EngineEvent[];
   /** The latest arrival per key, while its sketch plays. */
   arrivals: Readonly<Record<string, Arrival>>;
-  /** Keys that took messages most recently, in the order they first did (so views stay put). */
+  /**
+   * Keys that took messages recently, one per view: a key keeps its place (so views stay put)
+   * until a newer active key takes it over, at least FOLLOW_HOLD_MS after it came into view.
+   */
   recentKeys: readonly string[];
+  /** Page time each of `recentKeys` came into view. */
+  recentSince: readonly number[];
 }
 
 export const initialActivity: Activity = {
@@ -41,6 +52,7 @@ export const initialActivity: Activity = {
   frameEvents: [],
   arrivals: {},
   recentKeys: [],
+  recentSince: [],
 };
 
 /** The activity after one applied frame of `events` received at page time `receivedAt`. */
@@ -57,6 +69,7 @@ export function recordActivity(
     }
   }
   let recent: string[] | null = null;
+  let since: number[] | null = null;
   for (const e of events) {
     if (e.type === 'message:waitlisted') {
       arrivals ??= { ...activity.arrivals };
@@ -71,10 +84,19 @@ export function recordActivity(
         receivedAt: playing?.receivedAt ?? receivedAt,
       };
     } else if (e.type === 'message:accepted') {
-      const list: readonly string[] = recent ?? activity.recentKeys;
-      if (!list.includes(e.key)) {
-        recent = [...list, e.key].slice(-FOLLOWED_KEYS);
+      const keys: readonly string[] = recent ?? activity.recentKeys;
+      if (keys.includes(e.key)) continue;
+      const times: readonly number[] = since ?? activity.recentSince;
+      let place = keys.length;
+      if (place >= FOLLOWED_KEYS) {
+        // The view held longest gives way, once it has been shown long enough to be read.
+        place = times.indexOf(Math.min(...times));
+        if (receivedAt - (times[place] ?? receivedAt) < FOLLOW_HOLD_MS) continue;
       }
+      recent = [...keys];
+      since = [...times];
+      recent[place] = e.key;
+      since[place] = receivedAt;
     }
   }
   return {
@@ -82,5 +104,6 @@ export function recordActivity(
     frameEvents: events,
     arrivals: arrivals ?? activity.arrivals,
     recentKeys: recent ?? activity.recentKeys,
+    recentSince: since ?? activity.recentSince,
   };
 }

@@ -52,6 +52,7 @@ export const createFlowSlice: StateCreator<AppState, [], [], FlowSlice> = (set, 
         ...initialActivity,
         frame: s.activity.frame + 1,
         recentKeys: s.activity.recentKeys,
+        recentSince: s.activity.recentSince,
       },
       log: appendLog(s.log, [
         {
