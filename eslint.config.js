@@ -7,7 +7,9 @@ import globals from 'globals';
 /**
  * The dependency direction of the style guide, enforced here so it holds without anyone
  * remembering it: shared imports nothing of ours; server and client import shared, never each
- * other; e2e treats the app as a black box. `scripts/dependency-rules.test.ts` proves each rule fires.
+ * other; inside the server, flow control and delivery never reach for a transport (http/,
+ * realtime/), which sit on top of them; e2e treats the app as a black box.
+ * `scripts/dependency-rules.test.ts` proves each rule fires.
  */
 const forbid = (/** @type {string[]} */ folders, /** @type {string} */ why) => ({
   'no-restricted-imports': [
@@ -59,6 +61,14 @@ export default tseslint.config(
     rules: forbid(
       ['client', 'e2e', 'bench'],
       'server may import shared/, never client/, e2e/ or bench/',
+    ),
+  },
+  {
+    // A later block replaces the rule for these files, so it repeats the server-wide folders.
+    files: ['server/flow/**/*.ts', 'server/delivery/**/*.ts'],
+    rules: forbid(
+      ['client', 'e2e', 'bench', 'http', 'realtime'],
+      'server/flow and server/delivery import shared/ and each other, never a transport (http/, realtime/)',
     ),
   },
   {

@@ -31,6 +31,9 @@ describe('dependency direction', () => {
       '../../client/store/app-store',
       'server may import shared/, never client/',
     ],
+    ['server/flow/x.ts', '../http/respond', 'never a transport (http/, realtime/)'],
+    ['server/delivery/x.ts', '../realtime/stream', 'never a transport (http/, realtime/)'],
+    ['server/flow/x.ts', '../../client/App', 'never a transport (http/, realtime/)'],
     ['e2e/x.spec.ts', '../shared/events', 'e2e treats the app as a black box'],
     ['e2e/x.spec.ts', '../server/app', 'e2e treats the app as a black box'],
   ])('forbids %s importing %s', async (file, from, why) => {
@@ -44,6 +47,8 @@ describe('dependency direction', () => {
     ['client/store/x.ts', '../../shared/engine/units'],
     ['shared/engine/x.ts', '../protocol/duration'],
     ['server/http/x.ts', '../flow/controller'],
+    ['server/flow/x.ts', '../delivery/simulated'],
+    ['server/delivery/x.ts', 'node:http'],
     ['client/components/X.tsx', '../store/app-store'],
     ['e2e/x.spec.ts', '@playwright/test'],
   ])('allows %s importing %s', async (file, from) => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EngineEvent } from '../../shared/events';
 import type { FlowConfig } from '../../shared/engine/types';
 import type { KeyId, MessageId, Millis } from '../../shared/engine/units';
-import { parsePublish, type HeaderBag, type ParsedPublish } from '../http/publish';
+import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
 import type { FlowController } from './controller';
 import type { MessageLog } from './message-log';
 

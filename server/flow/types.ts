@@ -1,5 +1,6 @@
 import type { AttemptResult } from '../../shared/engine/types';
 import type { KeyId, MessageId, Millis } from '../../shared/engine/units';
+import type { MessagePayload } from '../../shared/protocol/publish';
 
 /** The server's clock; tests inject their own. */
 export interface Clock {
@@ -23,17 +24,8 @@ export const systemTimers: Timers = {
   clear: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
-/** What is sent when a message is delivered (everything but flow control). */
-export interface MessagePayload {
-  destination: string;
-  method: string;
-  headers: Record<string, string>;
-  body?: string;
-  /** Longest an attempt may take (`Upstash-Timeout`); the server's default when absent. */
-  timeoutMs?: number;
-  /** `Upstash-Retry-Delay`, in ms over `retried`; the default backoff when absent. */
-  retryDelay?: string;
-}
+/** Defined with the wire format it is read from. */
+export type { MessagePayload } from '../../shared/protocol/publish';
 
 export interface Delivery {
   id: MessageId;

@@ -2,7 +2,8 @@ import { keyId, messageId } from '../../shared/engine/units';
 import type { FlowController } from '../flow/controller';
 import type { LoggedMessage, MessageLog } from '../flow/message-log';
 import type { Publisher } from '../flow/publisher';
-import { parsePublish, type HeaderBag } from './publish';
+import { parsePublish, type HeaderBag } from '../../shared/protocol/publish';
+import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import { HttpError, ok, type Reply } from './respond';
 
 /** Largest batch accepted in one `POST /v2/batch`. */
@@ -75,7 +76,7 @@ export function messageHandlers(controller: FlowController, publisher: Publisher
         try {
           return parsePublish(destination, lowerCaseHeaders(headers, i), body, now);
         } catch (err) {
-          if (err instanceof HttpError)
+          if (err instanceof HttpError || err instanceof InvalidRequest)
             throw new HttpError(err.status, `batch item ${i}: ${err.message}`);
           throw err;
         }

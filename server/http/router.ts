@@ -8,7 +8,8 @@ import type { MessageLog } from '../flow/message-log';
 import type { Publisher } from '../flow/publisher';
 import { messageHandlers } from './messages';
 import { ACTIONS, decodeKey, flowControlHandlers, type KeyAction } from './flow-control';
-import type { HeaderBag } from './publish';
+import type { HeaderBag } from '../../shared/protocol/publish';
+import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import { HttpError, ok, type Reply } from './respond';
 
 export interface ApiOptions {
@@ -144,7 +145,7 @@ export function apiRouter(options: ApiOptions): express.Router {
   );
 
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof HttpError)
+    if (err instanceof HttpError || err instanceof InvalidRequest)
       return send(res, { status: err.status, body: { error: err.message } });
     const e = err as { status?: number; type?: string; message?: string };
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {

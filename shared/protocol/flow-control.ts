@@ -1,9 +1,10 @@
 import type { FlowConfig } from '../engine/types';
 import { MAX_PERIOD, keyId, type KeyId } from '../engine/units';
 import { parseDuration } from './duration';
+import { InvalidRequest } from './invalid-request';
 
 /** Why a flow-control header pair was refused; the message goes back to the caller as a 400. */
-export class FlowControlError extends Error {}
+export class FlowControlError extends InvalidRequest {}
 
 const MAX_KEY_LENGTH = 512;
 

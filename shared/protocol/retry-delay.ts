@@ -1,11 +1,12 @@
 import jsep from 'jsep';
+import { InvalidRequest } from './invalid-request';
 
 /**
  * `Upstash-Retry-Delay`: a math expression in milliseconds over the variable `retried`
  * (0 on the first retry) with + - * / %, parentheses and pow sqrt abs exp floor ceil round min max.
  * Parsed once into a closure; anything else (other names, members, strings) is refused.
  */
-export class RetryDelayError extends Error {}
+export class RetryDelayError extends InvalidRequest {}
 
 type Fn = (retried: number) => number;
 

@@ -1,10 +1,26 @@
-import type { FlowConfig, PublishInput } from '../../shared/engine/types';
-import { ms, type KeyId, type MessageId, type Millis } from '../../shared/engine/units';
-import { FlowControlError, parseDuration, parseFlowControlHeaders } from '../../shared/protocol';
-import { RetryDelayError, parseRetryDelay } from '../../shared/protocol/retry-delay';
-import { SimSpecError, parseSimDestination } from '../delivery/simulated';
-import type { MessagePayload } from '../flow/types';
-import { HttpError } from './respond';
+/**
+ * A QStash publish request (destination and `Upstash-*` headers) read into what the engine takes
+ * and what is delivered. Bad input throws `InvalidRequest`, a 400 for the caller.
+ */
+import type { FlowConfig, PublishInput } from '../engine/types';
+import { ms, type KeyId, type Millis } from '../engine/units';
+import { parseDuration } from './duration';
+import { parseFlowControlHeaders } from './flow-control';
+import { InvalidRequest } from './invalid-request';
+import { parseRetryDelay } from './retry-delay';
+import { parseSimDestination } from './sim-destination';
+
+/** What is sent when a message is delivered (everything but flow control). */
+export interface MessagePayload {
+  destination: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Longest an attempt may take (`Upstash-Timeout`); the server's default when absent. */
+  timeoutMs?: number;
+  /** `Upstash-Retry-Delay`, in ms over `retried`; the default backoff when absent. */
+  retryDelay?: string;
+}
 
 /** Headers QStash hands to the destination as they are. */
 const PASSED_THROUGH = /^upstash-(workflow-|feature-set$|label$)/;
@@ -51,25 +67,18 @@ export function callbackHeaders(
  */
 export function parseDestination(raw: string): string {
   if (raw === '')
-    throw new HttpError(400, 'destination is missing: POST /v2/publish/{destination}');
+    throw new InvalidRequest('destination is missing: POST /v2/publish/{destination}');
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new HttpError(
-      400,
+    throw new InvalidRequest(
       `destination "${raw}" is not an absolute URL (http://, https:// or sim://)`,
     );
   }
-  if (url.protocol === 'sim:') {
-    try {
-      parseSimDestination(raw);
-    } catch (err) {
-      if (err instanceof SimSpecError) throw new HttpError(400, err.message);
-      throw err;
-    }
-  } else if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new HttpError(400, `destination "${raw}" must use http, https or sim`);
+  if (url.protocol === 'sim:') parseSimDestination(raw);
+  else if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidRequest(`destination "${raw}" must use http, https or sim`);
   }
   return raw;
 }
@@ -78,8 +87,7 @@ function parseRetries(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const t = raw.trim();
   if (!/^\d+$/.test(t) || Number(t) > MAX_RETRIES) {
-    throw new HttpError(
-      400,
+    throw new InvalidRequest(
       `Upstash-Retries must be a whole number from 0 to ${MAX_RETRIES}, got "${raw}"`,
     );
   }
@@ -91,8 +99,7 @@ function parseTimeout(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const d = parseDuration(raw, false);
   if (d === null || d < 1000 || d > 7_200_000) {
-    throw new HttpError(
-      400,
+    throw new InvalidRequest(
       `Upstash-Timeout must be like 30s, 5m or 1h (1 s to 2 h), got "${raw}"`,
     );
   }
@@ -104,14 +111,14 @@ function parseNotBefore(headers: HeaderBag, now: Millis): Millis | undefined {
   const nb = headers['upstash-not-before'];
   if (nb !== undefined) {
     if (!/^\d+$/.test(nb.trim()))
-      throw new HttpError(400, `Upstash-Not-Before must be unix seconds, got "${nb}"`);
+      throw new InvalidRequest(`Upstash-Not-Before must be unix seconds, got "${nb}"`);
     return ms(Number(nb.trim()) * 1000);
   }
   const delay = headers['upstash-delay'];
   if (delay === undefined) return undefined;
   const d = parseDuration(delay);
   if (d === null)
-    throw new HttpError(400, `Upstash-Delay must be like 10s, 5m or 1d10h30m, got "${delay}"`);
+    throw new InvalidRequest(`Upstash-Delay must be like 10s, 5m or 1d10h30m, got "${delay}"`);
   return d === 0 ? undefined : ms(now + d);
 }
 
@@ -123,20 +130,13 @@ export function parsePublish(
   now: Millis,
 ): ParsedPublish {
   const dest = parseDestination(destination);
-  let flow: { key: KeyId; config: FlowConfig } | undefined;
-  try {
-    flow = parseFlowControlHeaders(
-      headers['upstash-flow-control-key'],
-      headers['upstash-flow-control-value'],
-    );
-  } catch (err) {
-    if (err instanceof FlowControlError) throw new HttpError(400, err.message);
-    throw err;
-  }
+  const flow: { key: KeyId; config: FlowConfig } | undefined = parseFlowControlHeaders(
+    headers['upstash-flow-control-key'],
+    headers['upstash-flow-control-value'],
+  );
   const method = (headers['upstash-method'] ?? 'POST').trim().toUpperCase();
   if (!METHODS.has(method)) {
-    throw new HttpError(
-      400,
+    throw new InvalidRequest(
       `Upstash-Method must be one of ${[...METHODS].join(', ')}, got "${headers['upstash-method']}"`,
     );
   }
@@ -154,14 +154,7 @@ export function parsePublish(
   if (contentType !== undefined) forwarded['content-type'] = contentType;
   const retries = parseRetries(headers['upstash-retries']);
   const retryDelay = headers['upstash-retry-delay'];
-  if (retryDelay !== undefined) {
-    try {
-      parseRetryDelay(retryDelay);
-    } catch (err) {
-      if (err instanceof RetryDelayError) throw new HttpError(400, err.message);
-      throw err;
-    }
-  }
+  if (retryDelay !== undefined) parseRetryDelay(retryDelay);
   const timeoutMs = parseTimeout(headers['upstash-timeout']);
   const notBefore = parseNotBefore(headers, now);
   const callbackUrl = headers['upstash-callback'];
@@ -170,7 +163,7 @@ export function parsePublish(
   if (failureUrl !== undefined) parseDestination(failureUrl);
   const dedup = headers['upstash-deduplication-id'];
   if (dedup !== undefined && (dedup.trim() === '' || dedup.length > 256)) {
-    throw new HttpError(400, 'Upstash-Deduplication-Id must be 1 to 256 characters');
+    throw new InvalidRequest('Upstash-Deduplication-Id must be 1 to 256 characters');
   }
   const runId = headers['upstash-workflow-runid'];
   return {
@@ -212,5 +205,3 @@ export function parsePublish(
     },
   };
 }
-
-export type NewMessageId = () => MessageId;
