@@ -1,7 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { AttemptResult } from '../../shared/engine/types';
 import { ms } from '../../shared/engine/units';
-import { parseRetryDelay, retryDelayMs } from '../../shared/protocol/retry-delay';
 import type { Clock, Deliverer, Delivery } from '../flow/types';
 import { retryAfterMs } from './retry-after';
 import { createDeliverySigner, type DeliverySigner } from './signature';
@@ -80,7 +79,7 @@ export class HttpDeliverer implements Deliverer {
         status: res.statusCode,
         error: text.slice(0, 200) || `status ${res.statusCode}`,
         nonRetryable,
-        ...this.retryDelay(delivery, retryAfterMs(res.headers, this.options.clock.now())),
+        ...retryAfter(retryAfterMs(res.headers, this.options.clock.now())),
       };
     } catch (err) {
       const e = err as Error;
@@ -88,21 +87,7 @@ export class HttpDeliverer implements Deliverer {
         e.name === 'TimeoutError' || e.name === 'AbortError'
           ? `timed out after ${timeout} ms`
           : e.message;
-      return { ok: false, error, ...this.retryDelay(delivery, null) };
-    }
-  }
-
-  private retryDelay(
-    delivery: Delivery,
-    fromDestination: number | null,
-  ): { retryDelayMs?: ReturnType<typeof ms> } {
-    if (fromDestination !== null) return { retryDelayMs: ms(fromDestination) };
-    const expr = delivery.payload.retryDelay;
-    if (expr === undefined) return {};
-    try {
-      return { retryDelayMs: ms(retryDelayMs(parseRetryDelay(expr), delivery.attempt)) };
-    } catch {
-      return {}; // validated at publish; an unreadable one falls back to the default backoff
+      return { ok: false, error };
     }
   }
 
@@ -127,4 +112,9 @@ async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string
     size += b.length;
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The delay the destination asked for (`Retry-After` and kin), when it asked. */
+function retryAfter(delayMs: number | null): { retryDelayMs?: ReturnType<typeof ms> } {
+  return delayMs === null ? {} : { retryDelayMs: ms(delayMs) };
 }
