@@ -13,7 +13,8 @@ import { DEV_SIGNING_KEYS, type SigningKeys } from './delivery/signature';
 import { SimulatedDeliverer } from './delivery/simulated';
 import { routeDeliverer } from './delivery/router';
 import { FlowController } from './flow/controller';
-import { systemClock, type Clock, type Deliverer } from './flow/types';
+import { Schedules } from './flow/schedules';
+import { systemClock, systemTimers, type Clock, type Deliverer, type Timers } from './flow/types';
 import { apiRouter, randomMessageId } from './http/router';
 import { MessageLog } from './flow/message-log';
 import { Publisher } from './flow/publisher';
@@ -22,6 +23,8 @@ import { attachRealtime } from './realtime/stream';
 export interface AppOptions {
   log: Logger;
   clock?: Clock;
+  /** Timers of the flow controller and the schedules; the system's by default (tests drive their own). */
+  timers?: Timers;
   /** Required token for the API and the socket; none: any bearer token is accepted. */
   token?: string;
   globalParallelism?: number | null;
@@ -41,6 +44,7 @@ export interface App {
   http: HttpServer;
   io: Server<ClientToServerEvents, ServerToClientEvents>;
   controller: FlowController;
+  schedules: Schedules;
   close(): Promise<void>;
 }
 
@@ -63,10 +67,18 @@ export function createApp(options: AppOptions): App {
       (delivery, answer) => publisher.answered(delivery.id, answer),
     );
   const deliverer = routeDeliverer({ sim: new SimulatedDeliverer(), http: http_ });
-  const controller = new FlowController({ engine, clock, deliverer });
+  const timers = options.timers ?? systemTimers;
+  const controller = new FlowController({ engine, clock, deliverer, timers });
   const messageLog = new MessageLog();
   controller.onEvents((events) => messageLog.apply(events));
   const publisher = new Publisher(controller, messageLog, options.newMessageId ?? randomMessageId);
+  const schedules = new Schedules({
+    clock,
+    timers,
+    publish: (parsed) => publisher.publish(parsed),
+    onError: (scheduleId, err) =>
+      options.log.warn({ err, scheduleId }, 'a schedule tick could not publish'),
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -78,6 +90,7 @@ export function createApp(options: AppOptions): App {
       controller,
       publisher,
       messageLog,
+      schedules,
       log: options.log,
       token: options.token,
       signingKeys,
@@ -104,7 +117,9 @@ export function createApp(options: AppOptions): App {
     http,
     io,
     controller,
+    schedules,
     async close() {
+      schedules.close();
       realtime.close();
       controller.close();
       if (http_ instanceof HttpDeliverer) await http_.close();

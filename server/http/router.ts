@@ -6,7 +6,9 @@ import type { SigningKeys } from '../delivery/signature';
 import type { FlowController } from '../flow/controller';
 import type { MessageLog } from '../flow/message-log';
 import type { Publisher } from '../flow/publisher';
+import type { Schedules } from '../flow/schedules';
 import { messageHandlers } from './messages';
+import { scheduleHandlers } from './schedules';
 import { ACTIONS, decodeKey, flowControlHandlers, type KeyAction } from './flow-control';
 import type { HeaderBag } from '../../shared/protocol/publish';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
@@ -16,6 +18,8 @@ export interface ApiOptions {
   controller: FlowController;
   publisher: Publisher;
   messageLog: MessageLog;
+  /** QStash schedules (`/v2/schedules`). */
+  schedules: Schedules;
   log: Logger;
   /** When set, every API call must carry `Authorization: Bearer <token>` (or `?qstash_token=`). */
   token?: string;
@@ -55,6 +59,7 @@ export function apiRouter(options: ApiOptions): express.Router {
   const { controller, log } = options;
   const flow = flowControlHandlers(controller);
   const messages = messageHandlers(controller, options.publisher, options.messageLog);
+  const schedules = scheduleHandlers(options.schedules, options.messageLog);
   const router = express.Router();
 
   // Only the API is guarded: the dashboard's files hold no data, and the page sends the token itself.
@@ -101,6 +106,11 @@ export function apiRouter(options: ApiOptions): express.Router {
       return messages.publish(destination, headerBag(req), body);
     }
     if (method === 'POST' && path === '/v2/batch') return messages.batch(body);
+    if (path === '/v2/schedules' || path.startsWith('/v2/schedules/')) {
+      const rest = path.slice('/v2/schedules'.length);
+      const reply = schedules.route(method, rest, rawQuery, () => headerBag(req), body);
+      if (reply !== undefined) return reply;
+    }
     const params = new URLSearchParams(rawQuery);
     if (path.startsWith('/v2/messages/')) {
       const id = decodeURIComponent(path.slice('/v2/messages/'.length));
