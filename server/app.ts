@@ -16,6 +16,7 @@ import { FlowController } from './flow/controller';
 import { Schedules } from './flow/schedules';
 import { systemClock, systemTimers, type Clock, type Deliverer, type Timers } from './flow/types';
 import { apiRouter, randomMessageId } from './http/router';
+import { DeliveryLogs } from './flow/delivery-logs';
 import { MessageLog } from './flow/message-log';
 import { Publisher } from './flow/publisher';
 import { attachRealtime } from './realtime/stream';
@@ -71,6 +72,9 @@ export function createApp(options: AppOptions): App {
   const controller = new FlowController({ engine, clock, deliverer, timers });
   const messageLog = new MessageLog();
   controller.onEvents((events) => messageLog.apply(events));
+  // After the message log, whose entries it reads.
+  const deliveryLogs = new DeliveryLogs(messageLog);
+  controller.onEvents((events) => deliveryLogs.apply(events));
   const publisher = new Publisher(controller, messageLog, options.newMessageId ?? randomMessageId);
   const schedules = new Schedules({
     clock,
@@ -91,6 +95,7 @@ export function createApp(options: AppOptions): App {
       publisher,
       messageLog,
       schedules,
+      deliveryLogs,
       log: options.log,
       token: options.token,
       signingKeys,

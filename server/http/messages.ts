@@ -48,6 +48,38 @@ function lowerCaseHeaders(raw: unknown, index: number): HeaderBag {
 
 /** The message endpoints, framework-free: publish, batch, read, cancel, dead letters. */
 export function messageHandlers(controller: FlowController, publisher: Publisher, log: MessageLog) {
+  /**
+   * `DELETE /v2/workflows/runs`: cancels the runs named by `workflowRunIds`, or those whose URL
+   * starts with `workflowUrl` (equals it with `workflowUrlExactMatch=true`), or every run; at
+   * most `count` runs. Answers how many runs had messages to cancel.
+   */
+  function cancelRuns(q: URLSearchParams): Reply {
+    const ids = new Set(q.getAll('workflowRunIds'));
+    const url = q.get('workflowUrl');
+    const exact = q.get('workflowUrlExactMatch') === 'true';
+    const countRaw = q.get('count');
+    const count = countRaw === null ? Infinity : Number(countRaw);
+    if (!Number.isInteger(count) && count !== Infinity)
+      throw new HttpError(400, `count must be a whole number, got "${countRaw}"`);
+    const runs = new Map<string, LoggedMessage[]>();
+    for (const m of log.pending()) {
+      const run = m.payload.headers['upstash-workflow-runid'];
+      if (run === undefined) continue;
+      if (ids.size > 0 && !ids.has(run)) continue;
+      const dest = m.payload.destination;
+      if (url !== null && (exact ? dest !== url : !dest.startsWith(url))) continue;
+      if (!runs.has(run)) {
+        if (runs.size >= count) continue;
+        runs.set(run, []);
+      }
+      runs.get(run)?.push(m);
+    }
+    for (const messages of runs.values()) {
+      for (const m of messages) if (m.handle !== undefined) controller.cancel(m.handle);
+    }
+    return ok({ cancelled: runs.size });
+  }
+
   return {
     publish(destination: string, headers: HeaderBag, body: string | undefined): Reply {
       return ok(publisher.publish(parsePublish(destination, headers, body, controller.now())));
@@ -121,6 +153,16 @@ export function messageHandlers(controller: FlowController, publisher: Publisher
         cancelled++;
       }
       return ok({ cancelled });
+    },
+
+    cancelRuns,
+
+    /** `DELETE /v2/workflows/runs/{id}` (a run cancelling or ending itself): its pending messages end. */
+    cancelRun(runId: string): Reply {
+      const q = new URLSearchParams();
+      q.append('workflowRunIds', runId);
+      cancelRuns(q);
+      return ok();
     },
 
     listDeadLetters(q: URLSearchParams): Reply {

@@ -4,9 +4,11 @@ import { messageId, type MessageId } from '../../shared/engine/units';
 import { randomBytes } from 'node:crypto';
 import type { SigningKeys } from '../delivery/signature';
 import type { FlowController } from '../flow/controller';
+import type { DeliveryLogs } from '../flow/delivery-logs';
 import type { MessageLog } from '../flow/message-log';
 import type { Publisher } from '../flow/publisher';
 import type { Schedules } from '../flow/schedules';
+import { logsHandler } from './logs';
 import { messageHandlers } from './messages';
 import { scheduleHandlers } from './schedules';
 import { ACTIONS, decodeKey, flowControlHandlers, type KeyAction } from './flow-control';
@@ -20,6 +22,7 @@ export interface ApiOptions {
   messageLog: MessageLog;
   /** QStash schedules (`/v2/schedules`). */
   schedules: Schedules;
+  deliveryLogs: DeliveryLogs;
   log: Logger;
   /** When set, every API call must carry `Authorization: Bearer <token>` (or `?qstash_token=`). */
   token?: string;
@@ -60,6 +63,7 @@ export function apiRouter(options: ApiOptions): express.Router {
   const flow = flowControlHandlers(controller);
   const messages = messageHandlers(controller, options.publisher, options.messageLog);
   const schedules = scheduleHandlers(options.schedules, options.messageLog);
+  const logs = logsHandler(options.deliveryLogs);
   const router = express.Router();
 
   // Only the API is guarded: the dashboard's files hold no data, and the page sends the token itself.
@@ -118,7 +122,12 @@ export function apiRouter(options: ApiOptions): express.Router {
       if (method === 'DELETE') return messages.cancel(id);
     }
     if (path === '/v2/messages' && method === 'DELETE') return messages.cancelMany(params);
+    if (path === '/v2/workflows/runs' && method === 'DELETE') return messages.cancelRuns(params);
+    if (path.startsWith('/v2/workflows/runs/') && method === 'DELETE') {
+      return messages.cancelRun(decodeURIComponent(path.slice('/v2/workflows/runs/'.length)));
+    }
     if (path === '/v2/dlq' && method === 'GET') return messages.listDeadLetters(params);
+    if (path === '/v2/events' && method === 'GET') return logs(params);
     if (path === '/v2/dlq' && method === 'DELETE') return messages.deleteDeadLetters(params);
     if (path.startsWith('/v2/dlq/') && method === 'DELETE') {
       return messages.deleteDeadLetter(decodeURIComponent(path.slice('/v2/dlq/'.length)));

@@ -31,4 +31,25 @@ describe('driven by the official @upstash/workflow client', () => {
     });
     expect(server.app.controller.engine.stats.accepted).toBe(2);
   });
+
+  it('cancels runs by id and by URL, ending their pending messages', async () => {
+    server = await startApp();
+    const client = new Client({ baseUrl: server.base, token: 'any' });
+    const flowControl = { key: 'wf-cancel', parallelism: 1 };
+    for (const id of ['a', 'b', 'c']) {
+      await client.trigger({ url: `sim://wf-${id}?duration=30s`, workflowRunId: id, flowControl });
+    }
+    const info = async () =>
+      (await (await fetch(`${server.base}/v2/flowControl/wf-cancel`)).json()) as {
+        waitListSize: number;
+      };
+    expect(await info()).toMatchObject({ waitListSize: 2 });
+    // Run a is in flight: it finishes its attempt, but b's waiting message ends now.
+    expect(await client.cancel({ ids: ['wfr_b'] })).toEqual({ cancelled: 1 });
+    expect(await info()).toMatchObject({ waitListSize: 1 });
+    expect(await client.cancel({ urlStartingWith: 'sim://wf-c' })).toEqual({ cancelled: 1 });
+    expect(await info()).toMatchObject({ waitListSize: 0 });
+    expect(server.app.controller.engine.stats.cancelled).toBe(2);
+    expect(await client.cancel({ ids: ['wfr_nobody'] })).toEqual({ cancelled: 0 });
+  });
 });
