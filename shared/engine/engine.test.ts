@@ -98,7 +98,7 @@ describe('FlowEngine', () => {
       ]);
     });
 
-    it('reports the waiting message through getMessage', () => {
+    it('reports the waiting message through its view', () => {
       const d = new Driver();
       d.publishMany('a', 2, { key: 'a', config: cfg({ parallelism: 1 }) });
       expect(d.message('a2')).toMatchObject({

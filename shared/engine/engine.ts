@@ -216,7 +216,7 @@ export class FlowEngine extends EngineCore {
 
   /**
    * Cancels a message that has not ended. A waiting or scheduled one ends at once; one in flight
-   * finishes its attempt and is not retried. Unknown or ended ids emit nothing.
+   * finishes its attempt and is not retried. An ended message emits nothing.
    */
   cancel(message: MessageHandle, now: Millis): EngineEvent[] {
     const m = this.own(message);
