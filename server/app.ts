@@ -34,6 +34,8 @@ export interface AppOptions {
   signingKeys?: SigningKeys;
   /** Longest an attempt may take when a message sets no `Upstash-Timeout`. */
   requestTimeoutMs?: number;
+  /** Forget keys idle this long (see `FlowEngine.forgetIdleKeys`); never when null or absent. */
+  keyTtlMs?: number | null;
   /** Delivers http(s) destinations; the real HTTP deliverer by default. */
   httpDeliverer?: Deliverer;
   /** Folder of the built dashboard; served at `/` when it exists. */
@@ -69,7 +71,13 @@ export function createApp(options: AppOptions): App {
     );
   const deliverer = routeDeliverer({ sim: new SimulatedDeliverer(), http: http_ });
   const timers = options.timers ?? systemTimers;
-  const controller = new FlowController({ engine, clock, deliverer, timers });
+  const controller = new FlowController({
+    engine,
+    clock,
+    deliverer,
+    timers,
+    keyTtlMs: options.keyTtlMs ?? null,
+  });
   const messageLog = new MessageLog();
   controller.onEvents((events) => messageLog.apply(events));
   // After the message log, whose entries it reads.

@@ -9,6 +9,7 @@ describe('readConfig', () => {
       token: undefined,
       globalParallelism: null,
       requestTimeoutMs: 30_000,
+      keyTtlMs: 3_600_000,
       policy: 'fifo',
       logLevel: 'info',
     });
@@ -22,6 +23,11 @@ describe('readConfig', () => {
     expect(c).toMatchObject({ port: 9000, globalParallelism: 50, token: 's3cret' });
   });
 
+  it('reads the key TTL as a duration, or off', () => {
+    expect(readConfig(['--key-ttl', '15m'], {})).toMatchObject({ keyTtlMs: 900_000 });
+    expect(readConfig([], { BATON_KEY_TTL: 'off' })).toMatchObject({ keyTtlMs: null });
+  });
+
   it('answers help', () => {
     expect(readConfig(['--help'], {})).toBe('help');
     expect(helpText()).toContain('BATON_GLOBAL_PARALLELISM');
@@ -31,6 +37,8 @@ describe('readConfig', () => {
     [['--port', 'eighty'], {}],
     [['--global-parallelism', '0'], {}],
     [[], { BATON_REQUEST_TIMEOUT: 'soon' }],
+    [['--key-ttl', '0s'], {}],
+    [['--key-ttl', 'never'], {}],
     [['--policy', 'lifo'], {}],
     [['--unknown'], {}],
   ])('refuses %j %j', (argv, env) => {

@@ -30,6 +30,12 @@ export const SETTINGS = [
     help: 'longest a delivery may take before it counts as failed (e.g. 30s, 2m)',
   },
   {
+    flag: 'key-ttl',
+    env: 'BATON_KEY_TTL',
+    default: '1h',
+    help: 'forget a key idle this long, with nothing waiting, in flight, paused or pinned (off: never)',
+  },
+  {
     flag: 'policy',
     env: 'BATON_HANDOFF_POLICY',
     default: 'fifo',
@@ -49,6 +55,8 @@ export interface Config {
   token: string | undefined;
   globalParallelism: number | null;
   requestTimeoutMs: number;
+  /** null: keys are never forgotten. */
+  keyTtlMs: number | null;
   policy: 'fifo' | 'random';
   logLevel: string;
 }
@@ -70,6 +78,18 @@ const schema = z.object({
     const d = parseDuration(s);
     if (d === null || d < 1000) {
       ctx.addIssue({ code: 'custom', message: 'must be a duration like 30s or 2m (at least 1s)' });
+      return z.NEVER;
+    }
+    return d;
+  }),
+  'key-ttl': z.string().transform((s, ctx) => {
+    if (s.trim() === 'off') return null;
+    const d = parseDuration(s);
+    if (d === null || d < 1000) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a duration like 1h or 30m (at least 1s), or off',
+      });
       return z.NEVER;
     }
     return d;
@@ -136,6 +156,7 @@ export function readConfig(
     token: c.token,
     globalParallelism: c['global-parallelism'],
     requestTimeoutMs: c['request-timeout'],
+    keyTtlMs: c['key-ttl'],
     policy: c.policy,
     logLevel: c['log-level'],
   };

@@ -31,6 +31,7 @@ function main(): void {
     globalParallelism: config.globalParallelism,
     policy: config.policy,
     requestTimeoutMs: config.requestTimeoutMs,
+    keyTtlMs: config.keyTtlMs,
     staticDir: path.join(root, 'dist', 'client'),
   });
   app.http.listen(config.port, config.host, () => {

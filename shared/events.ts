@@ -94,6 +94,11 @@ export type KeyResumed = Base<'key:resumed'>;
 export interface KeyRateReset extends Base<'key:rate-reset'> {
   ratePeriodStart: Millis;
 }
+/**
+ * The key was idle long enough to be forgotten (nothing waiting, in flight or scheduled, nothing
+ * paused or pinned, its rate window over); a later message brings it back as a new key.
+ */
+export type KeyForgotten = Base<'key:forgotten'>;
 /** Redis store: a lease expired and its token was reclaimed. */
 export interface LeaseExpired extends Base<'lease:expired'> {
   messageId: MessageId;
@@ -118,6 +123,7 @@ export type EngineEvent =
   | KeyPaused
   | KeyResumed
   | KeyRateReset
+  | KeyForgotten
   | LeaseExpired
   | GlobalConfigured;
 
@@ -139,6 +145,7 @@ export const ENGINE_EVENT_TYPES = [
   'key:paused',
   'key:resumed',
   'key:rate-reset',
+  'key:forgotten',
   'lease:expired',
   'global:configured',
 ] as const satisfies readonly EngineEventType[];

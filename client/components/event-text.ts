@@ -35,6 +35,8 @@ export function describeEntry(e: LogEntry): string {
       return 'resumed';
     case 'key:rate-reset':
       return 'rate window reset';
+    case 'key:forgotten':
+      return 'forgotten after being idle';
     case 'lease:expired':
       return `${shortId(e.messageId)}'s lease expired`;
     case 'global:configured':

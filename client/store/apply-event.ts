@@ -54,12 +54,16 @@ export class Batch {
   /** Messages that joined the waitlist in this batch. */
   readonly queued = new Set<MessageId>();
 
+  /** Keys the server forgot in this batch (and that no later event of it brought back). */
+  readonly forgotten = new Set<string>();
+
   constructor(private readonly keys: Record<string, KeyView>) {}
 
   key(id: KeyId, at: Millis): KeyView {
     let d = this.drafts.get(id);
     if (d === undefined) {
-      const base = this.keys[id] ?? emptyKey(id, at);
+      // A key forgotten earlier in the batch comes back new, not as it was.
+      const base = (this.forgotten.delete(id) ? undefined : this.keys[id]) ?? emptyKey(id, at);
       d = { ...base, active: [...base.active], waiting: [...base.waiting] };
       this.drafts.set(id, d);
     }
@@ -71,6 +75,11 @@ export class Batch {
 export function applyEvent(out: FlowState, b: Batch, e: EngineEvent): void {
   if (e.type === 'global:configured') {
     out.globalParallelism = e.parallelism;
+    return;
+  }
+  if (e.type === 'key:forgotten') {
+    b.drafts.delete(e.key);
+    b.forgotten.add(e.key);
     return;
   }
   const k = b.key(e.key, e.at);

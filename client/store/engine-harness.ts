@@ -33,6 +33,8 @@ export function engineHarness(policy: 'fifo' | 'random' = 'fifo') {
     pause: (key: string) => engine.pause(keyId(key), ms(now)),
     resume: (key: string) => engine.resume(keyId(key), ms(now)),
     advance: (by: number) => track(engine.tick(ms((now += by)))),
+    /** Forgets the keys idle for `idleMs` (see FlowEngine.forgetIdleKeys). */
+    forgetIdle: (idleMs: number) => engine.forgetIdleKeys(ms(idleMs), ms(now)),
     publish: (
       key: string,
       parallelism?: number,

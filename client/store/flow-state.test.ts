@@ -143,4 +143,22 @@ describe('applyEvents', () => {
     expect(s.globalParallelism).toBe(4);
     expect(s.keys.$).toBeUndefined();
   });
+
+  it('drops a forgotten key, and one that comes back in the same batch starts new', () => {
+    const h = engineHarness();
+    let s = fromSnapshot(h.snapshot());
+    s = applied(s, h.publish('gone', 2));
+    s = applied(s, h.publish('back', 2));
+    s = applied(s, [...h.finish(messageId('msg_1')), ...h.finish(messageId('msg_2'))]);
+    h.advance(60_000);
+    const batch = [...h.forgetIdle(1000), ...h.publish('back', 5)];
+    expect(batch.filter((e) => e.type === 'key:forgotten').map((e) => e.key)).toEqual([
+      'gone',
+      'back',
+    ]);
+    s = applied(s, batch);
+    expect(s.keys.gone).toBeUndefined();
+    expect(s.keys.back).toMatchObject({ parallelism: 5, inFlight: 1 });
+    expect(s.keys.back!.active.map((a) => a.token)).toEqual([1]);
+  });
 });

@@ -77,6 +77,7 @@ export function applyEvents(
   }
   if (applied === 0) return { state, outcome: 'ignored' };
   out.keys = { ...state.keys };
+  for (const id of b.forgotten) delete out.keys[id];
   let refill = false;
   for (const [id, d] of b.drafts) {
     out.keys[id] = d;

@@ -59,7 +59,7 @@ function manualDeliverer() {
 const payload = { destination: 'sim://t', method: 'POST', headers: {} };
 
 /** A controller over a fresh engine, with hand-driven time and deliveries. */
-function setup() {
+function setup(keyTtlMs: number | null = null) {
   const time = manualTime();
   const d = manualDeliverer();
   const c = new FlowController({
@@ -67,6 +67,7 @@ function setup() {
     clock: time.clock,
     deliverer: d.deliverer,
     timers: time.timers,
+    keyTtlMs,
   });
   return { time, d, c };
 }
@@ -138,5 +139,29 @@ describe('FlowController', () => {
     ).toThrow();
     expect(c.engine.stats.accepted).toBe(0);
     expect(d.started).toHaveLength(0);
+  });
+
+  it('forgets idle keys now and then when given a TTL, and stops on close', async () => {
+    const { time, d, c } = setup(1000);
+    const forgotten: string[] = [];
+    c.onEvents((evs) => {
+      for (const e of evs) if (e.type === 'key:forgotten') forgotten.push(e.key);
+    });
+    c.publish({ id: messageId('a'), key: keyId('k'), config: { parallelism: 1 } }, payload);
+    expect(time.armed()).toEqual([1000]);
+    time.advance(1000);
+    // Still in flight: kept.
+    expect(forgotten).toEqual([]);
+    time.advance(1500);
+    d.end('a', 0, { ok: true });
+    await flush();
+    // Idle for 500 ms only.
+    time.advance(2000);
+    expect(forgotten).toEqual([]);
+    time.advance(3000);
+    expect(forgotten).toEqual(['k']);
+    expect(c.engine.hasKey(keyId('k'))).toBe(false);
+    c.close();
+    expect(time.armed()).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import type {
   PublishInput,
   UnpinInput,
 } from '../../shared/engine/types';
-import type { KeyId } from '../../shared/engine/units';
+import { ms, type KeyId, type Millis } from '../../shared/engine/units';
 import type { Clock, Deliverer, MessagePayload, Timers } from './types';
 import { systemTimers } from './types';
 
@@ -22,7 +22,12 @@ export interface FlowControllerOptions {
   clock: Clock;
   deliverer: Deliverer;
   timers?: Timers;
+  /** Forget keys idle this long, checked every `min(ttl, 1 min)`; never when null or absent. */
+  keyTtlMs?: number | null;
 }
+
+/** How often idle keys are looked for, at most. */
+const SWEEP_EVERY_MS = 60_000;
 
 /**
  * Drives the pure engine: owns the clock and the wake-up timer, starts a delivery for every token
@@ -37,6 +42,7 @@ export class FlowController {
   private readonly listeners = new Set<EventListener>();
   private timer: unknown = null;
   private timerAt: number | null = null;
+  private sweepTimer: unknown = null;
   private closed = false;
 
   constructor(options: FlowControllerOptions) {
@@ -45,6 +51,8 @@ export class FlowController {
     this.deliverer = options.deliverer;
     this.timers = options.timers ?? systemTimers;
     this.engine.onStart((message, key, attempt) => this.startDelivery(message, key, attempt));
+    const ttl = options.keyTtlMs ?? null;
+    if (ttl !== null) this.sweepIdleKeys(ms(ttl));
   }
 
   /** Subscribes to every event, in `seq` order; returns the unsubscribe function. */
@@ -98,6 +106,8 @@ export class FlowController {
   /** Stops the wake-up timer; in-flight deliveries still report back, but nothing new is armed. */
   close(): void {
     this.closed = true;
+    if (this.sweepTimer !== null) this.timers.clear(this.sweepTimer);
+    this.sweepTimer = null;
     if (this.timer !== null) this.timers.clear(this.timer);
     this.timer = null;
     this.timerAt = null;
@@ -138,6 +148,17 @@ export class FlowController {
 
   private finish(message: MessageHandle, result: AttemptResult): void {
     this.dispatch(this.engine.finish(message, result, this.clock.now()));
+  }
+
+  /** Forgets idle keys now and then, so a server with per-user keys does not keep them all. */
+  private sweepIdleKeys(ttl: Millis): void {
+    this.sweepTimer = this.timers.set(
+      () => {
+        this.dispatch(this.engine.forgetIdleKeys(ttl, this.clock.now()));
+        if (!this.closed) this.sweepIdleKeys(ttl);
+      },
+      Math.min(ttl, SWEEP_EVERY_MS),
+    );
   }
 
   /** Keeps one timer armed for the engine's next wake-up. */

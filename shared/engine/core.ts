@@ -55,6 +55,7 @@ export class EngineCore {
       k = new KeyState(id, this, now);
       this.keyStates.set(id, k);
     }
+    k.lastActivityAt = now;
     return k;
   }
 
@@ -310,6 +311,7 @@ export class EngineCore {
     reason = '',
   ): void {
     m.state = state;
+    m.key.lastActivityAt = now;
     const seq = ++this.seq;
     const key = m.key.id;
     if (state === 'delivered') {

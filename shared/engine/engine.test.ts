@@ -200,6 +200,7 @@ describe('FlowEngine', () => {
       step(100, () => d.setGlobal(null));
       step(2000, () => d.tick());
       step(20000, () => d.tick());
+      step(30000, () => d.forgetIdle(1000));
       return { d, times };
     }
 

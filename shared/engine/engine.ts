@@ -230,6 +230,25 @@ export class FlowEngine extends EngineCore {
     return this.flush(now);
   }
 
+  /**
+   * Forgets every key idle for `idleMs` or more: nothing waiting, in flight or scheduled, not
+   * paused, nothing pinned, and its rate window over (so no start it counted could still hold one
+   * back). A later message brings the key back as a new one, configured by that message. Keeps a
+   * server with per-user keys from holding every key it ever saw.
+   */
+  forgetIdleKeys(idleMs: Millis, now: Millis): EngineEvent[] {
+    validateDelay('idleMs', idleMs);
+    for (const k of this.keyStates.values()) {
+      if (k.inFlight > 0 || k.waitlist.size > 0 || k.scheduled > 0) continue;
+      if (k.paused || k.pinnedParallelism || k.pinnedRate) continue;
+      if (now - k.lastActivityAt < idleMs || now < k.windowStart + k.periodMs) continue;
+      // Deleting the entry being visited is safe in a Map iteration.
+      this.keyStates.delete(k.id);
+      this.out.push({ type: 'key:forgotten', seq: ++this.seq, at: now, key: k.id });
+    }
+    return this.flush(now);
+  }
+
   setGlobalParallelism(parallelism: number | null, now: Millis): EngineEvent[] {
     if (parallelism !== null) validateLimit('global parallelism', parallelism);
     this.globalMax = parallelism;

@@ -54,6 +54,8 @@ export class KeyState {
   windowTimerAt = 0;
   /** Queued for a global-parallelism slot. */
   inGlobalQueue = false;
+  /** The last command naming the key, or the last of its messages ending (see `forgetIdleKeys`). */
+  lastActivityAt: Millis;
   readonly active = new ActiveList();
   readonly waitlist = new Waitlist();
 
@@ -64,6 +66,7 @@ export class KeyState {
     now: Millis,
   ) {
     this.windowStart = now;
+    this.lastActivityAt = now;
   }
 }
 

@@ -125,6 +125,10 @@ export class Driver {
     return this.record(this.handles.cancel(id, this.now));
   }
 
+  forgetIdle(idleMs: number): EngineEvent[] {
+    return this.record(this.engine.forgetIdleKeys(ms(idleMs), this.now));
+  }
+
   setGlobal(parallelism: number | null): EngineEvent[] {
     return this.record(this.engine.setGlobalParallelism(parallelism, this.now));
   }

@@ -454,6 +454,25 @@ export class Ledger {
         case 'key:resumed':
           this.key(e.key).paused = e.type === 'key:paused';
           break;
+        case 'key:forgotten': {
+          const k = this.keys.get(e.key);
+          if (k !== undefined) {
+            const where = `key ${e.key} forgotten at ${this.now}`;
+            must(
+              k.inFlight.size === 0 && k.waiting.length === 0 && k.scheduled.size === 0,
+              () => `${where} with messages left`,
+            );
+            must(
+              !k.paused && !k.pinnedParallelism && !k.pinnedRate,
+              () => `${where} while paused or pinned`,
+            );
+            // Its rate window being over is the engine's own rule (see engine-forget.test.ts):
+            // the ledger does not follow the window grid.
+          }
+          // Back as a new key, configured by the next message alone.
+          this.keys.delete(e.key);
+          break;
+        }
         case 'global:configured':
           this.globalMax = e.parallelism;
           if (this.globalMax !== null && this.globalInFlight > this.globalMax)

@@ -33,7 +33,8 @@ type Cmd =
   | { t: 'pin'; key: string; pin: FlowConfig }
   | { t: 'unpin'; key: string; parallelism: boolean; rate: boolean }
   | { t: 'cancel'; pick: number }
-  | { t: 'global'; parallelism: number | null };
+  | { t: 'global'; parallelism: number | null }
+  | { t: 'forget'; idleMs: number };
 
 const key = fc.constantFrom(...KEYS);
 const flowConfig = fc.record(
@@ -101,6 +102,13 @@ const command: fc.Arbitrary<Cmd> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('cancel' as const), pick: fc.nat() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant('forget' as const),
+      idleMs: fc.integer({ min: 0, max: 4000 }),
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -222,6 +230,9 @@ export function runScenario(policy: HandoffPolicy, s: Scenario): void {
       }
       case 'global':
         step(engine.setGlobalParallelism(c.parallelism, at()));
+        break;
+      case 'forget':
+        step(engine.forgetIdleKeys(ms(c.idleMs), at()));
         break;
     }
   }
