@@ -14,6 +14,7 @@ import { SimulatedDeliverer } from './delivery/simulated';
 import { routeDeliverer } from './delivery/router';
 import { FlowController } from './flow/controller';
 import { Schedules } from './flow/schedules';
+import { UrlGroups } from './flow/url-groups';
 import { systemClock, systemTimers, type Clock, type Deliverer, type Timers } from './flow/types';
 import { apiRouter, randomMessageId } from './http/router';
 import { DeliveryLogs } from './flow/delivery-logs';
@@ -48,6 +49,7 @@ export interface App {
   io: Server<ClientToServerEvents, ServerToClientEvents>;
   controller: FlowController;
   schedules: Schedules;
+  urlGroups: UrlGroups;
   close(): Promise<void>;
 }
 
@@ -91,6 +93,7 @@ export function createApp(options: AppOptions): App {
     onError: (scheduleId, err) =>
       options.log.warn({ err, scheduleId }, 'a schedule tick could not publish'),
   });
+  const urlGroups = new UrlGroups(clock);
 
   const app = express();
   app.disable('x-powered-by');
@@ -103,6 +106,7 @@ export function createApp(options: AppOptions): App {
       publisher,
       messageLog,
       schedules,
+      urlGroups,
       deliveryLogs,
       log: options.log,
       token: options.token,
@@ -131,6 +135,7 @@ export function createApp(options: AppOptions): App {
     io,
     controller,
     schedules,
+    urlGroups,
     async close() {
       schedules.close();
       realtime.close();

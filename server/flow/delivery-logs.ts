@@ -21,6 +21,8 @@ export interface LogEntry {
   body?: string;
   label?: string;
   flowControlKey?: string;
+  /** The URL group the message was published through. */
+  topicName?: string;
 }
 
 /** What `GET /v2/events` may filter on; each list matches any of its values. */
@@ -33,6 +35,8 @@ export interface LogQuery {
   paths: string[];
   flowControlKeys: string[];
   labels: string[];
+  /** URL group names (`topicName`, or the client's `urlGroup`). */
+  topicNames: string[];
   fromDate?: number;
   toDate?: number;
   /** Continue after the entry this cursor names (newer entries come first). */
@@ -118,6 +122,7 @@ export class DeliveryLogs {
         ((q.hosts.length > 0 || q.paths.length > 0) && !matchHostPath(q, e.url)) ||
         !match(q.flowControlKeys, e.flowControlKey) ||
         !match(q.labels, e.label) ||
+        !match(q.topicNames, e.topicName) ||
         (q.fromDate !== undefined && e.time < q.fromDate) ||
         (q.toDate !== undefined && e.time > q.toDate)
       )
@@ -147,6 +152,7 @@ export class DeliveryLogs {
       ...(m?.payload.body !== undefined ? { body: m.payload.body } : {}),
       ...(m?.label !== undefined ? { label: m.label } : {}),
       ...(m?.flowControlKey != null ? { flowControlKey: m.flowControlKey } : {}),
+      ...(m?.urlGroup !== undefined ? { topicName: m.urlGroup } : {}),
     };
     this.entries.push({ n: this.next++, entry });
     if (this.entries.length > this.capacity) this.entries.shift();

@@ -29,6 +29,8 @@ export interface LoggedMessage {
   /** Why it failed for good. */
   reason?: string;
   label?: string;
+  /** The URL group it was published through, if any (QStash's `topicName`). */
+  urlGroup?: string;
   /** Set when it entered the dead-letter list. */
   dlqId?: string;
   /** The engine's handle while the message has not ended (to cancel it); dropped when it ends. */
@@ -57,6 +59,7 @@ export class MessageLog {
     payload: MessagePayload,
     at: Millis,
     label?: string,
+    urlGroup?: string,
   ): LoggedMessage {
     const entry: LoggedMessage = {
       messageId: id,
@@ -66,6 +69,7 @@ export class MessageLog {
       status: 'waiting',
       attempts: [],
       ...(label !== undefined ? { label } : {}),
+      ...(urlGroup !== undefined ? { urlGroup } : {}),
     };
     this.live.set(id, entry);
     return entry;

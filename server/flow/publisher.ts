@@ -81,7 +81,14 @@ export class Publisher {
       }
     }
     const id = this.newId();
-    const entry = this.log.accepted(id, input.key ?? null, payload, now, parsed.label);
+    const entry = this.log.accepted(
+      id,
+      input.key ?? null,
+      payload,
+      now,
+      parsed.label,
+      parsed.urlGroup,
+    );
     if (parsed.callback !== undefined || parsed.failureCallback !== undefined)
       this.pending.set(id, { parsed });
     try {
@@ -107,7 +114,14 @@ export class Publisher {
   }
 
   private dedupIdOf(parsed: ParsedPublish): string | undefined {
-    if (parsed.deduplicationId !== undefined) return `id:${parsed.deduplicationId}`;
+    if (parsed.deduplicationId !== undefined) {
+      // A publish to a URL group makes one message per endpoint, all with the same id: each is
+      // deduplicated on its own, so the id counts per group and endpoint.
+      const g = parsed.urlGroup;
+      return g === undefined
+        ? `id:${parsed.deduplicationId}`
+        : `group:${g}\n${parsed.payload.destination}\n${parsed.deduplicationId}`;
+    }
     if (!parsed.contentBasedDeduplication) return undefined;
     const h = createHash('sha256');
     h.update(parsed.payload.destination).update('\n').update(parsed.payload.method).update('\n');

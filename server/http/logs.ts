@@ -5,7 +5,7 @@ import { HttpError, ok, type Reply } from './respond';
 const MAX_COUNT = 1000;
 const DEFAULT_COUNT = 100;
 /** Filters QStash has that Baton has nothing to match with. */
-const UNSUPPORTED = ['scheduleId', 'queueName', 'topicName', 'urlGroup', 'callerIp'];
+const UNSUPPORTED = ['scheduleId', 'queueName', 'callerIp'];
 
 function wholeNumber(q: URLSearchParams, name: string): number | undefined {
   const raw = q.get(name);
@@ -32,6 +32,7 @@ export function logsHandler(logs: DeliveryLogs) {
       paths: q.getAll('path'),
       flowControlKeys: q.getAll('flowControlKey'),
       labels: q.getAll('label'),
+      topicNames: [...q.getAll('topicName'), ...q.getAll('urlGroup')],
       count,
     };
     const from = wholeNumber(q, 'fromDate');

@@ -1,8 +1,9 @@
-import { keyId, messageId } from '../../shared/engine/units';
+import { keyId, messageId, type Millis } from '../../shared/engine/units';
 import type { FlowController } from '../flow/controller';
 import type { LoggedMessage, MessageLog } from '../flow/message-log';
-import type { Publisher } from '../flow/publisher';
-import { parsePublish, type HeaderBag } from '../../shared/protocol/publish';
+import type { Publisher, PublishResult } from '../flow/publisher';
+import { GROUP_NAME_HELP, isUrlGroupName, type UrlGroups } from '../flow/url-groups';
+import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import { HttpError, ok, type Reply } from './respond';
 
@@ -22,6 +23,7 @@ export function describeMessage(m: LoggedMessage) {
     createdAt: m.createdAt,
     ...(m.flowControlKey !== null ? { flowControlKey: m.flowControlKey } : {}),
     ...(m.label !== undefined ? { label: m.label } : {}),
+    ...(m.urlGroup !== undefined ? { topicName: m.urlGroup } : {}),
     state: m.status,
     retried: last?.attempt ?? 0,
     attempts: m.attempts,
@@ -46,8 +48,45 @@ function lowerCaseHeaders(raw: unknown, index: number): HeaderBag {
   return out;
 }
 
+/**
+ * What a publish to `destination` becomes: one message for a URL, or one per endpoint for a URL
+ * group's name (a bare name: it has no scheme). Everything is parsed before anything is published.
+ */
+type Resolved = { kind: 'url'; parsed: ParsedPublish } | { kind: 'group'; parsed: ParsedPublish[] };
+
 /** The message endpoints, framework-free: publish, batch, read, cancel, dead letters. */
-export function messageHandlers(controller: FlowController, publisher: Publisher, log: MessageLog) {
+export function messageHandlers(
+  controller: FlowController,
+  publisher: Publisher,
+  log: MessageLog,
+  groups: UrlGroups,
+) {
+  function resolve(
+    destination: string,
+    headers: HeaderBag,
+    body: string | undefined,
+    now: Millis,
+  ): Resolved {
+    if (isUrlGroupName(destination)) {
+      const parsed = groups.publishesTo(destination, headers, body, now);
+      if (parsed === undefined) throw new HttpError(404, `url group "${destination}" not found`);
+      return { kind: 'group', parsed };
+    }
+    if (destination !== '' && !URL.canParse(destination)) {
+      throw new HttpError(
+        400,
+        `destination "${destination}" is neither an absolute URL (http://, https:// or sim://) nor a url group name (${GROUP_NAME_HELP})`,
+      );
+    }
+    return { kind: 'url', parsed: parsePublish(destination, headers, body, now) };
+  }
+
+  /** Publishes what `resolve` read; a group answers one `{messageId, url}` per endpoint. */
+  function publishResolved(r: Resolved): PublishResult | Array<PublishResult & { url: string }> {
+    if (r.kind === 'url') return publisher.publish(r.parsed);
+    return r.parsed.map((p) => ({ ...publisher.publish(p), url: p.payload.destination }));
+  }
+
   /**
    * `DELETE /v2/workflows/runs`: cancels the runs named by `workflowRunIds`, or those whose URL
    * starts with `workflowUrl` (equals it with `workflowUrlExactMatch=true`), or every run; at
@@ -81,8 +120,9 @@ export function messageHandlers(controller: FlowController, publisher: Publisher
   }
 
   return {
+    /** `POST /v2/publish/{destination}`: a URL, or a URL group's name (an array of answers). */
     publish(destination: string, headers: HeaderBag, body: string | undefined): Reply {
-      return ok(publisher.publish(parsePublish(destination, headers, body, controller.now())));
+      return ok(publishResolved(resolve(destination, headers, body, controller.now())));
     },
 
     /** Every item is checked before any is accepted: a bad item refuses the whole batch. */
@@ -106,14 +146,24 @@ export function messageHandlers(controller: FlowController, publisher: Publisher
         if (body !== undefined && typeof body !== 'string')
           throw new HttpError(400, `batch item ${i}: body must be a string`);
         try {
-          return parsePublish(destination, lowerCaseHeaders(headers, i), body, now);
+          return resolve(destination, lowerCaseHeaders(headers, i), body, now);
         } catch (err) {
           if (err instanceof HttpError || err instanceof InvalidRequest)
             throw new HttpError(err.status, `batch item ${i}: ${err.message}`);
           throw err;
         }
       });
-      return ok(parsed.map((p) => ({ ...publisher.publish(p), url: p.payload.destination })));
+      // A URL group's item answers with the array a publish to the group answers, nested in its
+      // place: the client's `batch` returns the array as it is (typed `PublishToUrlGroupsResponse`
+      // for such an item) and parses this without error. QStash's own shape for it is not
+      // documented precisely ("an array of responses for each destination in the URL Group").
+      return ok(
+        parsed.map((r) =>
+          r.kind === 'url'
+            ? { ...publisher.publish(r.parsed), url: r.parsed.payload.destination }
+            : publishResolved(r),
+        ),
+      );
     },
 
     get(id: string): Reply {

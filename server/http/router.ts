@@ -8,9 +8,11 @@ import type { DeliveryLogs } from '../flow/delivery-logs';
 import type { MessageLog } from '../flow/message-log';
 import type { Publisher } from '../flow/publisher';
 import type { Schedules } from '../flow/schedules';
+import type { UrlGroups } from '../flow/url-groups';
 import { logsHandler } from './logs';
 import { messageHandlers } from './messages';
 import { scheduleHandlers } from './schedules';
+import { urlGroupHandlers } from './url-groups';
 import { ACTIONS, decodeKey, flowControlHandlers, type KeyAction } from './flow-control';
 import type { HeaderBag } from '../../shared/protocol/publish';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
@@ -22,6 +24,8 @@ export interface ApiOptions {
   messageLog: MessageLog;
   /** QStash schedules (`/v2/schedules`). */
   schedules: Schedules;
+  /** QStash URL groups (`/v2/topics`), and the fan-out of a publish to one. */
+  urlGroups: UrlGroups;
   deliveryLogs: DeliveryLogs;
   log: Logger;
   /** When set, every API call must carry `Authorization: Bearer <token>` (or `?qstash_token=`). */
@@ -61,8 +65,14 @@ function send(res: Response, reply: Reply): void {
 export function apiRouter(options: ApiOptions): express.Router {
   const { controller, log } = options;
   const flow = flowControlHandlers(controller);
-  const messages = messageHandlers(controller, options.publisher, options.messageLog);
+  const messages = messageHandlers(
+    controller,
+    options.publisher,
+    options.messageLog,
+    options.urlGroups,
+  );
   const schedules = scheduleHandlers(options.schedules, options.messageLog);
+  const urlGroups = urlGroupHandlers(options.urlGroups);
   const logs = logsHandler(options.deliveryLogs);
   const router = express.Router();
 
@@ -113,6 +123,10 @@ export function apiRouter(options: ApiOptions): express.Router {
     if (path === '/v2/schedules' || path.startsWith('/v2/schedules/')) {
       const rest = path.slice('/v2/schedules'.length);
       const reply = schedules.route(method, rest, rawQuery, () => headerBag(req), body);
+      if (reply !== undefined) return reply;
+    }
+    if (path === '/v2/topics' || path.startsWith('/v2/topics/')) {
+      const reply = urlGroups.route(method, path.slice('/v2/topics'.length), body);
       if (reply !== undefined) return reply;
     }
     const params = new URLSearchParams(rawQuery);

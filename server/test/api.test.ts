@@ -83,7 +83,8 @@ describe('the walking skeleton API', () => {
   });
 
   it.each([
-    ['not a url', 'nowhere', {}],
+    // A bare name like "nowhere" would be a URL group's (404 when unknown, see url-groups.test.ts).
+    ['not a url', 'nowhere/x', {}],
     ['ftp destination', 'ftp://example.com/x', {}],
     ['bad sim spec', 'sim://work?fail=2', {}],
     ['key without value', 'sim://work', { 'Upstash-Flow-Control-Key': 'k' }],

@@ -43,6 +43,8 @@ export interface ParsedPublish {
   failureCallback?: { url: string; headers: HeaderBag };
   /** Set on Workflow messages (`Upstash-Workflow-RunId`). */
   workflow?: { runId: string; init: boolean };
+  /** The URL group this message was published through (set by the server, never by a header). */
+  urlGroup?: string;
 }
 
 /**

@@ -1,0 +1,204 @@
+import type { Millis } from '../../shared/engine/units';
+import { InvalidRequest } from '../../shared/protocol/invalid-request';
+import {
+  parseDestination,
+  parsePublish,
+  type HeaderBag,
+  type ParsedPublish,
+} from '../../shared/protocol/publish';
+import type { Clock } from './types';
+
+/** A URL group's name: letters, digits, `.`, `_` and `-` (QStash's rule), at most 128. */
+const GROUP_NAME = /^[A-Za-z0-9._-]{1,128}$/;
+export const GROUP_NAME_HELP = 'letters, digits, ".", "_" and "-", 1 to 128 characters';
+/** Most endpoints one group holds: a publish to it makes one message per endpoint. */
+export const MAX_ENDPOINTS = 1000;
+const MAX_ENDPOINT_NAME = 256;
+
+/** One destination of a group (QStash's `Endpoint`). */
+export interface Endpoint {
+  name?: string;
+  url: string;
+}
+
+/** A group as stored and as QStash's `UrlGroup` describes it. */
+export interface UrlGroup {
+  readonly name: string;
+  readonly createdAt: Millis;
+  updatedAt: Millis;
+  endpoints: Endpoint[];
+}
+
+/** True when `raw` can name a URL group (a URL never can: `:` and `/` are not allowed). */
+export function isUrlGroupName(raw: string): boolean {
+  return GROUP_NAME.test(raw);
+}
+
+function checkGroupName(name: string): void {
+  if (!isUrlGroupName(name))
+    throw new InvalidRequest(`url group name "${name}" is not valid: use ${GROUP_NAME_HELP}`);
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function endpointList(raw: unknown, what: string): unknown[] {
+  if (!Array.isArray(raw) || raw.length === 0)
+    throw new InvalidRequest(`endpoints must be a non-empty array of ${what}`);
+  if (raw.length > MAX_ENDPOINTS)
+    throw new InvalidRequest(`a url group holds at most ${MAX_ENDPOINTS} endpoints`);
+  return raw;
+}
+
+function endpointName(raw: unknown, i: number): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'string' || raw === '' || raw.length > MAX_ENDPOINT_NAME)
+    throw new InvalidRequest(
+      `endpoint ${i}: name must be a string of 1 to ${MAX_ENDPOINT_NAME} characters`,
+    );
+  return raw;
+}
+
+/**
+ * Reads the `endpoints` of `POST /v2/topics/{name}/endpoints`: each `{url, name?}`, the URL an
+ * absolute http(s) or `sim://` URL. Throws `InvalidRequest` naming the bad endpoint.
+ */
+export function parseEndpoints(raw: unknown): Endpoint[] {
+  return endpointList(raw, '{url, name?}').map((item, i) => {
+    if (!isObject(item)) throw new InvalidRequest(`endpoint ${i} must be an object {url, name?}`);
+    if (typeof item.url !== 'string')
+      throw new InvalidRequest(`endpoint ${i}: url must be a string`);
+    try {
+      parseDestination(item.url);
+    } catch (err) {
+      if (err instanceof InvalidRequest)
+        throw new InvalidRequest(`endpoint ${i}: ${err.message.replace(/^destination/, 'url')}`);
+      throw err;
+    }
+    const name = endpointName(item.name, i);
+    return name === undefined ? { url: item.url } : { name, url: item.url };
+  });
+}
+
+/** Reads the `endpoints` of `DELETE /v2/topics/{name}/endpoints`: each names a url, a name or both. */
+export function parseEndpointRefs(raw: unknown): Array<{ name?: string; url?: string }> {
+  return endpointList(raw, '{url} or {name}').map((item, i) => {
+    if (!isObject(item)) throw new InvalidRequest(`endpoint ${i} must be an object {url, name}`);
+    const url = item.url ?? undefined;
+    if (url !== undefined && typeof url !== 'string')
+      throw new InvalidRequest(`endpoint ${i}: url must be a string`);
+    const name = endpointName(item.name, i);
+    if (url === undefined && name === undefined)
+      throw new InvalidRequest(`endpoint ${i}: give its url or its name`);
+    return { ...(name !== undefined ? { name } : {}), ...(url !== undefined ? { url } : {}) };
+  });
+}
+
+const describeRef = (ref: { name?: string; url?: string }) =>
+  [
+    ...(ref.url !== undefined ? [`url "${ref.url}"`] : []),
+    ...(ref.name !== undefined ? [`name "${ref.name}"`] : []),
+  ].join(' and ');
+
+/**
+ * QStash URL groups (once called topics), in memory: named lists of endpoints. A publish to a
+ * group becomes one message per endpoint (`publishesTo`). Every change is checked whole first:
+ * bad input throws `InvalidRequest` and changes nothing.
+ */
+export class UrlGroups {
+  private readonly groups = new Map<string, UrlGroup>();
+
+  constructor(private readonly clock: Clock) {}
+
+  /**
+   * Adds endpoints to the group, creating it. An endpoint whose URL the group already has is
+   * updated (its name, when one is given) rather than added twice.
+   */
+  addEndpoints(name: string, rawEndpoints: unknown): UrlGroup {
+    checkGroupName(name);
+    const given = parseEndpoints(rawEndpoints);
+    const current = this.groups.get(name);
+    const next = (current?.endpoints ?? []).map((e) => ({ ...e }));
+    for (const e of given) {
+      const same = next.find((x) => x.url === e.url);
+      if (same === undefined) next.push({ ...e });
+      else if (e.name !== undefined) same.name = e.name;
+    }
+    if (next.length > MAX_ENDPOINTS)
+      throw new InvalidRequest(`a url group holds at most ${MAX_ENDPOINTS} endpoints`);
+    const urlsByName = new Map<string, string>();
+    for (const e of next) {
+      if (e.name === undefined) continue;
+      const other = urlsByName.get(e.name);
+      if (other !== undefined && other !== e.url) {
+        throw new InvalidRequest(
+          `endpoint name "${e.name}" would name both "${other}" and "${e.url}" in url group "${name}"`,
+        );
+      }
+      urlsByName.set(e.name, e.url);
+    }
+    const now = this.clock.now();
+    const group: UrlGroup = current ?? { name, createdAt: now, updatedAt: now, endpoints: [] };
+    group.endpoints = next;
+    group.updatedAt = now;
+    this.groups.set(name, group);
+    return group;
+  }
+
+  /**
+   * Removes the endpoints matching each reference (by url, by name, or by both); a group left
+   * with none is deleted, as QStash does. Undefined when the group is unknown; a reference that
+   * matches no endpoint throws `InvalidRequest`.
+   */
+  removeEndpoints(name: string, rawRefs: unknown): UrlGroup | undefined {
+    const group = this.groups.get(name);
+    if (group === undefined) return undefined;
+    const refs = parseEndpointRefs(rawRefs);
+    const matches = (ref: { name?: string; url?: string }, e: Endpoint) =>
+      (ref.url === undefined || ref.url === e.url) &&
+      (ref.name === undefined || ref.name === e.name);
+    for (const ref of refs) {
+      if (!group.endpoints.some((e) => matches(ref, e)))
+        throw new InvalidRequest(`url group "${name}" has no endpoint with ${describeRef(ref)}`);
+    }
+    group.endpoints = group.endpoints.filter((e) => !refs.some((ref) => matches(ref, e)));
+    group.updatedAt = this.clock.now();
+    if (group.endpoints.length === 0) this.groups.delete(name);
+    return group;
+  }
+
+  get(name: string): Readonly<UrlGroup> | undefined {
+    return this.groups.get(name);
+  }
+
+  /** Every group, in creation order. */
+  list(): Readonly<UrlGroup>[] {
+    return [...this.groups.values()];
+  }
+
+  /** False when unknown. Messages already published to it go on. */
+  delete(name: string): boolean {
+    return this.groups.delete(name);
+  }
+
+  /**
+   * A publish to the group read as one publish per endpoint, each exactly as a publish to the
+   * endpoint's URL with the same headers and body, and marked with the group's name. Every one is
+   * parsed before the caller publishes any, so a bad header refuses them all. Undefined when the
+   * group is unknown.
+   */
+  publishesTo(
+    name: string,
+    headers: HeaderBag,
+    body: string | undefined,
+    now: Millis,
+  ): ParsedPublish[] | undefined {
+    const group = this.groups.get(name);
+    if (group === undefined) return undefined;
+    return group.endpoints.map((e) => ({
+      ...parsePublish(e.url, headers, body, now),
+      urlGroup: name,
+    }));
+  }
+}
