@@ -9,6 +9,8 @@ import { HttpError, ok, type Reply } from './respond';
 
 /** Largest batch accepted in one `POST /v2/batch`. */
 const MAX_BATCH = 1000;
+/** Most messages one batch may create, counting one per endpoint for a URL group's item. */
+const MAX_BATCH_MESSAGES = 10_000;
 
 /** A message as `GET /v2/messages/{id}` and the dead-letter list show it (QStash's field names). */
 export function describeMessage(m: LoggedMessage) {
@@ -153,6 +155,13 @@ export function messageHandlers(
           throw err;
         }
       });
+      const total = parsed.reduce((n, r) => n + (r.kind === 'url' ? 1 : r.parsed.length), 0);
+      if (total > MAX_BATCH_MESSAGES) {
+        throw new HttpError(
+          400,
+          `a batch may create at most ${MAX_BATCH_MESSAGES} messages (a url group's item counts one per endpoint), this one ${total}`,
+        );
+      }
       // A URL group's item answers with the array a publish to the group answers, nested in its
       // place: the client's `batch` returns the array as it is (typed `PublishToUrlGroupsResponse`
       // for such an item) and parses this without error. QStash's own shape for it is not

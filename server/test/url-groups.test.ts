@@ -208,4 +208,22 @@ describe('URL groups, through the official client', () => {
     expect((await fetch(`${server.base}/v2/topics`)).status).toBe(200);
     expect((await post('/v2/topics/g/other', '{}')).status).toBe(404);
   });
+
+  it('refuses a batch that would create more than 10,000 messages through groups', async () => {
+    const client = await setup();
+    const endpoints = Array.from({ length: 11 }, (_, i) => ({
+      url: `sim://wide-${i}?duration=1ms`,
+    }));
+    await client.urlGroups.addEndpoints({ name: 'wide', endpoints });
+    const items = Array.from({ length: 1000 }, () => ({ destination: 'wide', body: 'x' }));
+    const res = await fetch(`${server.base}/v2/batch`, {
+      method: 'POST',
+      body: JSON.stringify(items),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(
+      /at most 10000 messages .* this one 11000/,
+    );
+    expect(server.app.controller.engine.stats.accepted).toBe(0);
+  });
 });
