@@ -1,38 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { FlowEngine } from '../../shared/engine/engine';
 import type { AttemptResult } from '../../shared/engine/types';
-import { keyId, messageId, ms, type Millis } from '../../shared/engine/units';
+import { keyId, messageId, ms } from '../../shared/engine/units';
 import type { EngineEvent } from '../../shared/events';
 import { FlowController } from './controller';
-import type { Deliverer, Delivery, Timers } from './types';
-
-/** A clock and timers the test moves by hand. */
-function manualTime() {
-  let now = 0;
-  let next = 1;
-  const pending = new Map<number, { at: number; fn: () => void }>();
-  const timers: Timers = {
-    set(fn, delay) {
-      const id = next++;
-      pending.set(id, { at: now + delay, fn });
-      return id;
-    },
-    clear(h) {
-      pending.delete(h as number);
-    },
-  };
-  return {
-    clock: { now: () => now as Millis },
-    timers,
-    armed: () => [...pending.values()].map((p) => p.at),
-    advance(to: number) {
-      now = to;
-      for (const [id, p] of [...pending].sort((a, b) => a[1].at - b[1].at)) {
-        if (p.at <= to && pending.delete(id)) p.fn();
-      }
-    },
-  };
-}
+import type { Deliverer, Delivery } from './types';
+import { manualTime } from '../test/manual-time';
 
 /** A deliverer whose attempts the test ends one by one. */
 function manualDeliverer() {

@@ -1,50 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { messageId, type Millis } from '../../shared/engine/units';
+import { messageId } from '../../shared/engine/units';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import type { HeaderBag, ParsedPublish } from '../../shared/protocol/publish';
 import { nextTick, parseCron, Schedules } from './schedules';
-import type { Timers } from './types';
-
-/** A clock and timers the test moves by hand (as in controller.test.ts), starting at `start`. */
-function manualTime(start: number) {
-  let now = start;
-  let next = 1;
-  const pending = new Map<number, { at: number; delay: number; fn: () => void }>();
-  const timers: Timers = {
-    set(fn, delay) {
-      const id = next++;
-      pending.set(id, { at: now + delay, delay, fn });
-      return id;
-    },
-    clear(h) {
-      pending.delete(h as number);
-    },
-  };
-  return {
-    clock: { now: () => now as Millis },
-    timers,
-    armed: () => [...pending.values()].map((p) => p.at),
-    delays: () => [...pending.values()].map((p) => p.delay),
-    /** Moves to `to`, running every timer due on the way in time order (and those they arm). */
-    advance(to: number) {
-      for (;;) {
-        const due = [...pending].filter(([, p]) => p.at <= to).sort((a, b) => a[1].at - b[1].at)[0];
-        if (due === undefined) break;
-        now = Math.max(now, due[1].at);
-        pending.delete(due[0]);
-        due[1].fn();
-      }
-      now = to;
-    },
-    /** Jumps to `to` at once, then runs the timers due (late, as after the machine slept). */
-    jump(to: number) {
-      now = to;
-      for (const [id, p] of [...pending].sort((a, b) => a[1].at - b[1].at)) {
-        if (p.at <= to && pending.delete(id)) p.fn();
-      }
-    },
-  };
-}
+import { manualTime } from '../test/manual-time';
 
 const T0 = Date.UTC(2030, 0, 15, 10, 0, 30); // a Tuesday, 30 s past 10:00 UTC
 const MIN = 60_000;

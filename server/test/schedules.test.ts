@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '@upstash/qstash';
-import type { Millis } from '../../shared/engine/units';
-import type { Timers } from '../flow/types';
 import { collectEvents, startApp, type Running } from './helpers';
+import { manualTime } from './manual-time';
 
 let server: Running;
 afterEach(async () => {
@@ -11,38 +10,6 @@ afterEach(async () => {
 
 const T0 = Date.UTC(2030, 0, 15, 10, 0, 30);
 const MIN = 60_000;
-
-/** The server's clock and timers, moved by the test: no test waits for a minute boundary. */
-function manualTime(start: number) {
-  let now = start;
-  let next = 1;
-  const pending = new Map<number, { at: number; fn: () => void }>();
-  const timers: Timers = {
-    set(fn, delay) {
-      const id = next++;
-      pending.set(id, { at: now + delay, fn });
-      return id;
-    },
-    clear(h) {
-      pending.delete(h as number);
-    },
-  };
-  return {
-    clock: { now: () => now as Millis },
-    timers,
-    /** Moves to `to`, running every timer due on the way in time order. */
-    advance(to: number) {
-      for (;;) {
-        const due = [...pending].filter(([, p]) => p.at <= to).sort((a, b) => a[1].at - b[1].at)[0];
-        if (due === undefined) break;
-        now = Math.max(now, due[1].at);
-        pending.delete(due[0]);
-        due[1].fn();
-      }
-      now = to;
-    },
-  };
-}
 
 async function setup() {
   const time = manualTime(T0);
