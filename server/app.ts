@@ -13,6 +13,7 @@ import { DEV_SIGNING_KEYS, type SigningKeys } from './delivery/signature';
 import { SimulatedDeliverer } from './delivery/simulated';
 import { routeDeliverer } from './delivery/router';
 import { FlowController } from './flow/controller';
+import { Queues } from './flow/queues';
 import { Schedules } from './flow/schedules';
 import { UrlGroups } from './flow/url-groups';
 import { systemClock, systemTimers, type Clock, type Deliverer, type Timers } from './flow/types';
@@ -50,6 +51,7 @@ export interface App {
   controller: FlowController;
   schedules: Schedules;
   urlGroups: UrlGroups;
+  queues: Queues;
   close(): Promise<void>;
 }
 
@@ -94,6 +96,7 @@ export function createApp(options: AppOptions): App {
       options.log.warn({ err, scheduleId }, 'a schedule tick could not publish'),
   });
   const urlGroups = new UrlGroups(clock);
+  const queues = new Queues(controller);
 
   const app = express();
   app.disable('x-powered-by');
@@ -107,6 +110,7 @@ export function createApp(options: AppOptions): App {
       messageLog,
       schedules,
       urlGroups,
+      queues,
       deliveryLogs,
       log: options.log,
       token: options.token,
@@ -136,6 +140,7 @@ export function createApp(options: AppOptions): App {
     controller,
     schedules,
     urlGroups,
+    queues,
     async close() {
       schedules.close();
       realtime.close();

@@ -2,6 +2,7 @@ import { keyId, messageId, type Millis } from '../../shared/engine/units';
 import type { FlowController } from '../flow/controller';
 import type { LoggedMessage, MessageLog } from '../flow/message-log';
 import type { Publisher, PublishResult } from '../flow/publisher';
+import { checkQueueName, type Queues } from '../flow/queues';
 import { GROUP_NAME_HELP, isUrlGroupName, type UrlGroups } from '../flow/url-groups';
 import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
@@ -62,6 +63,7 @@ export function messageHandlers(
   publisher: Publisher,
   log: MessageLog,
   groups: UrlGroups,
+  queues: Queues,
 ) {
   function resolve(
     destination: string,
@@ -125,6 +127,33 @@ export function messageHandlers(
     /** `POST /v2/publish/{destination}`: a URL, or a URL group's name (an array of answers). */
     publish(destination: string, headers: HeaderBag, body: string | undefined): Reply {
       return ok(publishResolved(resolve(destination, headers, body, controller.now())));
+    },
+
+    /**
+     * `POST /v2/enqueue/{queue}/{destination}`: a publish whose messages wait under the queue's
+     * key (`queue:{name}`) with its parallelism, unless they carry their own flow-control key
+     * (theirs wins). A queue enqueued to before it was upserted is created, as QStash does.
+     */
+    enqueue(
+      queueName: string,
+      destination: string,
+      headers: HeaderBag,
+      body: string | undefined,
+    ): Reply {
+      let name = queueName;
+      try {
+        name = decodeURIComponent(queueName);
+      } catch {
+        // Left raw: its `%` fails the name check below.
+      }
+      checkQueueName(name);
+      const r = resolve(destination, headers, body, controller.now());
+      // Everything is parsed before the queue is created or anything is published.
+      const flow = queues.flowFor(name);
+      for (const p of r.kind === 'url' ? [r.parsed] : r.parsed) {
+        if (p.input.key === undefined) p.input = { ...p.input, ...flow };
+      }
+      return ok(publishResolved(r));
     },
 
     /** Every item is checked before any is accepted: a bad item refuses the whole batch. */

@@ -7,10 +7,12 @@ import type { FlowController } from '../flow/controller';
 import type { DeliveryLogs } from '../flow/delivery-logs';
 import type { MessageLog } from '../flow/message-log';
 import type { Publisher } from '../flow/publisher';
+import type { Queues } from '../flow/queues';
 import type { Schedules } from '../flow/schedules';
 import type { UrlGroups } from '../flow/url-groups';
 import { logsHandler } from './logs';
 import { messageHandlers } from './messages';
+import { queueHandlers } from './queues';
 import { scheduleHandlers } from './schedules';
 import { urlGroupHandlers } from './url-groups';
 import { ACTIONS, decodeKey, flowControlHandlers, type KeyAction } from './flow-control';
@@ -26,6 +28,8 @@ export interface ApiOptions {
   schedules: Schedules;
   /** QStash URL groups (`/v2/topics`), and the fan-out of a publish to one. */
   urlGroups: UrlGroups;
+  /** QStash queues (`/v2/queues`), and the key an enqueued message waits under. */
+  queues: Queues;
   deliveryLogs: DeliveryLogs;
   log: Logger;
   /** When set, every API call must carry `Authorization: Bearer <token>` (or `?qstash_token=`). */
@@ -70,9 +74,11 @@ export function apiRouter(options: ApiOptions): express.Router {
     options.publisher,
     options.messageLog,
     options.urlGroups,
+    options.queues,
   );
   const schedules = scheduleHandlers(options.schedules, options.messageLog);
   const urlGroups = urlGroupHandlers(options.urlGroups);
+  const queues = queueHandlers(options.queues);
   const logs = logsHandler(options.deliveryLogs);
   const router = express.Router();
 
@@ -112,17 +118,21 @@ export function apiRouter(options: ApiOptions): express.Router {
       return messages.publish(destination, headerBag(req), body);
     }
     if (method === 'POST' && path.startsWith('/v2/enqueue/')) {
-      // Queues are accepted as plain publishes: flow control is what Baton limits by.
+      // The queue's key and parallelism apply to messages without a flow-control key of their own.
       const rest = path.slice('/v2/enqueue/'.length);
       const slash = rest.indexOf('/');
       if (slash <= 0) throw new HttpError(400, 'use POST /v2/enqueue/{queueName}/{destination}');
       const destination = rest.slice(slash + 1) + (rawQuery === '' ? '' : `?${rawQuery}`);
-      return messages.publish(destination, headerBag(req), body);
+      return messages.enqueue(rest.slice(0, slash), destination, headerBag(req), body);
     }
     if (method === 'POST' && path === '/v2/batch') return messages.batch(body);
     if (path === '/v2/schedules' || path.startsWith('/v2/schedules/')) {
       const rest = path.slice('/v2/schedules'.length);
       const reply = schedules.route(method, rest, rawQuery, () => headerBag(req), body);
+      if (reply !== undefined) return reply;
+    }
+    if (path === '/v2/queues' || path.startsWith('/v2/queues/')) {
+      const reply = queues.route(method, path.slice('/v2/queues'.length), body);
       if (reply !== undefined) return reply;
     }
     if (path === '/v2/topics' || path.startsWith('/v2/topics/')) {

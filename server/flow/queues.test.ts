@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import { FlowEngine } from '../../shared/engine/engine';
+import { keyId, messageId } from '../../shared/engine/units';
+import type { EngineEvent } from '../../shared/events';
+import { InvalidRequest } from '../../shared/protocol/invalid-request';
+import { manualTime } from '../test/manual-time';
+import { FlowController } from './controller';
+import { isQueueName, parseUpsertQueue, queueKey, Queues } from './queues';
+import type { Delivery } from './types';
+
+/** A store over a real controller whose deliveries never end (they stay in flight). */
+function setup() {
+  const time = manualTime(1_000);
+  const started: Delivery[] = [];
+  const controller = new FlowController({
+    engine: new FlowEngine(),
+    clock: time.clock,
+    deliverer: {
+      deliver(d) {
+        started.push(d);
+        return new Promise(() => {});
+      },
+    },
+    timers: time.timers,
+  });
+  const events: EngineEvent[] = [];
+  controller.onEvents((evs) => events.push(...evs));
+  const queues = new Queues(controller);
+  let n = 0;
+  /** Publishes a message under `key` as the enqueue handler does (with the queue's config). */
+  const publish = (key: string, parallelism = 1) =>
+    controller.publish(
+      { id: messageId(`m${++n}`), key: keyId(key), config: { parallelism } },
+      { destination: 'sim://q', method: 'POST', headers: {} },
+    );
+  const key = (name: string) => controller.engine.getKey(queueKey(name), time.clock.now(), 0);
+  return { time, controller, queues, started, events, publish, key };
+}
+
+describe('isQueueName', () => {
+  it.each(['q', 'my-queue', 'v1.jobs_all', 'Q'.repeat(128)])('accepts %j', (name) => {
+    expect(isQueueName(name)).toBe(true);
+  });
+  it.each(['', 'Q'.repeat(129), 'a b', 'a/b', 'a:b', 'ü', 'a?x=1', 'no*stars'])(
+    'refuses %j',
+    (name) => {
+      expect(isQueueName(name)).toBe(false);
+    },
+  );
+});
+
+describe('parseUpsertQueue', () => {
+  it('reads {queueName, parallelism, paused}, with the client defaults 1 and false', () => {
+    expect(parseUpsertQueue({ queueName: 'q', parallelism: 4, paused: true })).toEqual({
+      name: 'q',
+      parallelism: 4,
+      paused: true,
+    });
+    expect(parseUpsertQueue({ queueName: 'q' })).toEqual({
+      name: 'q',
+      parallelism: 1,
+      paused: false,
+    });
+  });
+
+  it.each([
+    [null, /body must be a JSON object/],
+    [[], /body must be a JSON object/],
+    ['q', /body must be a JSON object/],
+    [{}, /queueName must be a string/],
+    [{ queueName: 3 }, /queueName must be a string/],
+    [{ queueName: 'a b' }, /queue name "a b" is not valid/],
+    [{ queueName: 'q', parallelism: 0 }, /parallelism must be a whole number ≥ 1, got 0/],
+    [{ queueName: 'q', parallelism: -2 }, /parallelism must be a whole number ≥ 1, got -2/],
+    [{ queueName: 'q', parallelism: 1.5 }, /parallelism must be a whole number ≥ 1, got 1.5/],
+    [{ queueName: 'q', parallelism: '2' }, /parallelism must be a whole number ≥ 1, got "2"/],
+    [{ queueName: 'q', paused: 'yes' }, /paused must be true or false, got "yes"/],
+  ])('refuses %j', (raw, message) => {
+    expect(() => parseUpsertQueue(raw)).toThrow(InvalidRequest);
+    expect(() => parseUpsertQueue(raw)).toThrow(message);
+  });
+});
+
+describe('Queues', () => {
+  it('creates a queue on upsert and pins its parallelism on the key queue:{name}', () => {
+    const { queues, key } = setup();
+    const q = queues.upsert({ queueName: 'q', parallelism: 2 });
+    expect(q).toEqual({
+      name: 'q',
+      createdAt: 1_000,
+      updatedAt: 1_000,
+      parallelism: 2,
+      paused: false,
+    });
+    expect(queues.get('q')).toBe(q);
+    expect(key('q')).toMatchObject({ parallelism: 2, pinnedParallelism: true, paused: false });
+  });
+
+  it('updates a queue: new parallelism and updatedAt, same createdAt; messages cannot change the pin', () => {
+    const { queues, key, time, publish, started } = setup();
+    queues.upsert({ queueName: 'q', parallelism: 2 });
+    // A message under the key asking for parallelism 5 does not get it: the pin holds.
+    for (let i = 0; i < 4; i++) publish('queue:q', 5);
+    expect(started).toHaveLength(2);
+    expect(key('q')).toMatchObject({ parallelism: 2, inFlight: 2, waitListSize: 2 });
+    time.advance(2_000);
+    queues.upsert({ queueName: 'q', parallelism: 3 });
+    expect(queues.get('q')).toEqual({
+      name: 'q',
+      createdAt: 1_000,
+      updatedAt: 2_000,
+      parallelism: 3,
+      paused: false,
+    });
+    // The raised pin lets one more start at once.
+    expect(started).toHaveLength(3);
+    expect(queues.lag('q')).toBe(1);
+  });
+
+  it('starts nothing when one upsert raises the parallelism and pauses the queue', () => {
+    const { queues, publish, started, key } = setup();
+    queues.upsert({ queueName: 'q', parallelism: 1 });
+    for (let i = 0; i < 3; i++) publish('queue:q');
+    expect(started).toHaveLength(1);
+    queues.upsert({ queueName: 'q', parallelism: 3, paused: true });
+    expect(started).toHaveLength(1);
+    expect(key('q')).toMatchObject({ parallelism: 3, paused: true, waitListSize: 2 });
+    queues.upsert({ queueName: 'q', parallelism: 3 });
+    expect(started).toHaveLength(3);
+  });
+
+  it('does not pin again when an upsert leaves the parallelism as it is', () => {
+    const { queues, events } = setup();
+    queues.upsert({ queueName: 'q', parallelism: 2 });
+    const before = events.length;
+    queues.upsert({ queueName: 'q', parallelism: 2 });
+    expect(events.slice(before)).toEqual([]);
+  });
+
+  it('changes nothing for a refused upsert', () => {
+    const { queues, controller } = setup();
+    expect(() => queues.upsert({ queueName: 'q', parallelism: 0 })).toThrow(InvalidRequest);
+    queues.upsert({ queueName: 'q', parallelism: 2 });
+    expect(() => queues.upsert({ queueName: 'q', parallelism: 'many' })).toThrow(InvalidRequest);
+    expect(queues.list()).toEqual([expect.objectContaining({ name: 'q', parallelism: 2 })]);
+    expect([...controller.engine.keyIds()]).toEqual(['queue:q']);
+  });
+
+  it('lists queues in creation order; lag is the key waitlist', () => {
+    const { queues, publish } = setup();
+    queues.upsert({ queueName: 'b' });
+    queues.upsert({ queueName: 'a', parallelism: 2 });
+    expect(queues.list().map((q) => q.name)).toEqual(['b', 'a']);
+    for (let i = 0; i < 5; i++) publish('queue:a', 2);
+    expect(queues.lag('a')).toBe(3);
+    expect(queues.lag('b')).toBe(0);
+    expect(queues.lag('never')).toBe(0);
+  });
+
+  it('pauses and resumes the key, from upsert or from pause/resume', () => {
+    const { queues, key, publish, started, time } = setup();
+    queues.upsert({ queueName: 'q', parallelism: 1, paused: true });
+    expect(key('q')?.paused).toBe(true);
+    publish('queue:q');
+    expect(started).toHaveLength(0);
+    expect(queues.lag('q')).toBe(1);
+    time.advance(1_500);
+    expect(queues.resume('q')).toBe(true);
+    expect(started).toHaveLength(1);
+    expect(queues.get('q')).toMatchObject({ paused: false, updatedAt: 1_500 });
+    expect(queues.pause('q')).toBe(true);
+    expect(key('q')?.paused).toBe(true);
+    expect(queues.get('q')?.paused).toBe(true);
+    // An upsert sets the whole queue: without paused, it is resumed.
+    queues.upsert({ queueName: 'q', parallelism: 1 });
+    expect(key('q')?.paused).toBe(false);
+    expect(queues.pause('nope')).toBe(false);
+    expect(queues.resume('nope')).toBe(false);
+    expect(key('nope')).toBeUndefined();
+  });
+
+  it('deletes a queue: unpins and resumes its key, and its waiting messages go on in order', () => {
+    const { queues, key, publish, started } = setup();
+    queues.upsert({ queueName: 'q', parallelism: 1, paused: true });
+    publish('queue:q');
+    publish('queue:q');
+    expect(queues.delete('q')).toBe(true);
+    expect(queues.get('q')).toBeUndefined();
+    expect(queues.list()).toEqual([]);
+    expect(key('q')).toMatchObject({ pinnedParallelism: false, paused: false, parallelism: 1 });
+    expect(started.map((d) => d.id)).toEqual(['m1']);
+    expect(queues.lag('q')).toBe(1);
+    expect(queues.delete('q')).toBe(false);
+  });
+
+  it('creates a queue enqueued to before any upsert, with parallelism 1, pinned', () => {
+    const { queues, key } = setup();
+    expect(queues.flowFor('auto')).toEqual({
+      key: 'queue:auto',
+      config: { parallelism: 1 },
+    });
+    expect(queues.get('auto')).toEqual({
+      name: 'auto',
+      createdAt: 1_000,
+      updatedAt: 1_000,
+      parallelism: 1,
+      paused: false,
+    });
+    expect(key('auto')).toMatchObject({ parallelism: 1, pinnedParallelism: true });
+    queues.upsert({ queueName: 'auto', parallelism: 4 });
+    expect(queues.flowFor('auto')).toEqual({ key: 'queue:auto', config: { parallelism: 4 } });
+    expect(() => queues.flowFor('bad name')).toThrow(/queue name "bad name" is not valid/);
+    expect(queues.list().map((q) => q.name)).toEqual(['auto']);
+  });
+});

@@ -1,0 +1,189 @@
+import type { FlowConfig } from '../../shared/engine/types';
+import { keyId, type KeyId, type Millis } from '../../shared/engine/units';
+import { InvalidRequest } from '../../shared/protocol/invalid-request';
+import type { FlowController } from './controller';
+
+/** A queue's name: letters, digits, `.`, `_` and `-`, at most 128 (the rule of URL group names). */
+const QUEUE_NAME = /^[A-Za-z0-9._-]{1,128}$/;
+export const QUEUE_NAME_HELP = 'letters, digits, ".", "_" and "-", 1 to 128 characters';
+/** A queue never upserted, or upserted without a parallelism, delivers one message at a time. */
+export const DEFAULT_QUEUE_PARALLELISM = 1;
+
+/** The flow-control key a queue's messages wait under (unless they bring their own). */
+export function queueKey(name: string): KeyId {
+  return keyId(`queue:${name}`);
+}
+
+export function isQueueName(raw: string): boolean {
+  return QUEUE_NAME.test(raw);
+}
+
+export function checkQueueName(name: string): void {
+  if (!isQueueName(name))
+    throw new InvalidRequest(`queue name "${name}" is not valid: use ${QUEUE_NAME_HELP}`);
+}
+
+/** A queue as stored: what the queue API set. Its waitlist is its key's, in the engine. */
+export interface Queue {
+  readonly name: string;
+  readonly createdAt: Millis;
+  updatedAt: Millis;
+  parallelism: number;
+  paused: boolean;
+}
+
+/** What `POST /v2/queues` asks for. */
+export interface UpsertQueue {
+  name: string;
+  parallelism: number;
+  paused: boolean;
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/**
+ * Reads the body of `POST /v2/queues`: `{queueName, parallelism?, paused?}`. Like the official
+ * client, an absent parallelism is 1 and an absent paused is false. Throws `InvalidRequest`.
+ */
+export function parseUpsertQueue(raw: unknown): UpsertQueue {
+  if (!isObject(raw))
+    throw new InvalidRequest(
+      'body must be a JSON object like {"queueName": "q", "parallelism": 1}',
+    );
+  const { queueName, parallelism, paused } = raw;
+  if (typeof queueName !== 'string')
+    throw new InvalidRequest('queueName must be a string naming the queue');
+  checkQueueName(queueName);
+  const p = parallelism ?? DEFAULT_QUEUE_PARALLELISM;
+  if (typeof p !== 'number' || !Number.isSafeInteger(p) || p < 1) {
+    throw new InvalidRequest(
+      `parallelism must be a whole number ≥ 1, got ${JSON.stringify(parallelism)}`,
+    );
+  }
+  const s = paused ?? false;
+  if (typeof s !== 'boolean')
+    throw new InvalidRequest(`paused must be true or false, got ${JSON.stringify(paused)}`);
+  return { name: queueName, parallelism: p, paused: s };
+}
+
+/**
+ * QStash queues, in memory. A queue is a waitlist with a parallelism, which is exactly what a
+ * flow-control key is: queue `q` is the key `queue:q`, its parallelism pinned there (so no
+ * message can change it), its pause the key's pause, its lag the key's waitlist. Every change is
+ * checked whole first: bad input throws `InvalidRequest` and changes nothing.
+ */
+export class Queues {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(private readonly controller: FlowController) {}
+
+  /** Creates or updates the queue from a `POST /v2/queues` body, and applies it to its key. */
+  upsert(raw: unknown): Queue {
+    const want = parseUpsertQueue(raw);
+    const now = this.controller.now();
+    const queue: Queue = this.queues.get(want.name) ?? {
+      name: want.name,
+      createdAt: now,
+      updatedAt: now,
+      parallelism: want.parallelism,
+      paused: want.paused,
+    };
+    queue.parallelism = want.parallelism;
+    queue.paused = want.paused;
+    queue.updatedAt = now;
+    this.queues.set(queue.name, queue);
+    // Paused before a raised parallelism could start anything, resumed after it is in place.
+    const key = queueKey(queue.name);
+    if (queue.paused) this.controller.pause(key);
+    this.pinParallelism(queue);
+    if (!queue.paused) this.controller.resume(key);
+    return queue;
+  }
+
+  get(name: string): Readonly<Queue> | undefined {
+    return this.queues.get(name);
+  }
+
+  /** Every queue, in creation order. */
+  list(): Readonly<Queue>[] {
+    return [...this.queues.values()];
+  }
+
+  /** Messages waiting under the queue's key (neither in flight nor delayed). */
+  lag(name: string): number {
+    return (
+      this.controller.engine.getKey(queueKey(name), this.controller.now(), 0)?.waitListSize ?? 0
+    );
+  }
+
+  /** Stops new starts from the queue; false when unknown. */
+  pause(name: string): boolean {
+    return this.setPaused(name, true);
+  }
+
+  /** Restarts the queue's starts; false when unknown. */
+  resume(name: string): boolean {
+    return this.setPaused(name, false);
+  }
+
+  /**
+   * Forgets the queue and unpins its key; its pending messages keep their place and go on with
+   * the key's last parallelism (a paused queue's key is resumed, or they would wait for good).
+   * False when unknown.
+   */
+  delete(name: string): boolean {
+    const queue = this.queues.get(name);
+    if (queue === undefined) return false;
+    this.queues.delete(name);
+    const key = queueKey(name);
+    this.controller.unpin(key, { parallelism: true });
+    if (queue.paused) this.controller.resume(key);
+    return true;
+  }
+
+  /**
+   * The key and flow control a message enqueued to the queue without its own key waits under.
+   * A queue enqueued to before it was upserted is created as QStash creates it: parallelism 1,
+   * not paused. Throws `InvalidRequest` for a bad name.
+   */
+  flowFor(name: string): { key: KeyId; config: FlowConfig } {
+    let queue = this.queues.get(name);
+    if (queue === undefined) {
+      checkQueueName(name);
+      const now = this.controller.now();
+      queue = {
+        name,
+        createdAt: now,
+        updatedAt: now,
+        parallelism: DEFAULT_QUEUE_PARALLELISM,
+        paused: false,
+      };
+      this.queues.set(name, queue);
+      this.pinParallelism(queue);
+    }
+    return { key: queueKey(name), config: { parallelism: queue.parallelism } };
+  }
+
+  private setPaused(name: string, paused: boolean): boolean {
+    const queue = this.queues.get(name);
+    if (queue === undefined) return false;
+    const key = queueKey(name);
+    if (paused) this.controller.pause(key);
+    else this.controller.resume(key);
+    if (queue.paused !== paused) {
+      queue.paused = paused;
+      queue.updatedAt = this.controller.now();
+    }
+    return true;
+  }
+
+  /** Pins the queue's parallelism on its key, unless it already is (a pin restarts the rate window). */
+  private pinParallelism(queue: Queue): void {
+    const key = queueKey(queue.name);
+    const k = this.controller.engine.getKey(key, this.controller.now(), 0);
+    if (k?.pinnedParallelism === true && k.parallelism === queue.parallelism) return;
+    this.controller.pin(key, { parallelism: queue.parallelism });
+  }
+}
