@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import { QstashError } from '@upstash/qstash';
 import pino from 'pino';
+import { expect } from 'vitest';
 import type { EngineEvent } from '../../shared/events';
 import { createApp, type App, type AppOptions } from '../app';
 
@@ -46,4 +48,18 @@ export function collectEvents(
       }
     });
   });
+}
+
+/** Resolves once `n` messages of `key` are delivered; call it before publishing them. */
+export const deliveredUnder = (app: App, key: string, n: number): Promise<EngineEvent[]> =>
+  collectEvents(app, (e) => e.type === 'message:delivered' && e.key === key, n);
+
+/** The error the official client threw for a refused request. */
+export async function refusal(p: Promise<unknown>): Promise<QstashError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(QstashError);
+  return err as QstashError;
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Client, QstashError } from '@upstash/qstash';
-import { collectEvents, startApp, type Running } from './helpers';
+import { Client } from '@upstash/qstash';
+import { deliveredUnder as deliveredTo, refusal, startApp, type Running } from './helpers';
 import { startDestination } from './destination';
 
 let server: Running;
@@ -20,18 +20,7 @@ async function setup() {
 }
 
 /** Listens before publishing: a short simulated delivery can end before publish answers. */
-const deliveredUnder = (key: string, n: number) =>
-  collectEvents(server.app, (e) => e.type === 'message:delivered' && e.key === key, n);
-
-/** The error the client threw for a refused request. */
-async function refusal(p: Promise<unknown>): Promise<QstashError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(QstashError);
-  return err as QstashError;
-}
+const deliveredUnder = (key: string, n: number) => deliveredTo(server.app, key, n);
 
 describe('queues, through the official client', () => {
   it('holds a queue at its parallelism, in order; pause stops starts and resume restarts them', async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Client, QstashError } from '@upstash/qstash';
+import { Client } from '@upstash/qstash';
 import type { EngineEvent } from '../../shared/events';
-import { collectEvents, startApp, type Running } from './helpers';
+import { deliveredUnder as deliveredTo, refusal, startApp, type Running } from './helpers';
 
 let server: Running;
 afterEach(async () => {
@@ -14,18 +14,7 @@ async function setup() {
 }
 
 /** Listens before publishing: a short simulated delivery can end before publish answers. */
-const deliveredUnder = (key: string, n: number) =>
-  collectEvents(server.app, (e) => e.type === 'message:delivered' && e.key === key, n);
-
-/** The error the client threw for a refused request. */
-async function refusal(p: Promise<unknown>): Promise<QstashError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(QstashError);
-  return err as QstashError;
-}
+const deliveredUnder = (key: string, n: number) => deliveredTo(server.app, key, n);
 
 const A = 'sim://alpha?duration=20ms';
 const B = 'sim://beta?duration=20ms';
