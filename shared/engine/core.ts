@@ -55,6 +55,15 @@ export class EngineCore {
       k = new KeyState(id, this, now);
       this.keyStates.set(id, k);
     }
+    return k;
+  }
+
+  /**
+   * The key a management command (pause, pin…) names, marked active now. A publish needs no mark:
+   * its message keeps the key from being idle until it ends, and `settle` marks that.
+   */
+  protected commandedKey(id: KeyId, now: Millis): KeyState {
+    const k = this.keyFor(id, now);
     k.lastActivityAt = now;
     return k;
   }

@@ -165,7 +165,7 @@ export class FlowEngine extends EngineCore {
 
   /** Stops new starts for the key; in-flight deliveries finish, new messages wait. */
   pause(key: KeyId, now: Millis): EngineEvent[] {
-    const k = this.keyFor(key, now);
+    const k = this.commandedKey(key, now);
     if (!k.paused) {
       k.paused = true;
       this.out.push({ type: 'key:paused', seq: ++this.seq, at: now, key });
@@ -174,7 +174,7 @@ export class FlowEngine extends EngineCore {
   }
 
   resume(key: KeyId, now: Millis): EngineEvent[] {
-    const k = this.keyFor(key, now);
+    const k = this.commandedKey(key, now);
     if (k.paused) {
       k.paused = false;
       this.out.push({ type: 'key:resumed', seq: ++this.seq, at: now, key });
@@ -189,7 +189,7 @@ export class FlowEngine extends EngineCore {
       throw new RangeError('pin needs at least one of parallelism, rate or period');
     }
     validateConfig(pin);
-    const k = this.keyFor(key, now);
+    const k = this.commandedKey(key, now);
     applyPin(k, pin, now);
     this.configured(k, 'pin', now);
     this.pump(k, now);
@@ -198,7 +198,7 @@ export class FlowEngine extends EngineCore {
 
   /** Clears pin flags; the key keeps its values until a message brings others. */
   unpin(key: KeyId, unpin: UnpinInput, now: Millis): EngineEvent[] {
-    const k = this.keyFor(key, now);
+    const k = this.commandedKey(key, now);
     if (unpin.parallelism === true) k.pinnedParallelism = false;
     if (unpin.rate === true) k.pinnedRate = false;
     this.configured(k, 'unpin', now);
@@ -207,7 +207,7 @@ export class FlowEngine extends EngineCore {
 
   /** Zeroes the window's count and starts a new window now. */
   resetRate(key: KeyId, now: Millis): EngineEvent[] {
-    const k = this.keyFor(key, now);
+    const k = this.commandedKey(key, now);
     restartWindow(k, now);
     this.out.push({ type: 'key:rate-reset', seq: ++this.seq, at: now, key, ratePeriodStart: now });
     this.pump(k, now);

@@ -54,7 +54,7 @@ export class KeyState {
   windowTimerAt = 0;
   /** Queued for a global-parallelism slot. */
   inGlobalQueue = false;
-  /** The last command naming the key, or the last of its messages ending (see `forgetIdleKeys`). */
+  /** Its creation, the last command naming it, or the last of its messages ending (see `forgetIdleKeys`). */
   lastActivityAt: Millis;
   readonly active = new ActiveList();
   readonly waitlist = new Waitlist();
