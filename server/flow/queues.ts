@@ -2,10 +2,8 @@ import type { FlowConfig } from '../../shared/engine/types';
 import { keyId, type KeyId, type Millis } from '../../shared/engine/units';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import type { FlowController } from './controller';
+import { isValidName, NAME_HELP } from './names';
 
-/** A queue's name: letters, digits, `.`, `_` and `-`, at most 128 (the rule of URL group names). */
-const QUEUE_NAME = /^[A-Za-z0-9._-]{1,128}$/;
-export const QUEUE_NAME_HELP = 'letters, digits, ".", "_" and "-", 1 to 128 characters';
 /** A queue never upserted, or upserted without a parallelism, delivers one message at a time. */
 export const DEFAULT_QUEUE_PARALLELISM = 1;
 
@@ -14,13 +12,14 @@ export function queueKey(name: string): KeyId {
   return keyId(`queue:${name}`);
 }
 
+/** A queue's name follows the rule of URL group names. */
 export function isQueueName(raw: string): boolean {
-  return QUEUE_NAME.test(raw);
+  return isValidName(raw);
 }
 
 export function checkQueueName(name: string): void {
   if (!isQueueName(name))
-    throw new InvalidRequest(`queue name "${name}" is not valid: use ${QUEUE_NAME_HELP}`);
+    throw new InvalidRequest(`queue name "${name}" is not valid: use ${NAME_HELP}`);
 }
 
 /** A queue as stored: what the queue API set. Its waitlist is its key's, in the engine. */

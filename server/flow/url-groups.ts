@@ -6,11 +6,10 @@ import {
   type HeaderBag,
   type ParsedPublish,
 } from '../../shared/protocol/publish';
+import { isValidName, NAME_HELP } from './names';
 import type { Clock } from './types';
 
-/** A URL group's name: letters, digits, `.`, `_` and `-` (QStash's rule), at most 128. */
-const GROUP_NAME = /^[A-Za-z0-9._-]{1,128}$/;
-export const GROUP_NAME_HELP = 'letters, digits, ".", "_" and "-", 1 to 128 characters';
+export { NAME_HELP as GROUP_NAME_HELP } from './names';
 /** Most endpoints one group holds: a publish to it makes one message per endpoint. */
 export const MAX_ENDPOINTS = 1000;
 const MAX_ENDPOINT_NAME = 256;
@@ -31,12 +30,12 @@ export interface UrlGroup {
 
 /** True when `raw` can name a URL group (a URL never can: `:` and `/` are not allowed). */
 export function isUrlGroupName(raw: string): boolean {
-  return GROUP_NAME.test(raw);
+  return isValidName(raw);
 }
 
 function checkGroupName(name: string): void {
   if (!isUrlGroupName(name))
-    throw new InvalidRequest(`url group name "${name}" is not valid: use ${GROUP_NAME_HELP}`);
+    throw new InvalidRequest(`url group name "${name}" is not valid: use ${NAME_HELP}`);
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {
