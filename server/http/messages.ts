@@ -92,35 +92,52 @@ export function messageHandlers(
   }
 
   /**
-   * `DELETE /v2/workflows/runs`: cancels the runs named by `workflowRunIds`, or those whose URL
-   * starts with `workflowUrl` (equals it with `workflowUrlExactMatch=true`), or every run; at
-   * most `count` runs. Answers how many runs had messages to cancel.
+   * Cancels the pending messages of the Workflow runs that match: named in `ids` (any when empty),
+   * with a URL starting with `url` (equal to it when `exact`), at most `count` runs. Returns how
+   * many runs had messages to cancel.
+   */
+  function cancelRunsWhere(f: {
+    ids: Set<string>;
+    url: string | null;
+    exact: boolean;
+    count: number;
+  }) {
+    const runs = new Map<string, LoggedMessage[]>();
+    for (const m of log.pending()) {
+      const run = m.payload.headers['upstash-workflow-runid'];
+      if (run === undefined || (f.ids.size > 0 && !f.ids.has(run))) continue;
+      const dest = m.payload.destination;
+      if (f.url !== null && (f.exact ? dest !== f.url : !dest.startsWith(f.url))) continue;
+      let messages = runs.get(run);
+      if (messages === undefined) {
+        if (runs.size >= f.count) continue;
+        runs.set(run, (messages = []));
+      }
+      messages.push(m);
+    }
+    // Cancelled after the walk: each cancel ends log entries the walk would still visit.
+    for (const messages of runs.values()) {
+      for (const m of messages) if (m.handle !== undefined) controller.cancel(m.handle);
+    }
+    return runs.size;
+  }
+
+  /**
+   * `DELETE /v2/workflows/runs`: the runs named by `workflowRunIds`, or those whose URL starts with
+   * `workflowUrl` (equals it with `workflowUrlExactMatch=true`), or every run; at most `count`.
    */
   function cancelRuns(q: URLSearchParams): Reply {
-    const ids = new Set(q.getAll('workflowRunIds'));
-    const url = q.get('workflowUrl');
-    const exact = q.get('workflowUrlExactMatch') === 'true';
     const countRaw = q.get('count');
     const count = countRaw === null ? Infinity : Number(countRaw);
     if (!Number.isInteger(count) && count !== Infinity)
       throw new HttpError(400, `count must be a whole number, got "${countRaw}"`);
-    const runs = new Map<string, LoggedMessage[]>();
-    for (const m of log.pending()) {
-      const run = m.payload.headers['upstash-workflow-runid'];
-      if (run === undefined) continue;
-      if (ids.size > 0 && !ids.has(run)) continue;
-      const dest = m.payload.destination;
-      if (url !== null && (exact ? dest !== url : !dest.startsWith(url))) continue;
-      if (!runs.has(run)) {
-        if (runs.size >= count) continue;
-        runs.set(run, []);
-      }
-      runs.get(run)?.push(m);
-    }
-    for (const messages of runs.values()) {
-      for (const m of messages) if (m.handle !== undefined) controller.cancel(m.handle);
-    }
-    return ok({ cancelled: runs.size });
+    const cancelled = cancelRunsWhere({
+      ids: new Set(q.getAll('workflowRunIds')),
+      url: q.get('workflowUrl'),
+      exact: q.get('workflowUrlExactMatch') === 'true',
+      count,
+    });
+    return ok({ cancelled });
   }
 
   return {
@@ -247,9 +264,7 @@ export function messageHandlers(
 
     /** `DELETE /v2/workflows/runs/{id}` (a run cancelling or ending itself): its pending messages end. */
     cancelRun(runId: string): Reply {
-      const q = new URLSearchParams();
-      q.append('workflowRunIds', runId);
-      cancelRuns(q);
+      cancelRunsWhere({ ids: new Set([runId]), url: null, exact: false, count: Infinity });
       return ok();
     },
 

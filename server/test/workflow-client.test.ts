@@ -52,4 +52,18 @@ describe('driven by the official @upstash/workflow client', () => {
     expect(server.app.controller.engine.stats.cancelled).toBe(2);
     expect(await client.cancel({ ids: ['wfr_nobody'] })).toEqual({ cancelled: 0 });
   });
+
+  it('ends a run that cancels itself through DELETE /v2/workflows/runs/{id}', async () => {
+    server = await startApp();
+    const client = new Client({ baseUrl: server.base, token: 'any' });
+    const flowControl = { key: 'wf-self', parallelism: 1 };
+    for (const id of ['one', 'two']) {
+      await client.trigger({ url: `sim://wf-${id}?duration=30s`, workflowRunId: id, flowControl });
+    }
+    const res = await fetch(`${server.base}/v2/workflows/runs/wfr_two?cancel=true`, {
+      method: 'DELETE',
+    });
+    expect(res.status).toBe(200);
+    expect(server.app.controller.engine.stats.cancelled).toBe(1);
+  });
 });
