@@ -174,7 +174,7 @@ export class MessageLog {
     const m = this.live.get(id);
     if (m === undefined) return undefined;
     this.live.delete(id);
-    delete m.handle;
+    m.handle = undefined; // not `delete`: that would turn the entry into a slow dictionary object
     m.status = status;
     m.endedAt = at;
     delete m.nextAt;
