@@ -21,6 +21,8 @@ import { apiRouter, randomMessageId } from './http/router';
 import { DeliveryLogs } from './flow/delivery-logs';
 import { MessageLog } from './flow/message-log';
 import { Publisher } from './flow/publisher';
+import { WorkflowWaiters } from './flow/workflow-waiters';
+import { Workflows } from './flow/workflows';
 import { attachRealtime } from './realtime/stream';
 
 export interface AppOptions {
@@ -73,7 +75,11 @@ export function createApp(options: AppOptions): App {
       },
       (delivery, answer) => publisher.answered(delivery.id, answer),
     );
-  const deliverer = routeDeliverer({ sim: new SimulatedDeliverer(), http: http_ });
+  const routed = routeDeliverer({ sim: new SimulatedDeliverer(), http: http_ });
+  // A call of a Workflow run carries the run's steps so far, read when the call starts.
+  const deliverer: Deliverer = {
+    deliver: (d) => routed.deliver({ ...d, payload: workflows.payloadFor(d.id, d.payload) }),
+  };
   const timers = options.timers ?? systemTimers;
   const controller = new FlowController({
     engine,
@@ -87,7 +93,29 @@ export function createApp(options: AppOptions): App {
   // After the message log, whose entries it reads.
   const deliveryLogs = new DeliveryLogs(messageLog);
   controller.onEvents((events) => deliveryLogs.apply(events));
-  const publisher = new Publisher(controller, messageLog, options.newMessageId ?? randomMessageId);
+  const warn = (msg: string, err?: unknown) => options.log.warn({ err }, msg);
+  const workflows: Workflows = new Workflows({
+    log: messageLog,
+    clock,
+    cancel: (m) => controller.cancel(m),
+    publish: () => (parsed) => publisher.publish(parsed),
+    warn,
+  });
+  const publisher: Publisher = new Publisher(
+    controller,
+    messageLog,
+    options.newMessageId ?? randomMessageId,
+    workflows,
+  );
+  // After the publisher, whose callbacks read a failed run's message before the run ends.
+  controller.onEvents((events) => workflows.apply(events));
+  const waiters = new WorkflowWaiters(
+    workflows,
+    clock,
+    timers,
+    () => (parsed) => publisher.publish(parsed),
+    warn,
+  );
   const schedules = new Schedules({
     clock,
     timers,
@@ -112,6 +140,8 @@ export function createApp(options: AppOptions): App {
       urlGroups,
       queues,
       deliveryLogs,
+      workflows,
+      waiters,
       log: options.log,
       token: options.token,
       signingKeys,
@@ -143,6 +173,7 @@ export function createApp(options: AppOptions): App {
     queues,
     async close() {
       schedules.close();
+      waiters.close();
       realtime.close();
       controller.close();
       if (http_ instanceof HttpDeliverer) await http_.close();

@@ -1,29 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { EngineEvent } from '../../shared/events';
-import type { FlowConfig } from '../../shared/engine/types';
-import type { KeyId, MessageId, Millis } from '../../shared/engine/units';
+import type { MessageId, Millis } from '../../shared/engine/units';
 import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
 import type { FlowController } from './controller';
 import type { MessageLog } from './message-log';
+import type { Admission, Workflows } from './workflows';
 
 /** How long a deduplication id is remembered (QStash's OpenAPI: 10 minutes). */
 export const DEDUP_WINDOW_MS = 10 * 60_000;
-/** Workflow runs remembered for their later steps; the oldest are forgotten first. */
-const MAX_RUNS = 100_000;
 
 /** What a destination answered (http or simulated), kept for the callback that may follow. */
 export interface Answer {
   status: number;
   headers: Record<string, string>;
   body: string;
-}
-
-interface RunConfig {
-  messageId: MessageId;
-  key?: KeyId;
-  config?: FlowConfig;
-  retries?: number;
-  retryDelay?: string;
 }
 
 interface Pending {
@@ -37,49 +27,41 @@ export interface PublishResult {
 }
 
 /**
- * Everything between a parsed publish and the engine: deduplication, Workflow runs (later steps
- * inherit the run's flow control), the message log, and the callbacks published when a message
- * is delivered or fails for good.
+ * Everything between a parsed publish and the engine: deduplication, Workflow runs (admitted by
+ * `Workflows`), the message log, and the callbacks published when a message is delivered or fails
+ * for good.
  */
 export class Publisher {
   private readonly dedup = new Map<string, { messageId: MessageId; until: number }>();
-  private readonly runs = new Map<string, RunConfig>();
   private readonly pending = new Map<MessageId, Pending>();
 
   constructor(
     private readonly controller: FlowController,
     private readonly log: MessageLog,
     private readonly newId: () => MessageId,
+    private readonly workflows: Workflows,
   ) {
     controller.onEvents((events) => this.follow(events));
   }
 
-  publish(parsed: ParsedPublish): PublishResult {
+  publish(request: ParsedPublish): PublishResult {
     const now = this.controller.now();
-    const dedupId = this.dedupIdOf(parsed);
+    const dedupId = this.dedupIdOf(request);
     if (dedupId !== undefined) {
       const seen = this.dedup.get(dedupId);
       if (seen !== undefined && seen.until > now)
         return { messageId: seen.messageId, deduplicated: true };
     }
-    const wf = parsed.workflow;
-    if (wf !== undefined && wf.init) {
-      const run = this.runs.get(wf.runId);
-      if (run !== undefined) return { messageId: run.messageId, deduplicated: true };
+    let parsed = request;
+    let commit: Extract<Admission, { kind: 'publish' }>['commit'] | undefined;
+    if (request.workflow !== undefined) {
+      const admission = this.workflows.admit(request);
+      if (admission.kind === 'duplicate')
+        return { messageId: admission.messageId, deduplicated: true };
+      parsed = admission.parsed;
+      commit = admission.commit;
     }
-    const input = { ...parsed.input };
-    const payload = { ...parsed.payload };
-    if (wf !== undefined && !wf.init) {
-      // Later steps of a run carry no flow-control headers: they inherit the run's.
-      const run = this.runs.get(wf.runId);
-      if (run !== undefined && input.key === undefined) {
-        if (run.key !== undefined) input.key = run.key;
-        if (run.config !== undefined) input.config = run.config;
-        if (input.retries === undefined && run.retries !== undefined) input.retries = run.retries;
-        if (payload.retryDelay === undefined && run.retryDelay !== undefined)
-          payload.retryDelay = run.retryDelay;
-      }
-    }
+    const { input, payload } = parsed;
     const id = this.newId();
     const entry = this.log.accepted(
       id,
@@ -91,18 +73,19 @@ export class Publisher {
     );
     if (parsed.callback !== undefined || parsed.failureCallback !== undefined)
       this.pending.set(id, { parsed });
+    // Before the engine takes it: its delivery may start within `publish` and read the run's steps.
+    commit?.(id, now);
     try {
       // A delivery never ends within publish (its end is a later task), so the entry is still live.
       entry.handle = this.controller.publish({ id, ...input }, payload).message;
     } catch (err) {
       this.pending.delete(id);
       this.log.discard(id);
+      this.workflows.discard(id);
       throw err;
     }
     if (dedupId !== undefined)
       this.dedup.set(dedupId, { messageId: id, until: now + DEDUP_WINDOW_MS });
-    if (wf !== undefined && wf.init)
-      this.rememberRun(wf.runId, { messageId: id, ...input, retryDelay: payload.retryDelay });
     this.forgetExpired(now);
     return { messageId: id };
   }
@@ -130,11 +113,6 @@ export class Publisher {
     return `content:${h.digest('base64url')}`;
   }
 
-  private rememberRun(runId: string, run: RunConfig): void {
-    this.runs.set(runId, run);
-    if (this.runs.size > MAX_RUNS) this.runs.delete(this.runs.keys().next().value as string);
-  }
-
   private forgetExpired(now: number): void {
     // Insertion order is expiry order, so only the front can be stale.
     for (const [id, d] of this.dedup) {
@@ -154,14 +132,28 @@ export class Publisher {
       const p = this.pending.get(e.messageId);
       if (p === undefined) continue;
       this.pending.delete(e.messageId);
-      const target = e.type === 'message:delivered' ? p.parsed.callback : p.parsed.failureCallback;
-      if (target === undefined || e.type === 'message:cancelled') continue;
+      if (e.type === 'message:cancelled') continue;
+      // A context.call hands its answer back to the run even when it failed for good.
+      const answersRun = p.parsed.workflow?.callType === 'toCallback';
+      const target =
+        e.type === 'message:delivered' || answersRun ? p.parsed.callback : p.parsed.failureCallback;
+      if (target === undefined) continue;
       const body = this.callbackBody(e.messageId, p, e.at);
       const headers: HeaderBag = { ...target.headers, 'content-type': 'application/json' };
+      const isFailure = target === p.parsed.failureCallback;
       // Published after this batch has reached every listener, so events stay in seq order.
       queueMicrotask(() => {
         try {
-          this.publish(parsePublish(target.url, headers, body, this.controller.now()));
+          const { messageId } = this.publish(
+            parsePublish(target.url, headers, body, this.controller.now()),
+          );
+          if (isFailure && p.parsed.workflow !== undefined) {
+            this.workflows.failureCallbackPublished(
+              e.messageId,
+              { messageId, url: target.url, headers, body },
+              answerOf(p),
+            );
+          }
         } catch {
           // A callback whose own headers are invalid cannot be delivered; its source is already ended.
         }
@@ -188,6 +180,26 @@ export class Publisher {
       sourceBody: Buffer.from(src.body ?? '').toString('base64'),
       createdAt: String(m?.createdAt ?? at),
       ...(m?.dlqId !== undefined ? { dlqId: m.dlqId } : {}),
+      ...this.runFields(p),
     });
   }
+
+  /** A failed Workflow call tells the failure function its run, and the run's initial payload. */
+  private runFields(p: Pending) {
+    const runId = p.parsed.workflow?.runId;
+    const run = runId === undefined ? undefined : this.workflows.get(runId);
+    if (run === undefined || p.parsed.workflow?.callType === 'toCallback') return {};
+    return {
+      workflowRunId: run.id,
+      workflowCreatedAt: run.createdAt,
+      url: run.url,
+      sourceBody: run.steps[0]?.raw.body ?? '',
+    };
+  }
+}
+
+function answerOf(p: Pending) {
+  const headers: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(p.answer?.headers ?? {})) headers[k] = [v];
+  return { status: p.answer?.status ?? 0, headers, body: p.answer?.body ?? '' };
 }

@@ -64,6 +64,8 @@ export function messageHandlers(
   log: MessageLog,
   groups: UrlGroups,
   queues: Queues,
+  /** The run fields of a dead letter that was a call of a Workflow run. */
+  runFields: (m: LoggedMessage) => Record<string, unknown> | undefined,
 ) {
   function resolve(
     destination: string,
@@ -89,55 +91,6 @@ export function messageHandlers(
   function publishResolved(r: Resolved): PublishResult | Array<PublishResult & { url: string }> {
     if (r.kind === 'url') return publisher.publish(r.parsed);
     return r.parsed.map((p) => ({ ...publisher.publish(p), url: p.payload.destination }));
-  }
-
-  /**
-   * Cancels the pending messages of the Workflow runs that match: named in `ids` (any when empty),
-   * with a URL starting with `url` (equal to it when `exact`), at most `count` runs. Returns how
-   * many runs had messages to cancel.
-   */
-  function cancelRunsWhere(f: {
-    ids: Set<string>;
-    url: string | null;
-    exact: boolean;
-    count: number;
-  }) {
-    const runs = new Map<string, LoggedMessage[]>();
-    for (const m of log.pending()) {
-      const run = m.payload.headers['upstash-workflow-runid'];
-      if (run === undefined || (f.ids.size > 0 && !f.ids.has(run))) continue;
-      const dest = m.payload.destination;
-      if (f.url !== null && (f.exact ? dest !== f.url : !dest.startsWith(f.url))) continue;
-      let messages = runs.get(run);
-      if (messages === undefined) {
-        if (runs.size >= f.count) continue;
-        runs.set(run, (messages = []));
-      }
-      messages.push(m);
-    }
-    // Cancelled after the walk: each cancel ends log entries the walk would still visit.
-    for (const messages of runs.values()) {
-      for (const m of messages) if (m.handle !== undefined) controller.cancel(m.handle);
-    }
-    return runs.size;
-  }
-
-  /**
-   * `DELETE /v2/workflows/runs`: the runs named by `workflowRunIds`, or those whose URL starts with
-   * `workflowUrl` (equals it with `workflowUrlExactMatch=true`), or every run; at most `count`.
-   */
-  function cancelRuns(q: URLSearchParams): Reply {
-    const countRaw = q.get('count');
-    const count = countRaw === null ? Infinity : Number(countRaw);
-    if (!Number.isInteger(count) && count !== Infinity)
-      throw new HttpError(400, `count must be a whole number, got "${countRaw}"`);
-    const cancelled = cancelRunsWhere({
-      ids: new Set(q.getAll('workflowRunIds')),
-      url: q.get('workflowUrl'),
-      exact: q.get('workflowUrlExactMatch') === 'true',
-      count,
-    });
-    return ok({ cancelled });
   }
 
   return {
@@ -191,10 +144,11 @@ export function messageHandlers(
         const { destination, headers, body } = item as Record<string, unknown>;
         if (typeof destination !== 'string')
           throw new HttpError(400, `batch item ${i}: destination must be a string`);
-        if (body !== undefined && typeof body !== 'string')
-          throw new HttpError(400, `batch item ${i}: body must be a string`);
+        // A JSON value that is not a string is sent as its JSON text: the Workflow SDK's
+        // `context.call` passes the caller's body object through as it is.
+        const text = body === undefined || typeof body === 'string' ? body : JSON.stringify(body);
         try {
-          return resolve(destination, lowerCaseHeaders(headers, i), body, now);
+          return resolve(destination, lowerCaseHeaders(headers, i), text, now);
         } catch (err) {
           if (err instanceof HttpError || err instanceof InvalidRequest)
             throw new HttpError(err.status, `batch item ${i}: ${err.message}`);
@@ -260,22 +214,23 @@ export function messageHandlers(
       return ok({ cancelled });
     },
 
-    cancelRuns,
-
-    /** `DELETE /v2/workflows/runs/{id}` (a run cancelling or ending itself): its pending messages end. */
-    cancelRun(runId: string): Reply {
-      cancelRunsWhere({ ids: new Set([runId]), url: null, exact: false, count: Infinity });
-      return ok();
-    },
-
+    /**
+     * `GET /v2/dlq`: by `flowControlKey`, `dlqIds`, and `source=workflow` (the Workflow client's
+     * list: only calls of runs, with their run's fields) or `workflowRunId`.
+     */
     listDeadLetters(q: URLSearchParams): Reply {
       const key = q.get('flowControlKey');
       const ids = new Set(q.getAll('dlqIds'));
+      const source = q.get('source');
+      const runId = q.get('workflowRunId');
       const messages = [];
       for (const m of log.deadLetters()) {
         if (key !== null && m.flowControlKey !== key) continue;
         if (ids.size > 0 && !ids.has(m.dlqId ?? '')) continue;
-        messages.push(describeMessage(m));
+        const run = runFields(m);
+        if ((source === 'workflow' || runId !== null) && run === undefined) continue;
+        if (runId !== null && run?.workflowRunId !== runId) continue;
+        messages.push({ ...describeMessage(m), ...run });
       }
       return ok({ messages });
     },

@@ -10,6 +10,9 @@ import type { Publisher } from '../flow/publisher';
 import type { Queues } from '../flow/queues';
 import type { Schedules } from '../flow/schedules';
 import type { UrlGroups } from '../flow/url-groups';
+import type { WorkflowWaiters } from '../flow/workflow-waiters';
+import type { Workflows } from '../flow/workflows';
+import { workflowHandlers } from './workflows';
 import { logsHandler } from './logs';
 import { messageHandlers } from './messages';
 import { queueHandlers } from './queues';
@@ -31,6 +34,9 @@ export interface ApiOptions {
   /** QStash queues (`/v2/queues`), and the key an enqueued message waits under. */
   queues: Queues;
   deliveryLogs: DeliveryLogs;
+  /** Workflow runs (`/v2/workflows/…`) and their waits (`/v2/wait`, `/v2/notify`, `/v2/waiters`). */
+  workflows: Workflows;
+  waiters: WorkflowWaiters;
   log: Logger;
   /** When set, every API call must carry `Authorization: Bearer <token>` (or `?qstash_token=`). */
   token?: string;
@@ -38,6 +44,15 @@ export interface ApiOptions {
   signingKeys: SigningKeys;
   /** Largest accepted message body. */
   maxBodyBytes?: number;
+}
+
+/** A path segment, percent-decoded; a malformed escape is a 400, not a crash. */
+function decodeSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, `malformed percent-escape in "${raw.slice(0, 100)}"`);
+  }
 }
 
 export const randomMessageId = (): MessageId =>
@@ -69,12 +84,14 @@ function send(res: Response, reply: Reply): void {
 export function apiRouter(options: ApiOptions): express.Router {
   const { controller, log } = options;
   const flow = flowControlHandlers(controller);
+  const wf = workflowHandlers(controller, options.workflows, options.waiters, options.messageLog);
   const messages = messageHandlers(
     controller,
     options.publisher,
     options.messageLog,
     options.urlGroups,
     options.queues,
+    (m) => wf.deadLetterFields(m),
   );
   const schedules = scheduleHandlers(options.schedules, options.messageLog);
   const urlGroups = urlGroupHandlers(options.urlGroups);
@@ -146,10 +163,8 @@ export function apiRouter(options: ApiOptions): express.Router {
       if (method === 'DELETE') return messages.cancel(id);
     }
     if (path === '/v2/messages' && method === 'DELETE') return messages.cancelMany(params);
-    if (path === '/v2/workflows/runs' && method === 'DELETE') return messages.cancelRuns(params);
-    if (path.startsWith('/v2/workflows/runs/') && method === 'DELETE') {
-      return messages.cancelRun(decodeURIComponent(path.slice('/v2/workflows/runs/'.length)));
-    }
+    const wfReply = routeWorkflows(req, method, path, params, body);
+    if (wfReply !== undefined) return wfReply;
     if (path === '/v2/dlq' && method === 'GET') return messages.listDeadLetters(params);
     if (path === '/v2/events' && method === 'GET') return logs(params);
     if (path === '/v2/dlq' && method === 'DELETE') return messages.deleteDeadLetters(params);
@@ -179,6 +194,47 @@ export function apiRouter(options: ApiOptions): express.Router {
         }
         return flow.action(decodeKey(rest.slice(0, slash)), action, query);
       }
+    }
+    return undefined;
+  }
+
+  /** `/v2/workflows/…`, `/v2/wait/…`, `/v2/notify/…` and `/v2/waiters/…`. */
+  function routeWorkflows(
+    req: Request,
+    method: string,
+    path: string,
+    params: URLSearchParams,
+    body: string | undefined,
+  ): Reply | undefined {
+    const tail = (prefix: string) => decodeSegment(path.slice(prefix.length));
+    if (path === '/v2/workflows/runs' && method === 'DELETE') return wf.cancelMany(params);
+    if (path.startsWith('/v2/workflows/runs/')) {
+      const id = tail('/v2/workflows/runs/');
+      if (method === 'GET') return wf.steps(id);
+      if (method === 'DELETE') return wf.end(id, params, body);
+    }
+    if (path === '/v2/workflows/events' && method === 'GET') return wf.logs(params);
+    if (path === '/v2/workflows/dlq' && method === 'DELETE') return wf.dlqDelete(params);
+    if (path === '/v2/workflows/dlq/resume' && method === 'POST')
+      return wf.dlqResume(params, headerBag(req));
+    if (path === '/v2/workflows/dlq/restart' && method === 'POST')
+      return wf.dlqRestart(params, headerBag(req));
+    if (path.startsWith('/v2/workflows/dlq/callback/') && method === 'POST')
+      return wf.dlqCallback(tail('/v2/workflows/dlq/callback/'));
+    if (path.startsWith('/v2/wait/') && method === 'POST')
+      return wf.wait(tail('/v2/wait/'), headerBag(req), body);
+    if (path.startsWith('/v2/waiters/') && method === 'GET')
+      return wf.waiters(tail('/v2/waiters/'));
+    if (path.startsWith('/v2/notify/') && method === 'POST') {
+      const rest = path.slice('/v2/notify/'.length);
+      const slash = rest.indexOf('/');
+      // `/v2/notify/{eventId}`, or `/v2/notify/{workflowRunId}/{eventId}` (lookback).
+      if (slash === -1) return wf.notify(decodeSegment(rest), body);
+      return wf.notify(
+        decodeSegment(rest.slice(slash + 1)),
+        body,
+        decodeSegment(rest.slice(0, slash)),
+      );
     }
     return undefined;
   }

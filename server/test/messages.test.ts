@@ -217,6 +217,13 @@ describe('workflow runs', () => {
       await fetch(`${server.base}/v2/publish/sim://wf?duration=5s`, {
         method: 'POST',
         headers: { 'upstash-workflow-runid': 'wfr_1' },
+        body: JSON.stringify({
+          stepId: 1,
+          stepName: 'a',
+          stepType: 'Run',
+          concurrent: 1,
+          out: '1',
+        }),
       }),
     );
     expect(

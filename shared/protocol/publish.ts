@@ -9,6 +9,7 @@ import { parseFlowControlHeaders } from './flow-control';
 import { InvalidRequest } from './invalid-request';
 import { parseRetryDelay } from './retry-delay';
 import { parseSimDestination } from './sim-destination';
+import { absoluteUrl, checkRunId, parseCallType, type CallType } from './workflow';
 
 /** What is sent when a message is delivered (everything but flow control). */
 export interface MessagePayload {
@@ -28,6 +29,23 @@ const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 /** QStash's plans cap retries; 100 keeps a typo from scheduling a message for months. */
 const MAX_RETRIES = 100;
 
+/** What a Workflow message's `Upstash-Workflow-*` headers say. */
+export interface WorkflowHeaders {
+  runId: string;
+  /** `Upstash-Workflow-Init: true`: the message that starts the run. */
+  init: boolean;
+  callType: CallType;
+  /** `Upstash-Workflow-Url`: the run's endpoint. */
+  url?: string;
+  /** `Upstash-Workflow-Invoke: true`: a run started by another run's `context.invoke`. */
+  invoke: boolean;
+  /**
+   * Set by the server only, never read from a header: a failed run's message published again
+   * from the dead-letter list, delivering the run's steps up to this index (null: not a step call).
+   */
+  revive?: number | null;
+}
+
 /** Lower-cased header names to string values (repeated headers already joined). */
 export type HeaderBag = Record<string, string | undefined>;
 
@@ -42,7 +60,7 @@ export interface ParsedPublish {
   /** `Upstash-Failure-Callback`: published when the message fails for good. */
   failureCallback?: { url: string; headers: HeaderBag };
   /** Set on Workflow messages (`Upstash-Workflow-RunId`). */
-  workflow?: { runId: string; init: boolean };
+  workflow?: WorkflowHeaders;
   /** The URL group this message was published through (set by the server, never by a header). */
   urlGroup?: string;
 }
@@ -124,6 +142,17 @@ function parseNotBefore(headers: HeaderBag, now: Millis): Millis | undefined {
   return d === 0 ? undefined : ms(now + d);
 }
 
+function parseWorkflowHeaders(runId: string, headers: HeaderBag): WorkflowHeaders {
+  const url = headers['upstash-workflow-url'];
+  return {
+    runId: checkRunId(runId.trim()),
+    init: headers['upstash-workflow-init']?.trim().toLowerCase() === 'true',
+    callType: parseCallType(headers['upstash-workflow-calltype']),
+    ...(url !== undefined ? { url: absoluteUrl(url.trim(), 'Upstash-Workflow-Url') } : {}),
+    invoke: headers['upstash-workflow-invoke']?.trim().toLowerCase() === 'true',
+  };
+}
+
 /** Reads a publish request's headers into the engine's input and the payload to deliver. */
 export function parsePublish(
   destination: string,
@@ -184,14 +213,7 @@ export function parsePublish(
           },
         }
       : {}),
-    ...(runId !== undefined
-      ? {
-          workflow: {
-            runId,
-            init: headers['upstash-workflow-init']?.trim().toLowerCase() === 'true',
-          },
-        }
-      : {}),
+    ...(runId !== undefined ? { workflow: parseWorkflowHeaders(runId, headers) } : {}),
     input: {
       ...(flow !== undefined ? { key: flow.key, config: flow.config } : {}),
       ...(retries !== undefined ? { retries } : {}),

@@ -1,0 +1,133 @@
+/**
+ * Real `@upstash/workflow` endpoints for the tests: an Express app (the SDK's express adapter) and
+ * a plain Node server around the SDK's fetch handler, both on ephemeral loopback ports, with a
+ * record of every call they served (for overlap and timing checks).
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { Client as QStashClient, Receiver } from '@upstash/qstash';
+import { Client } from '@upstash/workflow';
+import { DEV_SIGNING_KEYS } from '../delivery/signature';
+
+/** What an endpoint saw: each call's path and span, and the most calls served at once. */
+export class CallRecord {
+  readonly calls: Array<{ path: string; start: number; end: number }> = [];
+  inFlight = 0;
+  maxInFlight = 0;
+
+  enter(path: string): () => void {
+    const start = performance.now();
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    return () => {
+      this.inFlight--;
+      this.calls.push({ path, start, end: performance.now() });
+    };
+  }
+}
+
+export interface Endpoint {
+  base: string;
+  record: CallRecord;
+  close(): Promise<void>;
+}
+
+/** The options every test's `serve()` takes: Baton as QStash, its deliveries verified. */
+export function serveOptions(batonBase: string) {
+  return {
+    qstashClient: new QStashClient({ baseUrl: batonBase, token: 'test-token' }),
+    receiver: new Receiver({
+      currentSigningKey: DEV_SIGNING_KEYS.current,
+      nextSigningKey: DEV_SIGNING_KEYS.next,
+    }),
+  };
+}
+
+export const workflowClient = (batonBase: string) =>
+  new Client({ baseUrl: batonBase, token: 'test-token' });
+
+async function listen(server: Server, record: CallRecord): Promise<Endpoint> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    record,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** An Express app; `mount` adds its routes (e.g. `app.use('/wf', serve(...))`). */
+export async function expressEndpoint(mount: (app: express.Express) => void): Promise<Endpoint> {
+  const record = new CallRecord();
+  const app = express();
+  app.use((req, res, next) => {
+    const done = record.enter(req.path);
+    res.on('close', done);
+    next();
+  });
+  app.use(express.json({ limit: '5mb' }));
+  app.use(express.text({ limit: '5mb' }));
+  mount(app);
+  return listen(createServer(app), record);
+}
+
+type FetchHandler = (request: Request) => Promise<Response>;
+
+async function toRequest(req: IncomingMessage, base: string): Promise<Request> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+  }
+  const body = Buffer.concat(chunks);
+  return new Request(new URL(req.url ?? '/', base), {
+    method: req.method ?? 'GET',
+    headers,
+    ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body }),
+  });
+}
+
+/** A plain Node server around fetch handlers (the SDK's platform-free `serve`), by path. */
+export async function fetchEndpoint(routes: Record<string, FetchHandler>): Promise<Endpoint> {
+  const record = new CallRecord();
+  let base = '';
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const done = record.enter(path);
+    res.on('close', done);
+    const handler = routes[path];
+    if (handler === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    void toRequest(req, base)
+      .then(handler)
+      .then(async (response) => {
+        res.writeHead(response.status, Object.fromEntries(response.headers));
+        res.end(Buffer.from(await response.arrayBuffer()));
+      })
+      .catch((err: unknown) => res.writeHead(500).end(String(err)));
+  });
+  const endpoint = await listen(server, record);
+  base = endpoint.base;
+  return endpoint;
+}
+
+/** Resolves when `check` holds, polling every 20 ms; fails after `timeoutMs`. */
+export async function until(
+  check: () => boolean,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
