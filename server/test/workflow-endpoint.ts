@@ -66,6 +66,8 @@ export async function expressEndpoint(mount: (app: express.Express) => void): Pr
   const record = new CallRecord();
   const app = express();
   app.use((req, res, next) => {
+    // `/_…` paths are the test's own probes, not calls.
+    if (req.path.startsWith('/_')) return next();
     const done = record.enter(req.path);
     res.on('close', done);
     next();
@@ -119,15 +121,24 @@ export async function fetchEndpoint(routes: Record<string, FetchHandler>): Promi
   return endpoint;
 }
 
-/** Resolves when `check` holds, polling every 20 ms; fails after `timeoutMs`. */
+/**
+ * Resolves when `check` holds, polling every 25 ms; fails after `timeoutMs`. For state outside
+ * Baton's events (an endpoint's records, a run's logs); Baton's own state is awaited by event.
+ */
 export async function until(
-  check: () => boolean,
+  check: () => Promise<boolean> | boolean,
   timeoutMs = 10_000,
-  what = 'condition',
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the condition');
+    await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A promise and its resolver: a workflow's last line resolves it. */
+export function deferred<T>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
 }

@@ -3,19 +3,14 @@ import { serve as serveExpress } from '@upstash/workflow/express';
 import { serve as serveFetch } from '@upstash/workflow';
 import { startApp, type Running } from './helpers';
 import {
+  deferred,
   expressEndpoint,
   fetchEndpoint,
   serveOptions,
+  until,
   workflowClient,
   type Endpoint,
 } from './workflow-endpoint';
-
-/** A promise and its resolver: a workflow's last line resolves it. */
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 let baton: Running;
 const endpoints: Endpoint[] = [];
@@ -173,7 +168,7 @@ describe('context.call', () => {
           const res = await ctx.call<{ got: unknown }>('ask', {
             url: `${third.base}/api`,
             method: 'POST',
-            body: { i: ctx.requestPayload.i },
+            body: JSON.stringify({ i: ctx.requestPayload.i }),
             headers: { 'content-type': 'application/json' },
             flowControl: { key: 'third-party', parallelism: 1 },
           });
@@ -271,12 +266,3 @@ describe('context.waitForEvent and notify', () => {
     expect(await early.promise).toBe('first!');
   });
 });
-
-/** Polls an async check every 25 ms (the endpoint's own state is outside Baton's events). */
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

@@ -39,7 +39,7 @@ describe('parsePublish', () => {
       },
       body: '{"a":1}',
     });
-    expect(p.workflow).toEqual({ runId: 'wfr_1', init: false });
+    expect(p.workflow).toEqual({ runId: 'wfr_1', init: false, callType: 'step', invoke: false });
   });
 
   it('accepts a simulated destination', () => {
