@@ -166,6 +166,11 @@ export function apiRouter(options: ApiOptions): express.Router {
     const wfReply = routeWorkflows(req, method, path, params, body);
     if (wfReply !== undefined) return wfReply;
     if (path === '/v2/dlq' && method === 'GET') return messages.listDeadLetters(params);
+    if (path === '/v2/workflows/dlq' && method === 'GET') {
+      // The Workflow dead letters (the client itself lists them as `/v2/dlq?source=workflow`).
+      params.set('source', 'workflow');
+      return messages.listDeadLetters(params);
+    }
     if (path === '/v2/events' && method === 'GET') return logs(params);
     if (path === '/v2/dlq' && method === 'DELETE') return messages.deleteDeadLetters(params);
     if (path.startsWith('/v2/dlq/') && method === 'DELETE') {

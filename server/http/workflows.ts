@@ -45,14 +45,37 @@ export function workflowHandlers(
     return { m, run };
   }
 
-  /** `dlq resume|restart`: the dead letters named by `dlqIds` (the only form taken here). */
-  function revive(how: 'resume' | 'restart', q: URLSearchParams, headers: HeaderBag): Reply {
-    for (const name of q.keys()) {
-      if (name !== 'dlqIds')
-        throw new HttpError(400, `dlq ${how} takes dlqIds only, got "${name}"`);
-    }
+  /**
+   * The Workflow dead letters a DLQ action names: `dlqIds`, or a run filter (`workflowRunId`,
+   * `workflowUrl`, `label`, `flowControlKey`, `fromDate`, `toDate`), or all of them (the client
+   * sends only `count` for `{ all: true }`); at most `count` (default 100), from `cursor`.
+   */
+  function selectDeadLetters(q: URLSearchParams): { hits: LoggedMessage[]; cursor?: string } {
     const ids = q.getAll('dlqIds');
-    if (ids.length === 0) throw new HttpError(400, `dlq ${how} needs dlqIds`);
+    if (ids.length > 0) {
+      for (const name of q.keys()) {
+        if (name !== 'dlqIds' && name !== 'cursor')
+          throw new HttpError(400, `dlqIds cannot be combined with "${name}"`);
+      }
+      return { hits: ids.map((id) => deadLetterOfRun(id).m) };
+    }
+    const filter = parseRunFilter(q, ['count', 'cursor']);
+    const { count, offset } = parsePage(q, DEFAULT_BULK_COUNT);
+    const hits: LoggedMessage[] = [];
+    let seen = 0;
+    for (const m of log.deadLetters()) {
+      const runId = m.payload.headers['upstash-workflow-runid'];
+      const run = runId === undefined ? undefined : workflows.get(runId);
+      if (run === undefined || !matchesRun(run, filter)) continue;
+      if (seen++ < offset) continue;
+      if (hits.length >= count) return { hits, cursor: String(offset + count) };
+      hits.push(m);
+    }
+    return { hits };
+  }
+
+  /** `dlq resume|restart`: each named failed run goes on from its failed call, or from its start. */
+  function revive(how: 'resume' | 'restart', q: URLSearchParams, headers: HeaderBag): Reply {
     const flow = parseFlowControlHeaders(
       headers['upstash-flow-control-key'],
       headers['upstash-flow-control-value'],
@@ -60,8 +83,9 @@ export function workflowHandlers(
     const retriesRaw = headers['upstash-retries'];
     if (retriesRaw !== undefined && !/^\d{1,3}$/.test(retriesRaw.trim()))
       throw new HttpError(400, `Upstash-Retries must be a whole number, got "${retriesRaw}"`);
-    // Every id is checked before anything is published.
-    const targets = ids.map((id) => deadLetterOfRun(id));
+    const { hits, cursor } = selectDeadLetters(q);
+    // Every one is checked before anything is published.
+    const targets = hits.map((m) => deadLetterOfRun(m.dlqId!));
     for (const { m, run } of targets) {
       if (run.state !== 'RUN_FAILED' || run.dlqId !== m.dlqId)
         throw new HttpError(
@@ -78,6 +102,7 @@ export function workflowHandlers(
         log.removeDeadLetter(m.dlqId!);
         return { workflowRunId: run.id, workflowCreatedAt: String(run.createdAt) };
       }),
+      ...(cursor !== undefined ? { cursor } : {}),
     });
   }
 
@@ -136,15 +161,12 @@ export function workflowHandlers(
       return ok({ workflowRunId: run.id, workflowCreatedAt: String(run.createdAt) });
     },
 
-    /** `DELETE /v2/workflows/dlq?dlqIds=…`. */
+    /** `DELETE /v2/workflows/dlq?…`: the dead letters named (ids, a filter, or all with `count`). */
     dlqDelete(q: URLSearchParams): Reply {
-      for (const name of q.keys()) {
-        if (name !== 'dlqIds')
-          throw new HttpError(400, `dlq delete takes dlqIds only, got "${name}"`);
-      }
+      const { hits, cursor } = selectDeadLetters(q);
       let deleted = 0;
-      for (const id of q.getAll('dlqIds')) if (log.removeDeadLetter(id)) deleted++;
-      return ok({ deleted });
+      for (const m of hits) if (log.removeDeadLetter(m.dlqId!)) deleted++;
+      return ok({ deleted, ...(cursor !== undefined ? { cursor } : {}) });
     },
 
     /** The run fields a dead letter of a Workflow run shows (the SDK's `PublicDLQMessage`). */

@@ -182,3 +182,57 @@ describe('a failing step', () => {
     expect((await client.dlq.list()).messages).toHaveLength(0);
   });
 });
+
+describe('the Workflow dead-letter list', () => {
+  it('restart runs a failed run from its start; the failure function can be called again; delete takes a filter', async () => {
+    baton = await startApp();
+    const ran: string[] = [];
+    let failures = 0;
+    let healthy = false;
+    const done = deferred<void>();
+    const failedTwice = deferred<void>();
+    const ep = await express((app) =>
+      app.use(
+        '/wf',
+        serveExpress(
+          async (ctx) => {
+            await ctx.run('first', () => void ran.push('first'));
+            await ctx.run('second', () => {
+              if (!healthy) throw new WorkflowNonRetryableError('not yet');
+              ran.push('second');
+            });
+            done.resolve();
+          },
+          {
+            ...serveOptions(baton.base),
+            failureFunction: async () => {
+              if (++failures === 2) failedTwice.resolve();
+            },
+          },
+        ),
+      ),
+    );
+    const client = workflowClient(baton.base);
+    const { workflowRunId } = await client.trigger({ url: `${ep.base}/wf`, label: 'batch-7' });
+    await until(async () => (await client.dlq.list()).messages.length === 1);
+    const [dead] = (await client.dlq.list({ filter: { label: 'batch-7' } })).messages;
+    expect(dead).toMatchObject({ workflowRunId });
+    // The failure function runs again on demand (its first run already counted one).
+    await until(() => failures === 1);
+    await client.dlq.retryFailureFunction({ dlqId: dead!.dlqId });
+    await failedTwice.promise;
+    healthy = true;
+    expect((await client.dlq.restart(dead!.dlqId)).workflowRuns).toEqual([
+      { workflowRunId, workflowCreatedAt: expect.any(String) },
+    ]);
+    await done.promise;
+    expect(ran).toEqual(['first', 'first', 'second']);
+    // A second failed run, deleted from the list by its label.
+    healthy = false;
+    await client.trigger({ url: `${ep.base}/wf`, label: 'batch-8' });
+    await until(async () => (await client.dlq.list()).messages.length === 1);
+    expect(await client.dlq.delete({ filter: { label: 'batch-7' } })).toMatchObject({ deleted: 0 });
+    expect(await client.dlq.delete({ filter: { label: 'batch-8' } })).toMatchObject({ deleted: 1 });
+    expect((await client.dlq.list()).messages).toHaveLength(0);
+  });
+});

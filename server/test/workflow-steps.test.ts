@@ -190,6 +190,32 @@ describe('context.call', () => {
     expect(third.record.maxInFlight).toBe(1);
     expect(results).toContainEqual({ status: 201, body: { got: { i: 2 } }, header: ['yes'] });
   });
+  it('hands a failed call its last answer once its retries are spent', async () => {
+    baton = await startApp();
+    const third = await express((app) =>
+      app.get('/down', (_req, res) => {
+        res.status(503).send('try later');
+      }),
+    );
+    const done = deferred<unknown>();
+    const ep = await express((app) =>
+      app.use(
+        '/caller',
+        serveExpress(async (ctx) => {
+          const res = await ctx.call('ask', {
+            url: `${third.base}/down`,
+            method: 'GET',
+            retries: 1,
+            retryDelay: '10',
+          });
+          done.resolve({ status: res.status, body: res.body });
+        }, serveOptions(baton.base)),
+      ),
+    );
+    await workflowClient(baton.base).trigger({ url: `${ep.base}/caller` });
+    expect(await done.promise).toEqual({ status: 503, body: 'try later' });
+    expect(third.record.calls).toHaveLength(2);
+  });
 });
 
 describe('context.waitForEvent and notify', () => {
