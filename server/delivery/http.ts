@@ -5,6 +5,8 @@ import type { Clock, Deliverer, Delivery } from '../flow/types';
 import { retryAfterMs } from './retry-after';
 import { createDeliverySigner, type DeliverySigner } from './signature';
 
+const EMPTY = Buffer.alloc(0);
+
 /** How much of a destination's answer is kept (for callbacks and the message log). */
 const MAX_RESPONSE_BYTES = 256 * 1024;
 
@@ -21,7 +23,8 @@ export interface HttpDelivererOptions {
 export interface HttpAnswer {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  /** The answer's bytes, up to `MAX_RESPONSE_BYTES`. */
+  body: Buffer;
 }
 
 /**
@@ -47,7 +50,7 @@ export class HttpDeliverer implements Deliverer {
   async deliver(delivery: Delivery): Promise<AttemptResult> {
     const { payload } = delivery;
     const now = this.options.clock.now();
-    const body = payload.body ?? '';
+    const body = payload.body === undefined ? EMPTY : Buffer.from(payload.body.buffer, payload.body.byteOffset, payload.body.byteLength);
     const headers: Record<string, string> = {
       ...payload.headers,
       'upstash-message-id': delivery.id,
@@ -66,9 +69,9 @@ export class HttpDeliverer implements Deliverer {
         headersTimeout: timeout,
         bodyTimeout: timeout,
       });
-      const text = await readCapped(res.body);
+      const answer = await readCapped(res.body);
       const answerHeaders = flatHeaders(res.headers);
-      this.onAnswer?.(delivery, { status: res.statusCode, headers: answerHeaders, body: text });
+      this.onAnswer?.(delivery, { status: res.statusCode, headers: answerHeaders, body: answer });
       if (res.statusCode >= 200 && res.statusCode < 300)
         return { ok: true, status: res.statusCode };
       const nonRetryable =
@@ -77,7 +80,7 @@ export class HttpDeliverer implements Deliverer {
       return {
         ok: false,
         status: res.statusCode,
-        error: text.slice(0, 200) || `status ${res.statusCode}`,
+        error: answer.subarray(0, 200).toString('utf8') || `status ${res.statusCode}`,
         nonRetryable,
         ...retryAfter(retryAfterMs(res.headers, this.options.clock.now())),
       };
@@ -103,7 +106,7 @@ function flatHeaders(h: Record<string, string | string[] | undefined>): Record<s
   return out;
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
+async function readCapped(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -111,7 +114,7 @@ async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string
     if (size < MAX_RESPONSE_BYTES) chunks.push(b.subarray(0, MAX_RESPONSE_BYTES - size));
     size += b.length;
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /** The delay the destination asked for (`Retry-After` and kin), when it asked. */

@@ -1,3 +1,4 @@
+import { describeBody } from '../../shared/protocol/body';
 import Denque from 'denque';
 import type { EngineEvent } from '../../shared/events';
 import type { MessageId, Millis } from '../../shared/engine/units';
@@ -149,7 +150,7 @@ export class DeliveryLogs {
       ...(m !== undefined && Object.keys(m.payload.headers).length > 0
         ? { header: m.payload.headers }
         : {}),
-      ...(m?.payload.body !== undefined ? { body: m.payload.body } : {}),
+      ...(m?.payload.body !== undefined ? describeBody(m.payload.body) : {}),
       ...(m?.label !== undefined ? { label: m.label } : {}),
       ...(m?.flowControlKey != null ? { flowControlKey: m.flowControlKey } : {}),
       ...(m?.urlGroup !== undefined ? { topicName: m.urlGroup } : {}),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EngineEvent } from '../../shared/events';
 import type { MessageId, Millis } from '../../shared/engine/units';
+import { bodyText, bytesToBase64 } from '../../shared/protocol/body';
 import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
 import type { FlowController } from './controller';
 import type { MessageLog } from './message-log';
@@ -13,7 +14,7 @@ export const DEDUP_WINDOW_MS = 10 * 60_000;
 export interface Answer {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  body: Uint8Array;
 }
 
 interface Pending {
@@ -109,7 +110,7 @@ export class Publisher {
     const h = createHash('sha256');
     h.update(parsed.payload.destination).update('\n').update(parsed.payload.method).update('\n');
     for (const [k, v] of Object.entries(parsed.payload.headers).sort()) h.update(`${k}:${v}\n`);
-    h.update(parsed.payload.body ?? '');
+    if (parsed.payload.body !== undefined) h.update(parsed.payload.body);
     return `content:${h.digest('base64url')}`;
   }
 
@@ -170,14 +171,14 @@ export class Publisher {
     return JSON.stringify({
       status: p.answer?.status ?? last?.status ?? 0,
       header,
-      body: Buffer.from(p.answer?.body ?? '').toString('base64'),
+      body: bytesToBase64(p.answer?.body),
       retried: last?.attempt ?? 0,
       maxRetries: p.parsed.input.retries ?? 3,
       sourceMessageId: id,
       url: src.destination,
       method: src.method,
       sourceHeader: Object.fromEntries(Object.entries(src.headers).map(([k, v]) => [k, [v]])),
-      sourceBody: Buffer.from(src.body ?? '').toString('base64'),
+      sourceBody: bytesToBase64(src.body),
       createdAt: String(m?.createdAt ?? at),
       ...(m?.dlqId !== undefined ? { dlqId: m.dlqId } : {}),
       ...this.runFields(p),
@@ -201,5 +202,5 @@ export class Publisher {
 function answerOf(p: Pending) {
   const headers: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(p.answer?.headers ?? {})) headers[k] = [v];
-  return { status: p.answer?.status ?? 0, headers, body: p.answer?.body ?? '' };
+  return { status: p.answer?.status ?? 0, headers, body: bodyText(p.answer?.body) };
 }

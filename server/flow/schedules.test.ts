@@ -100,7 +100,7 @@ describe('Schedules', () => {
       destination: 'sim://tick?duration=5ms',
       method: 'POST',
       headers: { 'x-token': 'abc', 'content-type': 'text/plain' },
-      body: 'hello',
+      body: new TextEncoder().encode('hello'),
     });
     expect(p.input).toEqual({ key: 'k', config: { parallelism: 2 }, notBefore: first + 10_000 });
     const s = schedules.get(id)!;

@@ -83,7 +83,7 @@ export interface Schedule {
   readonly destination: string;
   /** The publish headers each tick's message is published with (lower-case names). */
   readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string;
+  readonly body?: Uint8Array;
   /** The headers as read at creation: what each message will carry (for describing it). */
   readonly template: ParsedPublish;
   readonly createdAt: Millis;
@@ -139,7 +139,7 @@ export class Schedules {
   create(
     destination: string,
     headers: HeaderBag,
-    body: string | undefined,
+    body: Uint8Array | string | undefined,
   ): { scheduleId: string } {
     if (destination === '')
       throw new InvalidRequest('destination is missing: POST /v2/schedules/{destination}');
@@ -169,7 +169,7 @@ export class Schedules {
       spec,
       destination,
       headers: kept,
-      ...(body !== undefined && body !== '' ? { body } : {}),
+      ...(template.payload.body !== undefined ? { body: template.payload.body } : {}),
       template,
       createdAt: now,
       isPaused: false,

@@ -162,7 +162,7 @@ describe('UrlGroups', () => {
           destination: url,
           method: 'POST',
           headers: { 'x-a': '1', 'content-type': 'application/json' },
-          body: '{"a":1}',
+          body: new TextEncoder().encode('{"a":1}'),
         },
       });
     }

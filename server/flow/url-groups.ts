@@ -190,7 +190,7 @@ export class UrlGroups {
   publishesTo(
     name: string,
     headers: HeaderBag,
-    body: string | undefined,
+    body: Uint8Array | string | undefined,
     now: Millis,
   ): ParsedPublish[] | undefined {
     const group = this.groups.get(name);

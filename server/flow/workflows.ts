@@ -1,6 +1,7 @@
 import type { EngineEvent, WorkflowTag } from '../../shared/events';
 import type { FlowConfig, MessageHandle } from '../../shared/engine/types';
 import type { KeyId, MessageId, Millis } from '../../shared/engine/units';
+import { bodyText } from '../../shared/protocol/body';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import {
   parsePublish,
@@ -19,6 +20,8 @@ import {
 } from '../../shared/protocol/workflow';
 import type { MessageLog } from './message-log';
 import type { Clock } from './types';
+
+const encoder = new TextEncoder();
 
 /** Runs remembered; past this the oldest ended runs are forgotten first. */
 const MAX_RUNS = 100_000;
@@ -221,7 +224,7 @@ export class Workflows {
       const name = parsed.payload.headers['upstash-workflow-stepname'] ?? 'call';
       return this.admitted(inherited, run, 'fromCallback', null, `${name} (answer)`);
     }
-    const step = parseStep(parsed.payload.body);
+    const step = parseStep(bodyText(parsed.payload.body));
     return this.admitted(inherited, run, 'step', step, step.stepName);
   }
 
@@ -249,7 +252,7 @@ export class Workflows {
     };
     if (m.index === null) return { ...payload, headers };
     const raws = m.run.steps.slice(0, m.index + 1).map((s) => s.raw);
-    return { ...payload, headers, body: JSON.stringify(raws) };
+    return { ...payload, headers, body: encoder.encode(JSON.stringify(raws)) };
   }
 
   /** The raw steps of a run, as `GET /v2/workflows/runs/{id}` answers them. */
@@ -383,10 +386,10 @@ export class Workflows {
 
   private admitTrigger(parsed: ParsedPublish): Admission {
     const wf = parsed.workflow!;
-    let initial = parsed.payload.body;
+    let initial: string | Uint8Array | undefined = parsed.payload.body;
     let invoker: InvokeRequest | undefined;
     if (wf.invoke) {
-      invoker = parseInvokeRequest(parsed.payload.body);
+      invoker = parseInvokeRequest(bodyText(parsed.payload.body));
       initial = invoker.body;
     }
     const userHeaders: Record<string, string> = {};

@@ -5,6 +5,7 @@ import type { Publisher, PublishResult } from '../flow/publisher';
 import { checkQueueName, type Queues } from '../flow/queues';
 import { GROUP_NAME_HELP, isUrlGroupName, type UrlGroups } from '../flow/url-groups';
 import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
+import { describeBody } from '../../shared/protocol/body';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import { HttpError, ok, type Reply } from './respond';
 
@@ -22,7 +23,7 @@ export function describeMessage(m: LoggedMessage) {
     url: p.destination,
     method: p.method,
     header: Object.fromEntries(Object.entries(p.headers).map(([k, v]) => [k, [v]])),
-    body: p.body ?? '',
+    ...describeBody(p.body),
     createdAt: m.createdAt,
     ...(m.flowControlKey !== null ? { flowControlKey: m.flowControlKey } : {}),
     ...(m.label !== undefined ? { label: m.label } : {}),
@@ -70,7 +71,7 @@ export function messageHandlers(
   function resolve(
     destination: string,
     headers: HeaderBag,
-    body: string | undefined,
+    body: Uint8Array | string | undefined,
     now: Millis,
   ): Resolved {
     if (isUrlGroupName(destination)) {
@@ -95,7 +96,7 @@ export function messageHandlers(
 
   return {
     /** `POST /v2/publish/{destination}`: a URL, or a URL group's name (an array of answers). */
-    publish(destination: string, headers: HeaderBag, body: string | undefined): Reply {
+    publish(destination: string, headers: HeaderBag, body: Uint8Array | undefined): Reply {
       return ok(publishResolved(resolve(destination, headers, body, controller.now())));
     },
 
@@ -108,7 +109,7 @@ export function messageHandlers(
       queueName: string,
       destination: string,
       headers: HeaderBag,
-      body: string | undefined,
+      body: Uint8Array | undefined,
     ): Reply {
       let name = queueName;
       try {

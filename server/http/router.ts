@@ -126,13 +126,15 @@ export function apiRouter(options: ApiOptions): express.Router {
 
   function dispatch(req: Request, path: string, rawQuery: string): Reply | undefined {
     const method = req.method;
-    const body =
-      Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body.toString('utf8') : undefined;
+    // Bodies are bytes: a message's is published as it came; the API's own bodies are JSON text.
+    const bytes: Buffer | undefined =
+      Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
+    const body = bytes?.toString('utf8');
     if (method === 'POST' && path.startsWith('/v2/publish/')) {
       // The destination's own query string arrives as the request's query string.
       const destination =
         path.slice('/v2/publish/'.length) + (rawQuery === '' ? '' : `?${rawQuery}`);
-      return messages.publish(destination, headerBag(req), body);
+      return messages.publish(destination, headerBag(req), bytes);
     }
     if (method === 'POST' && path.startsWith('/v2/enqueue/')) {
       // The queue's key and parallelism apply to messages without a flow-control key of their own.
@@ -140,12 +142,12 @@ export function apiRouter(options: ApiOptions): express.Router {
       const slash = rest.indexOf('/');
       if (slash <= 0) throw new HttpError(400, 'use POST /v2/enqueue/{queueName}/{destination}');
       const destination = rest.slice(slash + 1) + (rawQuery === '' ? '' : `?${rawQuery}`);
-      return messages.enqueue(rest.slice(0, slash), destination, headerBag(req), body);
+      return messages.enqueue(rest.slice(0, slash), destination, headerBag(req), bytes);
     }
     if (method === 'POST' && path === '/v2/batch') return messages.batch(body);
     if (path === '/v2/schedules' || path.startsWith('/v2/schedules/')) {
       const rest = path.slice('/v2/schedules'.length);
-      const reply = schedules.route(method, rest, rawQuery, () => headerBag(req), body);
+      const reply = schedules.route(method, rest, rawQuery, () => headerBag(req), bytes);
       if (reply !== undefined) return reply;
     }
     if (path === '/v2/queues' || path.startsWith('/v2/queues/')) {

@@ -1,3 +1,4 @@
+import { describeBody } from '../../shared/protocol/body';
 import { parseDuration } from '../../shared/protocol/duration';
 import type { HeaderBag } from '../../shared/protocol/publish';
 import type { MessageLog, MessageStatus } from '../flow/message-log';
@@ -24,7 +25,7 @@ export function describeSchedule(s: Readonly<Schedule>, log: MessageLog) {
     destination: s.destination,
     method: payload.method,
     header: Object.fromEntries(Object.entries(payload.headers).map(([k, v]) => [k, [v]])),
-    body: payload.body ?? '',
+    ...describeBody(payload.body),
     retries: input.retries ?? 3,
     ...(delayMs !== null && delayMs > 0 ? { delay: delayMs / 1000 } : {}),
     ...(callback !== undefined ? { callback: callback.url } : {}),
@@ -60,7 +61,7 @@ export function scheduleHandlers(schedules: Schedules, log: MessageLog) {
   };
   const handlers = {
     /** `POST /v2/schedules/{destination}`: the destination raw, with its query string. */
-    create(destination: string, headers: HeaderBag, body: string | undefined): Reply {
+    create(destination: string, headers: HeaderBag, body: Uint8Array | undefined): Reply {
       return ok(schedules.create(destination, headers, body));
     },
 
@@ -96,7 +97,7 @@ export function scheduleHandlers(schedules: Schedules, log: MessageLog) {
       rest: string,
       rawQuery: string,
       headers: () => HeaderBag,
-      body: string | undefined,
+      body: Uint8Array | undefined,
     ): Reply | undefined {
       if (rest === '' || rest === '/') {
         if (method === 'GET') return handlers.list();

@@ -6,6 +6,8 @@ export interface Received {
   method: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body's exact bytes. */
+  bytes: Buffer;
   /** Requests this destination was serving at once (per flow-control key), including this one. */
   concurrent: number;
   at: number;
@@ -19,7 +21,7 @@ export async function startDestination(
   answer: (r: Received) => {
     status: number;
     headers?: Record<string, string>;
-    body?: string;
+    body?: string | Buffer;
     delayMs?: number;
     /** Holds the response until this settles (after `delayMs`). */
     until?: Promise<unknown>;
@@ -47,6 +49,7 @@ export async function startDestination(
         method: req.method ?? '',
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        bytes: Buffer.concat(chunks),
         concurrent: inFlight,
         at: Date.now(),
       };

@@ -37,7 +37,7 @@ describe('parsePublish', () => {
         'upstash-workflow-runid': 'wfr_1',
         'content-type': 'application/json',
       },
-      body: '{"a":1}',
+      body: new TextEncoder().encode('{"a":1}'),
     });
     expect(p.workflow).toEqual({ runId: 'wfr_1', init: false, callType: 'step', invoke: false });
   });

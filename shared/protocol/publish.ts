@@ -4,6 +4,7 @@
  */
 import type { FlowConfig, PublishInput } from '../engine/types';
 import { ms, type KeyId, type Millis } from '../engine/units';
+import { toBytes } from './body';
 import { parseDuration } from './duration';
 import { parseFlowControlHeaders } from './flow-control';
 import { InvalidRequest } from './invalid-request';
@@ -16,7 +17,8 @@ export interface MessagePayload {
   destination: string;
   method: string;
   headers: Record<string, string>;
-  body?: string;
+  /** The bytes published, delivered as they are (absent when empty). */
+  body?: Uint8Array;
   /** Longest an attempt may take (`Upstash-Timeout`); the server's default when absent. */
   timeoutMs?: number;
   /** `Upstash-Retry-Delay`, in ms over `retried`; the default backoff when absent. */
@@ -157,9 +159,10 @@ function parseWorkflowHeaders(runId: string, headers: HeaderBag): WorkflowHeader
 export function parsePublish(
   destination: string,
   headers: HeaderBag,
-  body: string | undefined,
+  body: string | Uint8Array | undefined,
   now: Millis,
 ): ParsedPublish {
+  const bytes = toBytes(body);
   const dest = parseDestination(destination);
   const flow: { key: KeyId; config: FlowConfig } | undefined = parseFlowControlHeaders(
     headers['upstash-flow-control-key'],
@@ -223,7 +226,7 @@ export function parsePublish(
       destination: dest,
       method,
       headers: forwarded,
-      ...(body !== undefined && body !== '' ? { body } : {}),
+      ...(bytes !== undefined ? { body: bytes } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(retryDelay !== undefined ? { retryDelay } : {}),
     },

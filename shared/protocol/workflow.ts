@@ -6,6 +6,7 @@
  * first is the initial payload, each later one a step the SDK published. Bodies are base64.
  */
 import { z } from 'zod';
+import { bytesToBase64, toBytes } from './body';
 import { InvalidRequest } from './invalid-request';
 
 /** The step kinds of the SDK (`StepTypes`). */
@@ -138,14 +139,9 @@ export function checkRunId(raw: string): string {
   return raw;
 }
 
-/** base64 of the text's UTF-8 bytes (the browser's and Node's `btoa`, so it runs on both sides). */
-export function toBase64(text: string | undefined): string {
-  const bytes = new TextEncoder().encode(text ?? '');
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000)
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
+/** base64 of a body (or of a text's UTF-8), as raw steps carry it. */
+export const toBase64 = (body: string | Uint8Array | undefined): string =>
+  bytesToBase64(toBytes(body));
 
 /** The UTF-8 text a base64 string holds. */
 export function fromBase64(b64: string): string {
