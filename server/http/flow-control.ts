@@ -1,5 +1,6 @@
 import type { PinInput, UnpinInput } from '../../shared/engine/types';
 import { MAX_PERIOD, keyId, ms, type KeyId } from '../../shared/engine/units';
+import { parseFlowControlKey } from '../../shared/protocol/flow-control';
 import type { FlowController } from '../flow/controller';
 import { toFlowControlInfo } from './flow-info';
 import { HttpError, ok, type Reply } from './respond';
@@ -17,8 +18,8 @@ export function decodeKey(raw: string): KeyId {
   } catch {
     throw new HttpError(400, `flow-control key "${raw}" is not valid percent-encoding`);
   }
-  if (key === '') throw new HttpError(400, 'flow-control key is empty');
-  return keyId(key);
+  // `$` names the global waitlist here (QStash lists it); every other key follows publish's rule.
+  return key === '$' ? keyId(key) : parseFlowControlKey(key, 'flow-control key');
 }
 
 function positiveInt(name: string, raw: string): number {

@@ -22,7 +22,7 @@ describe('the walking skeleton API', () => {
     const done = collectEvents(server.app, (e) => e.type === 'message:delivered', 5);
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const res = await publish(server.base, 'sim://work?duration=80ms', {
+      const res = await publish(server.base, 'sim://work?duration=1s', {
         'Upstash-Flow-Control-Key': 'burst',
         'Upstash-Flow-Control-Value': 'parallelism=2',
       });

@@ -62,20 +62,18 @@ export function parseFlowControlValue(value: string): FlowConfig {
   return cfg as FlowConfig;
 }
 
-/** Checks a flow-control key: non-empty, printable, at most 512 characters. */
-export function parseFlowControlKey(raw: string): KeyId {
+/**
+ * Checks a flow-control key: non-empty, printable, at most 512 characters. The one rule for every
+ * endpoint that takes a key (publish headers, `/v2/flowControl/{key}/…`); `what` names it in errors.
+ */
+export function parseFlowControlKey(raw: string, what = 'Upstash-Flow-Control-Key'): KeyId {
   const key = raw.trim();
-  if (key === '') throw new FlowControlError('Upstash-Flow-Control-Key is empty');
+  if (key === '') throw new FlowControlError(`${what} is empty`);
   if (key.length > MAX_KEY_LENGTH)
-    throw new FlowControlError(
-      `Upstash-Flow-Control-Key is longer than ${MAX_KEY_LENGTH} characters`,
-    );
-  if ([...key].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
-    throw new FlowControlError('Upstash-Flow-Control-Key contains control characters');
-  if (key === '$')
-    throw new FlowControlError(
-      'Upstash-Flow-Control-Key "$" is reserved for messages without a key',
-    );
+    throw new FlowControlError(`${what} is longer than ${MAX_KEY_LENGTH} characters`);
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufffd]/.test(key))
+    throw new FlowControlError(`${what} contains control characters or invalid UTF-8`);
+  if (key === '$') throw new FlowControlError(`${what} "$" is reserved for messages without a key`);
   return keyId(key);
 }
 

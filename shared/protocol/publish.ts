@@ -25,6 +25,24 @@ export interface MessagePayload {
   retryDelay?: string;
 }
 
+/**
+ * Headers a caller may not forward (`Upstash-Forward-X`): they would break the request (its
+ * framing, its connection) or send it elsewhere (`Host`).
+ */
+const NOT_FORWARDABLE = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'http2-settings',
+]);
+
 /** Headers QStash hands to the destination as they are. */
 const PASSED_THROUGH = /^upstash-(workflow-|feature-set$|label$)/;
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -144,6 +162,17 @@ function parseNotBefore(headers: HeaderBag, now: Millis): Millis | undefined {
   return d === 0 ? undefined : ms(now + d);
 }
 
+function checkCallback(what: string, url: string, headers: HeaderBag, now: Millis): void {
+  try {
+    parsePublish(url, headers, undefined, now);
+  } catch (err) {
+    if (!(err instanceof InvalidRequest)) throw err;
+    // `Upstash-Retries` of the callback is the caller's `Upstash-Callback-Retries`.
+    const message = err.message.replace(/\bUpstash-(?!Callback|Failure-Callback)/g, `${what}-`);
+    throw new InvalidRequest(`${what}: ${message}`);
+  }
+}
+
 function parseWorkflowHeaders(runId: string, headers: HeaderBag): WorkflowHeaders {
   const url = headers['upstash-workflow-url'];
   return {
@@ -178,7 +207,12 @@ export function parsePublish(
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     if (name.startsWith('upstash-forward-') && name.length > 'upstash-forward-'.length) {
-      forwarded[name.slice('upstash-forward-'.length)] = value;
+      const target = name.slice('upstash-forward-'.length);
+      if (NOT_FORWARDABLE.has(target))
+        throw new InvalidRequest(
+          `Upstash-Forward-${target} cannot be forwarded: the delivery sets its own ${target}`,
+        );
+      forwarded[target] = value;
     } else if (PASSED_THROUGH.test(name)) {
       // Workflow's serve() reads these on every step request.
       forwarded[name] = value;
@@ -193,8 +227,22 @@ export function parsePublish(
   const notBefore = parseNotBefore(headers, now);
   const callbackUrl = headers['upstash-callback'];
   const failureUrl = headers['upstash-failure-callback'];
-  if (callbackUrl !== undefined) parseDestination(callbackUrl);
-  if (failureUrl !== undefined) parseDestination(failureUrl);
+  // A callback is a publish of its own, from its prefixed headers: checked the same way now,
+  // rather than found bad (and silently never sent) when the message ends.
+  if (callbackUrl !== undefined)
+    checkCallback(
+      'Upstash-Callback',
+      callbackUrl,
+      callbackHeaders(headers, 'upstash-callback-'),
+      now,
+    );
+  if (failureUrl !== undefined)
+    checkCallback(
+      'Upstash-Failure-Callback',
+      failureUrl,
+      callbackHeaders(headers, 'upstash-failure-callback-'),
+      now,
+    );
   const dedup = headers['upstash-deduplication-id'];
   if (dedup !== undefined && (dedup.trim() === '' || dedup.length > 256)) {
     throw new InvalidRequest('Upstash-Deduplication-Id must be 1 to 256 characters');
