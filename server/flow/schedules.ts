@@ -264,7 +264,9 @@ export class Schedules {
     if (now < s.nextScheduleTime) return this.arm(s);
     s.lastScheduleTime = now;
     try {
-      const { messageId } = this.publish(parsePublish(s.destination, s.headers, s.body, now));
+      // Its destination is told the schedule (`Upstash-Schedule-Id`), as QStash does.
+      const headers = { ...s.headers, 'upstash-forward-upstash-schedule-id': s.scheduleId };
+      const { messageId } = this.publish(parsePublish(s.destination, headers, s.body, now));
       s.lastMessageIds = [messageId];
     } catch (err) {
       s.lastMessageIds = [];

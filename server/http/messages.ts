@@ -1,4 +1,4 @@
-import { keyId, messageId, type Millis } from '../../shared/engine/units';
+import { messageId, type Millis } from '../../shared/engine/units';
 import type { FlowController } from '../flow/controller';
 import type { LoggedMessage, MessageLog } from '../flow/message-log';
 import type { Publisher, PublishResult } from '../flow/publisher';
@@ -7,7 +7,11 @@ import { GROUP_NAME_HELP, isUrlGroupName, type UrlGroups } from '../flow/url-gro
 import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
 import { describeBody } from '../../shared/protocol/body';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
+import { askedForAll, matchesMessage, parseSelection } from './message-filter';
 import { HttpError, ok, type Reply } from './respond';
+
+const NAME_WHAT = (verb: string, ids: string) =>
+  `name what to ${verb}: ${ids}, a filter (flowControlKey, label, url, topicName, scheduleId, queueName, host, path, fromDate, toDate), or all=true`;
 
 /** Largest batch accepted in one `POST /v2/batch`. */
 const MAX_BATCH = 1000;
@@ -192,17 +196,20 @@ export function messageHandlers(
       return ok({ cancelled: 1 });
     },
 
-    /** `DELETE /v2/messages?messageIds=…` or `?flowControlKey=…` (or nothing: all pending). */
+    /**
+     * `DELETE /v2/messages`: the pending messages named by `messageIds`, or matching a filter, or
+     * all of them when asked by name (`all=true`, or the clients' bare `count`); at most `count`.
+     */
     cancelMany(q: URLSearchParams): Reply {
-      const ids = q.getAll('messageIds');
-      const key = q.get('flowControlKey');
-      const label = q.get('label');
-      let targets: (LoggedMessage | undefined)[];
-      if (ids.length > 0) targets = ids.map((id) => log.get(messageId(id)));
+      const sel = parseSelection(q, 'messageIds');
+      if (sel.all && !askedForAll(q)) throw new HttpError(400, NAME_WHAT('cancel', 'messageIds'));
+      const targets: (LoggedMessage | undefined)[] = [];
+      if (sel.ids.length > 0) for (const id of sel.ids) targets.push(log.get(messageId(id)));
       else {
-        targets = [];
-        for (const m of log.pending(key === null ? undefined : keyId(key))) {
-          if (label === null || m.label === label) targets.push(m);
+        for (const m of log.pending()) {
+          if (targets.length >= sel.count) break;
+          // An attempt in flight runs to its end: bulk cancel takes what has not started.
+          if (m.status !== 'in-flight' && matchesMessage(m, sel.filter)) targets.push(m);
         }
       }
       let cancelled = 0;
@@ -220,17 +227,28 @@ export function messageHandlers(
      * list: only calls of runs, with their run's fields) or `workflowRunId`.
      */
     listDeadLetters(q: URLSearchParams): Reply {
-      const key = q.get('flowControlKey');
-      const ids = new Set(q.getAll('dlqIds'));
+      const sel = parseSelection(q, 'dlqIds', [
+        'source',
+        'workflowRunId',
+        'workflowUrl',
+        'workflowCreatedAt',
+        'order',
+      ]);
+      const ids = new Set(sel.ids);
       const source = q.get('source');
       const runId = q.get('workflowRunId');
+      const offset = Number(q.get('cursor') ?? '0') || 0;
       const messages = [];
+      let seen = 0;
       for (const m of log.deadLetters()) {
-        if (key !== null && m.flowControlKey !== key) continue;
         if (ids.size > 0 && !ids.has(m.dlqId ?? '')) continue;
+        if (!matchesMessage(m, sel.filter)) continue;
         const run = runFields(m);
         if ((source === 'workflow' || runId !== null) && run === undefined) continue;
         if (runId !== null && run?.workflowRunId !== runId) continue;
+        if (seen++ < offset) continue;
+        if (messages.length >= sel.count)
+          return ok({ messages, cursor: String(offset + sel.count) });
         messages.push({ ...describeMessage(m), ...run });
       }
       return ok({ messages });
@@ -242,10 +260,20 @@ export function messageHandlers(
       return ok();
     },
 
+    /** `DELETE /v2/dlq`: the dead letters named by `dlqIds`, or matching a filter, or all by name. */
     deleteDeadLetters(q: URLSearchParams): Reply {
-      const ids = q.getAll('dlqIds');
+      const sel = parseSelection(q, 'dlqIds');
+      if (sel.all && !askedForAll(q)) throw new HttpError(400, NAME_WHAT('delete', 'dlqIds'));
+      const targets: string[] = [];
+      if (sel.ids.length > 0) targets.push(...sel.ids);
+      else {
+        for (const m of log.deadLetters()) {
+          if (targets.length >= sel.count) break;
+          if (matchesMessage(m, sel.filter)) targets.push(m.dlqId!);
+        }
+      }
       let deleted = 0;
-      for (const id of ids) if (log.removeDeadLetter(id)) deleted++;
+      for (const id of targets) if (log.removeDeadLetter(id)) deleted++;
       return ok({ deleted });
     },
   };

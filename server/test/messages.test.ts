@@ -21,14 +21,14 @@ describe('batch', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify([
         {
-          destination: 'sim://a?duration=10ms',
+          destination: 'sim://a?duration=5s',
           headers: {
             'upstash-flow-control-key': 'b',
             'upstash-flow-control-value': 'parallelism=1',
           },
         },
         {
-          destination: 'sim://a?duration=10ms',
+          destination: 'sim://a?duration=5s',
           headers: {
             'Upstash-Flow-Control-Key': 'b',
             'Upstash-Flow-Control-Value': 'parallelism=1',
