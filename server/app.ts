@@ -162,7 +162,7 @@ export function createApp(options: AppOptions): App {
       next(given === token ? undefined : new Error('unauthorized'));
     });
   }
-  const realtime = attachRealtime(io, controller, { clock });
+  const realtime = attachRealtime(io, controller, { clock, tagOf: (id) => workflows.tagOf(id) });
 
   return {
     http,

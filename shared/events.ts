@@ -8,6 +8,19 @@ import type { KeySnapshot, EngineSnapshot, HandoffPolicy } from './engine/types'
 /** Why a ready message may not start yet. */
 export type WaitReason = 'parallelism' | 'rate' | 'paused' | 'global';
 
+/**
+ * The Workflow run and step a message belongs to. The pure engine never sets it: the server adds
+ * it to what it streams (`message:accepted`, and the active and waiting entries of a snapshot).
+ */
+export interface WorkflowTag {
+  runId: string;
+  /**
+   * What the call does, in the run's step names: `start` (the run's first call), a parallel
+   * branch's step name, or `after <step>` (a call bringing that step's result, which runs on).
+   */
+  step: string;
+}
+
 /** Where a configuration change came from. */
 export type ConfigSource = 'message' | 'pin' | 'unpin';
 
@@ -18,10 +31,14 @@ interface Base<T extends string> {
   key: KeyId;
 }
 
-/** A message was taken in. `notBefore` is set when it is delayed. */
+/**
+ * A message was taken in. `notBefore` is set when it is delayed; `workflow` when it is a step of a
+ * Workflow run (set by the server's stream, never by the engine).
+ */
 export interface MessageAccepted extends Base<'message:accepted'> {
   messageId: MessageId;
   notBefore?: Millis;
+  workflow?: WorkflowTag;
 }
 /** A ready message joined the waitlist, for `reason`; `position` is 1-based. */
 export interface MessageWaitlisted extends Base<'message:waitlisted'> {

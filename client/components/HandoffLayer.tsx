@@ -115,9 +115,10 @@ export function HandoffLayer({ name, width, paused = false }: HandoffLayerProps)
       const after = s.flow.keys[name];
       if (events.length === 0 || after === undefined) return;
       const before = prev.flow.keys[name];
+      // With each side's Workflow steps, so the layouts match the ones the diagram drew.
       const moves = planMoves(
-        before === undefined ? null : keyLayout(before, width),
-        keyLayout(after, width),
+        before === undefined ? null : keyLayout({ ...before, steps: prev.flow.workflows }, width),
+        keyLayout({ ...after, steps: s.flow.workflows }, width),
         events,
       );
       for (const m of moves) animate(layer, m);

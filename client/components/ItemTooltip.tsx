@@ -1,4 +1,4 @@
-import type { WaitReason } from '../../shared/events';
+import type { WaitReason, WorkflowTag } from '../../shared/events';
 import { useNow } from '../hooks/useNow';
 import type { ActiveRequest, KeyView, Waiter } from '../store/flow-types';
 import { selectGlobalInFlight, selectGlobalParallelism } from '../store/selectors';
@@ -6,6 +6,7 @@ import { useAppStore } from '../store/useAppStore';
 import { ITEM } from '../viz/key-layout';
 import { explainWaiter } from './explain-wait';
 import { formatDuration } from './format';
+import { stepTitle } from './step-text';
 
 /** What the pointer or focus is on, in diagram units, and the diagram's scale on screen. */
 export interface TipTarget {
@@ -22,12 +23,17 @@ export interface ItemTooltipProps {
   k: KeyView;
   active: ActiveRequest | undefined;
   waiter: Waiter | undefined;
+  /** The Workflow step the request is, when it is one. */
+  workflow: WorkflowTag | undefined;
   /** The reason the waitlist waits now, for a waiter whose recorded reason is out of date. */
   waitReason: WaitReason;
 }
 
-/** The details of one token or request: who holds it, how long it has waited and why. */
-export function ItemTooltip({ target, k, active, waiter, waitReason }: ItemTooltipProps) {
+/**
+ * The details of one token or request: who holds it, which Workflow step it is, how long it has
+ * waited and why.
+ */
+export function ItemTooltip({ target, k, active, waiter, workflow, waitReason }: ItemTooltipProps) {
   const now = useNow(250);
   const globalParallelism = useAppStore(selectGlobalParallelism);
   const globalInFlight = useAppStore(selectGlobalInFlight);
@@ -60,6 +66,7 @@ export function ItemTooltip({ target, k, active, waiter, waitReason }: ItemToolt
       style={{ left: target.x * target.scale, top: (target.y + ITEM / 2 + 8) * target.scale }}
     >
       <strong>{title}</strong>
+      {workflow !== undefined && <span className="tip-step">{stepTitle(workflow)}</span>}
       <span>{body}</span>
     </div>
   );

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { useNow } from '../hooks/useNow';
 import type { KeyView } from '../store/flow-state';
 import {
@@ -7,6 +8,7 @@ import {
   selectGlobalParallelism,
   selectIsSelected,
   selectKey,
+  selectKeySteps,
 } from '../store/selectors';
 import { useAppStore, useAppStoreApi } from '../store/useAppStore';
 import { explainWait } from './explain-wait';
@@ -30,6 +32,7 @@ export function KeyPanel({ name }: KeyPanelProps) {
   const store = useAppStoreApi();
   const k = useAppStore(selectKey(name));
   const arrival = useAppStore(selectArrival(name));
+  const steps = useAppStore(useShallow(selectKeySteps(name)));
   const selected = useAppStore(selectIsSelected(name));
   const globalParallelism = useAppStore(selectGlobalParallelism);
   const globalInFlight = useAppStore(selectGlobalInFlight);
@@ -56,6 +59,7 @@ export function KeyPanel({ name }: KeyPanelProps) {
       <KeyControls k={k} />
       <ParallelismDiagram
         k={k}
+        steps={steps}
         arrival={arrival}
         mountedAt={mountedAt}
         reason={k.waitListSize > 0 ? why.reason : null}

@@ -1,11 +1,18 @@
 import { useRef, useState, type KeyboardEvent } from 'react';
-import type { WaitReason } from '../../shared/events';
+import type { WaitReason, WorkflowTag } from '../../shared/events';
 import { useOnScreen } from '../hooks/useOnScreen';
 import type { Arrival } from '../store/activity';
 import type { ActiveRequest, KeyView, Waiter } from '../store/flow-types';
 import { useAppStoreApi } from '../store/useAppStore';
 import { tooBusyToGlide } from '../viz/glide';
-import { DIAGRAM_WIDTH, FIRST_ROW_Y, ITEM, TITLE_Y, keyLayout } from '../viz/key-layout';
+import {
+  CAPTION_DY,
+  DIAGRAM_WIDTH,
+  FIRST_ROW_Y,
+  ITEM,
+  TITLE_Y,
+  keyLayout,
+} from '../viz/key-layout';
 import { palette } from '../viz/palette';
 import { circlePaths, diamondPaths, linePaths, variantOf } from '../viz/rough-shapes';
 import { ArrivalSketch } from './ArrivalSketch';
@@ -13,9 +20,12 @@ import { HandoffLayer } from './HandoffLayer';
 import { ItemTooltip, type TipTarget } from './ItemTooltip';
 import { Rough } from './Rough';
 import { ordinal } from './format';
+import { stepCaption, stepPhrase } from './step-text';
 
 export interface ParallelismDiagramProps {
   k: KeyView;
+  /** The Workflow step of each of its messages that is one, by message id. */
+  steps: Readonly<Record<string, WorkflowTag>>;
   /** The key's latest refused arrival, while it is recent. */
   arrival: Arrival | undefined;
   /** Server time when the view mounted: only what starts or frees later fades in on arrival. */
@@ -52,21 +62,27 @@ function onListKeys(e: KeyboardEvent<SVGGElement>) {
 
 const place = (x: number, y: number) => ({ transform: `translate(${x}px, ${y}px)` });
 
+/** ", step send-email of run wfr_…" after an item's accessible name, when it is a step. */
+const stepSuffix = (tag: WorkflowTag | undefined) =>
+  tag === undefined ? '' : `, ${stepPhrase(tag)}`;
+
 /**
  * One key drawn as the Upstash docs draw it: free tokens as blue diamonds, active requests as
- * circles holding a token, the waitlist as yellow circles in order. Every token and request is a
- * list item whose accessible name says what it is; hovering or focusing one tells more. Off
- * screen it animates nothing, and a key too busy for its waiters to glide has them step.
+ * circles holding a token, the waitlist as yellow circles in order; a request that is a Workflow
+ * step is captioned with its step and run. Every token and request is a list item whose
+ * accessible name says what it is; hovering or focusing one tells more. Off screen it animates
+ * nothing, and a key too busy for its waiters to glide has them step.
  */
 export function ParallelismDiagram({
   k,
+  steps,
   arrival,
   mountedAt,
   reason,
   onExplain,
 }: ParallelismDiagramProps) {
   const store = useAppStoreApi();
-  const layout = keyLayout(k);
+  const layout = keyLayout({ ...k, steps });
   const wrap = useRef<HTMLDivElement>(null);
   const onScreen = useOnScreen(wrap);
   // Read, not subscribed: the history moves with the frames that re-render this view anyway, and
@@ -152,9 +168,9 @@ export function ParallelismDiagram({
                 key={a.messageId}
                 role="listitem"
                 aria-label={
-                  limit !== null && a.token <= limit
+                  (limit !== null && a.token <= limit
                     ? `token ${a.token} of ${limit}, held by ${a.messageId}`
-                    : `active ${a.messageId}`
+                    : `active ${a.messageId}`) + stepSuffix(a.workflow)
                 }
                 tabIndex={i === 0 ? 0 : -1}
                 className={`item${fresh ? ` enter-${view.via}` : ''}`}
@@ -164,6 +180,7 @@ export function ParallelismDiagram({
                 <circle className="focus-ring" r={ITEM / 2 + 5} />
                 <Rough paths={circlePaths(ITEM, 'request', variantOf(a.messageId))} />
                 {limit !== null && <Rough paths={diamondPaths(TOKEN, a.token % 4)} />}
+                {a.workflow !== undefined && <StepCaption tag={a.workflow} />}
               </g>
             );
           })}
@@ -176,7 +193,7 @@ export function ParallelismDiagram({
               <g
                 key={w.messageId}
                 role="listitem"
-                aria-label={`waiting ${ordinal(w.position)}, for ${waitReason}`}
+                aria-label={`waiting ${ordinal(w.position)}, for ${waitReason}${stepSuffix(w.workflow)}`}
                 tabIndex={i === 0 ? 0 : -1}
                 className={`item waiter${arriving ? ' just-arrived' : ''}`}
                 style={place(w.x, w.y)}
@@ -194,6 +211,7 @@ export function ParallelismDiagram({
                 <text className="position" y={5} textAnchor="middle">
                   {w.position}
                 </text>
+                {w.workflow !== undefined && <StepCaption tag={w.workflow} />}
               </g>
             );
           })}
@@ -223,10 +241,26 @@ export function ParallelismDiagram({
           k={k}
           active={activeById.get(tip.id)}
           waiter={waiterById.get(tip.id)}
+          workflow={tip.kind === 'token' ? undefined : steps[tip.id]}
           waitReason={waitReason}
         />
       )}
     </div>
+  );
+}
+
+/** A step's name and run under its circle (the item's accessible name has them whole). */
+function StepCaption({ tag }: { tag: WorkflowTag }) {
+  const [step, run] = stepCaption(tag);
+  return (
+    <text className="step-caption" textAnchor="middle" aria-hidden="true">
+      <tspan className="step-name" x={0} y={CAPTION_DY[0]}>
+        {step}
+      </tspan>
+      <tspan className="step-run" x={0} y={CAPTION_DY[1]}>
+        {run}
+      </tspan>
+    </text>
   );
 }
 

@@ -2,7 +2,11 @@ import { useEffect, useState } from 'react';
 import { getMessage, type MessageInfo } from '../net/api';
 import { useNow } from '../hooks/useNow';
 import type { KeyView } from '../store/flow-types';
-import { selectGlobalInFlight, selectGlobalParallelism } from '../store/selectors';
+import {
+  selectGlobalInFlight,
+  selectGlobalParallelism,
+  selectWorkflowTag,
+} from '../store/selectors';
 import { useAppStore } from '../store/useAppStore';
 import { explainWaiter } from './explain-wait';
 import { formatDuration } from './format';
@@ -22,6 +26,7 @@ export function WhyWaiting({ k, messageId, onClose }: WhyWaitingProps) {
   const now = useNow(250);
   const globalParallelism = useAppStore(selectGlobalParallelism);
   const globalInFlight = useAppStore(selectGlobalInFlight);
+  const workflow = useAppStore(selectWorkflowTag(messageId));
   const [info, setInfo] = useState<MessageInfo | string | null>(null);
   const index = k.waiting.findIndex((w) => w.messageId === messageId);
   const stillWaiting = index >= 0;
@@ -41,7 +46,8 @@ export function WhyWaiting({ k, messageId, onClose }: WhyWaitingProps) {
   const active = k.active.find((a) => a.messageId === messageId);
   let text: string;
   if (waiter !== undefined) {
-    text = explainWaiter(k, waiter, index + 1, { now, globalParallelism, globalInFlight }).text;
+    const ctx = { now, globalParallelism, globalInFlight };
+    text = explainWaiter(k, waiter, index + 1, ctx, workflow).text;
   } else if (active !== undefined) {
     text = `It is not waiting any more: it started ${formatDuration(Math.max(0, now - active.startedAt))} ago and holds a token.`;
   } else {

@@ -27,4 +27,15 @@ describe('describeEntry', () => {
     ).toBe('msg_c waits 3. for rate');
     expect(describeEntry({ type: 'snapshot', seq: 1, at: 0, key: '', keys: 4 })).toMatch(/4 keys/);
   });
+
+  it('names the Workflow step an accepted message is', () => {
+    const accepted = { ...base, type: 'message:accepted' as const, messageId: messageId('msg_a') };
+    expect(describeEntry(accepted)).toBe('msg_a accepted');
+    expect(
+      describeEntry({
+        ...accepted,
+        workflow: { runId: 'wfr_abcdefghijklmnopqrstu', step: 'send-email' },
+      }),
+    ).toBe('msg_a accepted, step send-email of run wfr_abc…stu');
+  });
 });

@@ -1,6 +1,7 @@
 /** One line per log entry, in words: what happened and to which message. Pure, for tests. */
 import type { LogEntry } from '../store/event-log';
 import { formatDuration, shortId } from './format';
+import { cutMiddle } from './step-text';
 
 /** The details column of the event log. */
 export function describeEntry(e: LogEntry): string {
@@ -8,7 +9,12 @@ export function describeEntry(e: LogEntry): string {
     case 'snapshot':
       return `snapshot: the picture was replaced (${e.keys} keys)`;
     case 'message:accepted':
-      return `${shortId(e.messageId)} accepted${e.notBefore !== undefined ? ', delayed' : ''}`;
+      return (
+        `${shortId(e.messageId)} accepted${e.notBefore !== undefined ? ', delayed' : ''}` +
+        (e.workflow !== undefined
+          ? `, step ${e.workflow.step} of run ${cutMiddle(e.workflow.runId)}`
+          : '')
+      );
     case 'message:waitlisted':
       return `${shortId(e.messageId)} waits ${e.position}. for ${e.reason}`;
     case 'token:acquired':

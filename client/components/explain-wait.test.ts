@@ -75,4 +75,18 @@ describe('explainWaiter', () => {
         'It gets a token when one of the 2 active requests finishes and hands its token on.',
     );
   });
+
+  it('tells it as the Workflow step it is', () => {
+    const h = engineHarness();
+    for (let i = 0; i < 3; i++) h.publish('k', 2);
+    const k = fromSnapshot(h.snapshot()).keys.k!;
+    const w = k.waiting[0]!;
+    const step = { runId: 'wfr_abc123', step: 'send-email' };
+    const r = explainWaiter(k, w, 1, { ...ctx, now: w.readyAt + 3000 }, step);
+    expect(r.text).toBe(
+      'Step send-email of run wfr_abc123 waits 1st for 3.0 s because parallelism is full: ' +
+        '2 of 2 in flight. It is first in line. ' +
+        'It gets a token when one of the 2 active requests finishes and hands its token on.',
+    );
+  });
 });

@@ -2,7 +2,7 @@
  * "Why is this waiting?", answered from the key's state now rather than from the reason a waiter
  * had when it joined: the key may have been paused since, or its rate window filled.
  */
-import type { WaitReason } from '../../shared/events';
+import type { WaitReason, WorkflowTag } from '../../shared/events';
 import { windowAt } from '../../shared/engine/rate-window';
 import { ms } from '../../shared/engine/units';
 import { formatDuration, formatPeriod, ordinal } from './format';
@@ -66,12 +66,16 @@ export function explainWait(k: KeyView, ctx: WaitContext): WaitExplanation {
   };
 }
 
-/** The explanation for one waiter: its place, its age, and the key's reason. */
+/**
+ * The explanation for one waiter: its place, its age, and the key's reason; told as the step it
+ * is when `workflow` is given ("Step send-email of run wfr_… waits 2nd for 3.0 s because …").
+ */
 export function explainWaiter(
   k: KeyView,
   waiter: { readyAt: number; reason: WaitReason },
   position: number,
   ctx: WaitContext,
+  workflow?: WorkflowTag,
 ): { reason: WaitReason; text: string } {
   const why = explainWait(k, ctx);
   const ahead = position - 1;
@@ -79,10 +83,13 @@ export function explainWaiter(
     ahead === 0
       ? 'It is first in line.'
       : `${ahead} request${ahead === 1 ? ' is' : 's are'} ahead of it.`;
+  const waited = formatDuration(Math.max(0, ctx.now - waiter.readyAt));
+  const head =
+    workflow === undefined
+      ? `Waiting ${ordinal(position)} for ${waited}: `
+      : `Step ${workflow.step} of run ${workflow.runId} waits ${ordinal(position)} for ${waited} because `;
   return {
     reason: why.reason ?? waiter.reason,
-    text:
-      `Waiting ${ordinal(position)} for ${formatDuration(Math.max(0, ctx.now - waiter.readyAt))}: ` +
-      `${why.summary}. ${queue} ${why.next}`,
+    text: `${head}${why.summary}. ${queue} ${why.next}`,
   };
 }

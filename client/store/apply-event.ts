@@ -2,7 +2,7 @@
  * How each engine event moves the dashboard's picture of the engine. Works on a batch's mutable
  * drafts (see `Batch`); `applyEvents` in flow-state.ts makes the drafts and checks `seq`.
  */
-import type { EngineEvent } from '../../shared/events';
+import type { EngineEvent, WorkflowTag } from '../../shared/events';
 import { DEFAULT_PERIOD, type KeyId, type MessageId, type Millis } from '../../shared/engine/units';
 import { VISIBLE_WAITERS, type ActiveRequest, type FlowState, type KeyView } from './flow-types';
 
@@ -57,7 +57,30 @@ export class Batch {
   /** Keys the server forgot in this batch (and that no later event of it brought back). */
   readonly forgotten = new Set<string>();
 
-  constructor(private readonly keys: Record<string, KeyView>) {}
+  /** A copy of the state's Workflow steps, made when the batch first changes them. */
+  private steps: Record<string, WorkflowTag> | null = null;
+
+  constructor(
+    private readonly keys: Record<string, KeyView>,
+    private readonly before: Readonly<Record<string, WorkflowTag>> = {},
+  ) {}
+
+  /** The Workflow step of each live message, after the batch so far. */
+  get workflows(): Readonly<Record<string, WorkflowTag>> {
+    return this.steps ?? this.before;
+  }
+
+  tag(id: MessageId, workflow: WorkflowTag): void {
+    this.steps ??= { ...this.before };
+    this.steps[id] = workflow;
+  }
+
+  /** Forgets an ended message's step (nothing is copied for a message that was none). */
+  untag(id: MessageId): void {
+    if (!Object.hasOwn(this.workflows, id)) return;
+    this.steps ??= { ...this.before };
+    delete this.steps[id];
+  }
 
   key(id: KeyId, at: Millis): KeyView {
     let d = this.drafts.get(id);
@@ -88,6 +111,7 @@ export function applyEvent(out: FlowState, b: Batch, e: EngineEvent): void {
       out.stats.accepted++;
       if (e.notBefore !== undefined) k.scheduled++;
       else b.fresh.add(e.messageId);
+      if (e.workflow !== undefined) b.tag(e.messageId, e.workflow);
       break;
     case 'message:waitlisted':
       if (!b.fresh.has(e.messageId)) leaveScheduled(k);
@@ -155,12 +179,15 @@ export function applyEvent(out: FlowState, b: Batch, e: EngineEvent): void {
       break;
     case 'message:delivered':
       out.stats.delivered++;
+      b.untag(e.messageId);
       break;
     case 'message:dead-lettered':
       out.stats.dead++;
+      b.untag(e.messageId);
       break;
     case 'message:cancelled':
       out.stats.cancelled++;
+      b.untag(e.messageId);
       // A cancelled in-flight message also releases its token (handled there). Otherwise it was
       // waiting or scheduled; the event does not say which, so a waiter we cannot see is a guess.
       if (k.waiting.some((w) => w.messageId === e.messageId)) leaveWaitlist(k, e.messageId);

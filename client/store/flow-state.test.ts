@@ -162,3 +162,70 @@ describe('applyEvents', () => {
     expect(s.keys.back!.active.map((a) => a.token)).toEqual([1]);
   });
 });
+
+describe('Workflow steps', () => {
+  const step = (name: string) => ({ runId: 'wfr_1', step: name });
+  /** What the server streams for a Workflow message: its `message:accepted` tagged. */
+  const asStep = (events: EngineEvent[], name: string): EngineEvent[] =>
+    events.map((e) => (e.type === 'message:accepted' ? { ...e, workflow: step(name) } : e));
+
+  it('keeps the step of each message from message:accepted until it ends', () => {
+    const h = engineHarness();
+    let s = fromSnapshot(h.snapshot());
+    s = applied(s, [
+      ...asStep(h.publish('k', 1), 'init'),
+      ...asStep(h.publish('k', 1, { retries: 1 }), 'send-email'),
+      ...h.publish('k', 1),
+      ...asStep(h.publish('k', 1, { delayMs: 5000 }), 'later'),
+    ]);
+    expect(s.workflows).toEqual({
+      msg_1: step('init'),
+      msg_2: step('send-email'),
+      msg_4: step('later'),
+    });
+    // The waiter is listed without it: the view looks it up by id.
+    expect(s.keys.k!.waiting[0]).not.toHaveProperty('workflow');
+
+    s = applied(s, h.finish(messageId('msg_1')));
+    expect(Object.keys(s.workflows)).toEqual(['msg_2', 'msg_4']);
+    // A failed attempt that will be retried is the same step, still live.
+    s = applied(s, h.finish(messageId('msg_2'), false));
+    expect(Object.keys(s.workflows)).toEqual(['msg_2', 'msg_4']);
+    s = applied(s, h.cancel(3));
+    expect(Object.keys(s.workflows)).toEqual(['msg_2']);
+  });
+
+  it('leaves the steps as they were when a batch changes none', () => {
+    const h = engineHarness();
+    let s = fromSnapshot(h.snapshot());
+    s = applied(s, asStep(h.publish('k', 1), 'init'));
+    const before = s.workflows;
+    s = applied(s, [...h.publish('other', 1), ...h.finish(messageId('msg_2'))]);
+    expect(s.workflows).toBe(before);
+  });
+
+  it('takes the steps of active and waiting messages from a snapshot, replacing the old', () => {
+    const h = engineHarness();
+    for (let i = 0; i < 3; i++) h.publish('k', 1);
+    const snap = h.snapshot();
+    const key = snap.engine.keys[0]!;
+    const tagged = {
+      ...snap,
+      engine: {
+        ...snap.engine,
+        keys: [
+          {
+            ...key,
+            active: key.active.map((a) => ({ ...a, workflow: step('init') })),
+            waiting: key.waiting.map((w, i) => (i === 1 ? { ...w, workflow: step('b') } : w)),
+          },
+        ],
+      },
+    };
+    const s = fromSnapshot(tagged);
+    expect(s.workflows).toEqual({ msg_1: step('init'), msg_3: step('b') });
+    expect(s.keys.k!.active[0]).not.toHaveProperty('workflow');
+    expect(s.keys.k!.waiting[1]).not.toHaveProperty('workflow');
+    expect(fromSnapshot(h.snapshot()).workflows).toEqual({});
+  });
+});

@@ -3,7 +3,7 @@
  * replaces it, each batch of events moves it forward. No React, no zustand, no socket here, so the
  * rules are unit-tested as plain functions.
  */
-import type { EngineEvent, SnapshotPayload } from '../../shared/events';
+import type { EngineEvent, SnapshotPayload, WorkflowTag } from '../../shared/events';
 import type { KeySnapshot } from '../../shared/engine/types';
 import type { Millis } from '../../shared/engine/units';
 import { applyEvent, Batch } from './apply-event';
@@ -20,16 +20,24 @@ export const initialFlowState: FlowState = {
   globalInFlight: 0,
   stats: { accepted: 0, delivered: 0, dead: 0, cancelled: 0 },
   keys: {},
+  workflows: {},
   clockOffsetMs: 0,
 };
 
-function keyFromSnapshot(k: KeySnapshot): KeyView {
+/** The key as the page holds it; its messages' Workflow steps go to `workflows`. */
+function keyFromSnapshot(k: KeySnapshot, workflows: Record<string, WorkflowTag>): KeyView {
   // `blockedBy` is derived again from the key's state wherever the page shows it.
   const { active, waiting, blockedBy: _blockedBy, ...limitsAndCounts } = k;
   return {
     ...limitsAndCounts,
-    active: active.map((a, i) => ({ ...a, token: i + 1, via: 'snapshot' as const })),
-    waiting: waiting.slice(0, VISIBLE_WAITERS).map((w) => ({ ...w })),
+    active: active.map(({ workflow, ...a }, i) => {
+      if (workflow !== undefined) workflows[a.messageId] = workflow;
+      return { ...a, token: i + 1, via: 'snapshot' as const };
+    }),
+    waiting: waiting.slice(0, VISIBLE_WAITERS).map(({ workflow, ...w }) => {
+      if (workflow !== undefined) workflows[w.messageId] = workflow;
+      return w;
+    }),
     freedAt: {},
   };
 }
@@ -40,7 +48,8 @@ function keyFromSnapshot(k: KeySnapshot): KeyView {
  */
 export function fromSnapshot(payload: SnapshotPayload, receivedAt?: number): FlowState {
   const keys: Record<string, KeyView> = {};
-  for (const k of payload.engine.keys) keys[k.key] = keyFromSnapshot(k);
+  const workflows: Record<string, WorkflowTag> = {};
+  for (const k of payload.engine.keys) keys[k.key] = keyFromSnapshot(k, workflows);
   return {
     synced: true,
     seq: payload.seq,
@@ -50,6 +59,7 @@ export function fromSnapshot(payload: SnapshotPayload, receivedAt?: number): Flo
     globalInFlight: payload.engine.globalInFlight,
     stats: { ...payload.engine.stats },
     keys,
+    workflows,
     clockOffsetMs: receivedAt === undefined ? 0 : payload.at - receivedAt,
   };
 }
@@ -65,7 +75,7 @@ export function applyEvents(
 ): { state: FlowState; outcome: EventsOutcome } {
   if (!state.synced) return { state, outcome: 'ignored' };
   const out: FlowState = { ...state, stats: { ...state.stats } };
-  const b = new Batch(state.keys);
+  const b = new Batch(state.keys, state.workflows);
   let applied = 0;
   for (const e of batch) {
     if (e.seq <= out.seq) continue;
@@ -77,6 +87,7 @@ export function applyEvents(
   }
   if (applied === 0) return { state, outcome: 'ignored' };
   out.keys = { ...state.keys };
+  out.workflows = b.workflows;
   for (const id of b.forgotten) delete out.keys[id];
   let refill = false;
   for (const [id, d] of b.drafts) {

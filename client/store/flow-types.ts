@@ -6,6 +6,7 @@ import type {
   WaiterView,
 } from '../../shared/engine/types';
 import type { MessageId, Millis } from '../../shared/engine/units';
+import type { WorkflowTag } from '../../shared/events';
 
 /** Waiters kept per key; the rest of a longer waitlist is only counted (a snapshot lists 100 too). */
 export const VISIBLE_WAITERS = 100;
@@ -24,8 +25,8 @@ export interface ActiveRequest {
   via: 'acquired' | 'handoff' | 'snapshot';
 }
 
-/** A waiting message, as the engine lists it. */
-export type Waiter = WaiterView;
+/** A waiting message, as the engine lists it (its Workflow step is in `FlowState.workflows`). */
+export type Waiter = Omit<WaiterView, 'workflow'>;
 
 /**
  * One key as the page holds it: the engine's key snapshot (limits, pins, window, counts), with the
@@ -51,6 +52,13 @@ export interface FlowState {
   globalInFlight: number;
   stats: EngineStats;
   keys: Record<string, KeyView>;
+  /**
+   * The Workflow step of each live message this page knows to be one, by message id: learned
+   * from `message:accepted` and from snapshots, dropped when the message ends. A snapshot lists
+   * only active and visible waiting messages, so a step delayed or retrying across a snapshot is
+   * known again only from a later one.
+   */
+  workflows: Readonly<Record<string, WorkflowTag>>;
   /**
    * Server time minus page time, measured when the last snapshot arrived; the views add it to the
    * page's clock to place "now" in the server's rate windows and to age the waiters.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyView } from './flow-types';
-import { busiestKeys } from './selectors';
+import { busiestKeys, keySteps } from './selectors';
 
 const key = (name: string, inFlight: number, waitListSize: number) =>
   ({ key: name, inFlight, waitListSize }) as unknown as KeyView;
@@ -10,5 +10,18 @@ describe('the keys followed before the page has seen any activity', () => {
     const keys = { a: key('a', 0, 0), b: key('b', 2, 5), c: key('c', 1, 0), d: key('d', 3, 9) };
     expect(busiestKeys(keys, 2)).toEqual(['d', 'b']);
     expect(busiestKeys({ a: key('a', 0, 0) }, 3)).toEqual([]);
+  });
+});
+
+describe('the Workflow steps of a key', () => {
+  it('are those of its active and listed waiting messages', () => {
+    const k = {
+      active: [{ messageId: 'a' }, { messageId: 'b' }],
+      waiting: [{ messageId: 'c' }],
+    } as unknown as KeyView;
+    const init = { runId: 'wfr_1', step: 'init' };
+    const later = { runId: 'wfr_2', step: 'later' };
+    expect(keySteps(k, { a: init, c: later, elsewhere: init })).toEqual({ a: init, c: later });
+    expect(keySteps(undefined, { a: init })).toEqual({});
   });
 });

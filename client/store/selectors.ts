@@ -1,4 +1,5 @@
 /** Named selectors: components say what they read, and re-render only when it changes. */
+import type { WorkflowTag } from '../../shared/events';
 import { FOLLOWED_KEYS, type Arrival } from './activity';
 import type { AppState } from './app-store';
 import type { KeyView } from './flow-state';
@@ -58,3 +59,32 @@ export const selectArrival =
     s.activity.arrivals[name];
 
 export const selectIsSelected = (name: string) => (s: AppState) => s.selected.includes(name);
+
+/** The Workflow step a message is, when the page knows it to be one. */
+export const selectWorkflowTag =
+  (id: string) =>
+  (s: AppState): WorkflowTag | undefined =>
+    Object.hasOwn(s.flow.workflows, id) ? s.flow.workflows[id] : undefined;
+
+/**
+ * The Workflow steps among a key's active and listed waiting messages, by message id. Read with
+ * `useShallow`: the object is new on every call, its tags are the store's own.
+ */
+export const selectKeySteps =
+  (name: string) =>
+  (s: AppState): Record<string, WorkflowTag> =>
+    keySteps(s.flow.keys[name], s.flow.workflows);
+
+/** The steps of `k`'s drawn messages, out of every message's `workflows`. */
+export function keySteps(
+  k: KeyView | undefined,
+  workflows: Readonly<Record<string, WorkflowTag>>,
+): Record<string, WorkflowTag> {
+  const out: Record<string, WorkflowTag> = {};
+  if (k === undefined) return out;
+  for (const { messageId } of [...k.active, ...k.waiting]) {
+    const tag = Object.hasOwn(workflows, messageId) ? workflows[messageId] : undefined;
+    if (tag !== undefined) out[messageId] = tag;
+  }
+  return out;
+}

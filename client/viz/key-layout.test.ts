@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { DIAGRAM_WIDTH, MAX_DRAWN, freeTokens, keyLayout, perRow, slot } from './key-layout';
+import {
+  CAPTIONED_MAX_DRAWN,
+  CAPTIONED_PITCH_X,
+  CAPTION_DY,
+  DIAGRAM_WIDTH,
+  ITEM,
+  MAX_DRAWN,
+  PITCH,
+  freeTokens,
+  keyLayout,
+  perRow,
+  slot,
+} from './key-layout';
 
 const active = (...tokens: number[]) => tokens.map((token) => ({ messageId: `a${token}`, token }));
 const waiting = (n: number) => Array.from({ length: n }, (_, i) => ({ messageId: `w${i + 1}` }));
@@ -103,6 +115,53 @@ describe('keyLayout', () => {
     expect(
       keyLayout({ parallelism: null, active: active(1), waiting: [], waitListSize: 0 }).tokens,
     ).toEqual([]);
+  });
+});
+
+describe('keyLayout with Workflow steps', () => {
+  const init = { runId: 'wfr_1', step: 'init' };
+  const input = (steps: Record<string, typeof init>) => ({
+    parallelism: 3,
+    active: active(1, 2, 3),
+    waiting: waiting(20),
+    waitListSize: 20,
+    steps,
+  });
+
+  it('lays a key with no step out exactly as before', () => {
+    const { steps: _steps, ...plain } = input({});
+    expect(keyLayout(input({ elsewhere: init }))).toEqual(keyLayout(plain));
+    expect(keyLayout(plain).captioned).toBe(false);
+  });
+
+  it('tags the steps and spaces every item for a two-line caption', () => {
+    const l = keyLayout(input({ a2: init, w3: init }));
+    expect(l.captioned).toBe(true);
+    expect(l.active.map((a) => a.workflow)).toEqual([undefined, init, undefined]);
+    expect(l.waiters[2]!.workflow).toBe(init);
+    expect(l.waiters[0]).not.toHaveProperty('workflow');
+    const n = perRow(DIAGRAM_WIDTH, CAPTIONED_PITCH_X);
+    expect(n).toBeGreaterThan(1);
+    const [a, b] = l.active;
+    expect(b!.x - a!.x).toBe(CAPTIONED_PITCH_X);
+    // A caption (its slot's width) stays inside its column.
+    const waitCol = l.columns[2];
+    for (const w of l.waiters) {
+      expect(w.x - CAPTIONED_PITCH_X / 2).toBeGreaterThanOrEqual(waitCol.x0);
+      expect(w.x + CAPTIONED_PITCH_X / 2).toBeLessThanOrEqual(waitCol.x1);
+    }
+    // The next row starts below the caption of the one above.
+    const below = l.waiters[n]!;
+    expect(below.y - ITEM / 2).toBeGreaterThan(l.waiters[0]!.y + CAPTION_DY[1]);
+    expect(CAPTIONED_PITCH_X).toBeGreaterThan(PITCH);
+  });
+
+  it('draws fewer per column, counting the rest below the captions', () => {
+    const l = keyLayout(input({ w1: init }));
+    expect(l.waiters).toHaveLength(CAPTIONED_MAX_DRAWN);
+    expect(l.waitersMore).toBe(20 - CAPTIONED_MAX_DRAWN);
+    expect(l.more.waiters.y).toBeGreaterThan(l.waiters.at(-1)!.y + CAPTION_DY[1]);
+    expect(l.height).toBeGreaterThan(l.more.waiters.y);
   });
 });
 

@@ -3,6 +3,7 @@
  * Tokens, Active Requests, Waitlist) on a fixed-width canvas. Pure geometry: the React view draws
  * from it, the handoff layer animates between two of them, and tests check it without a browser.
  */
+import type { WorkflowTag } from '../../shared/events';
 
 /** The diagram's width in SVG units; the view scales it to the space it gets. */
 export const DIAGRAM_WIDTH = 840;
@@ -16,6 +17,32 @@ export const MAX_DRAWN = 40;
 export const FIRST_ROW_Y = 86;
 /** The title baseline of each column. */
 export const TITLE_Y = 40;
+
+/**
+ * A key with Workflow steps among its requests is laid out wider apart, with room under each
+ * circle for two caption lines (step name, run id), and so draws fewer per column.
+ */
+export const CAPTIONED_PITCH_X = 92;
+export const CAPTIONED_PITCH_Y = 80;
+export const CAPTIONED_MAX_DRAWN = 12;
+/** Baselines of the two caption lines, below an item's centre. */
+export const CAPTION_DY = [ITEM / 2 + 16, ITEM / 2 + 31] as const;
+
+/** How far apart items sit, and how many a column draws. */
+export interface Grid {
+  pitchX: number;
+  pitchY: number;
+  maxDrawn: number;
+  /** Rows centred in their column (so the outer captions stay inside it), else from its left. */
+  centred: boolean;
+}
+const PLAIN: Grid = { pitchX: PITCH, pitchY: PITCH, maxDrawn: MAX_DRAWN, centred: false };
+const CAPTIONED: Grid = {
+  pitchX: CAPTIONED_PITCH_X,
+  pitchY: CAPTIONED_PITCH_Y,
+  maxDrawn: CAPTIONED_MAX_DRAWN,
+  centred: true,
+};
 
 const PAD = 16;
 /** Room under the first row for the docs' "No available token" arrow and its red circle. */
@@ -41,12 +68,15 @@ export interface PlacedToken extends Point {
 export interface PlacedActive extends Point {
   messageId: string;
   token: number;
+  /** The Workflow step it is, when it is one. */
+  workflow?: WorkflowTag;
 }
 
 export interface PlacedWaiter extends Point {
   messageId: string;
   /** 1-based place in the waitlist. */
   position: number;
+  workflow?: WorkflowTag;
 }
 
 export interface KeyLayout {
@@ -54,6 +84,8 @@ export interface KeyLayout {
   /** The key's parallelism (null: no tokens are drawn, so none can travel). */
   parallelism: number | null;
   height: number;
+  /** Some request is a Workflow step: items sit wider apart, with room for their captions. */
+  captioned: boolean;
   columns: readonly [Column, Column, Column];
   /** Free tokens, lowest number first. */
   tokens: PlacedToken[];
@@ -63,7 +95,7 @@ export interface KeyLayout {
   active: PlacedActive[];
   activeMore: number;
   waiters: PlacedWaiter[];
-  /** Waiters not drawn (past MAX_DRAWN, or past the ones the client knows). */
+  /** Waiters not drawn (past the grid's most, or past the ones the client knows). */
   waitersMore: number;
   /** Where the "+N more" note of each column goes. */
   more: { tokens: Point; active: Point; waiters: Point };
@@ -77,24 +109,27 @@ export interface LayoutInput {
   active: ReadonlyArray<{ messageId: string; token: number }>;
   waiting: ReadonlyArray<{ messageId: string }>;
   waitListSize: number;
+  /** The Workflow step of each message that is one, by id (the store's `workflows`). */
+  steps?: Readonly<Record<string, WorkflowTag>>;
 }
 
 /** Items that fit on one row of a column. */
-export function perRow(width = DIAGRAM_WIDTH): number {
-  return Math.max(1, Math.floor((width / 3 - 2 * PAD + (PITCH - ITEM)) / PITCH));
+export function perRow(width = DIAGRAM_WIDTH, pitchX = PITCH): number {
+  return Math.max(1, Math.floor((width / 3 - 2 * PAD + (pitchX - ITEM)) / pitchX));
 }
 
 /** The centre of the `index`-th item (0-based) of a column, filling rows left to right. */
-export function slot(column: Column, index: number, width = DIAGRAM_WIDTH): Point {
-  const n = perRow(width);
+export function slot(column: Column, index: number, width = DIAGRAM_WIDTH, grid = PLAIN): Point {
+  const n = perRow(width, grid.pitchX);
+  const first = grid.centred ? (width / 3 - (n - 1) * grid.pitchX) / 2 : PAD + ITEM / 2;
   return {
-    x: column.x0 + PAD + ITEM / 2 + (index % n) * PITCH,
-    y: FIRST_ROW_Y + Math.floor(index / n) * PITCH,
+    x: column.x0 + first + (index % n) * grid.pitchX,
+    y: FIRST_ROW_Y + Math.floor(index / n) * grid.pitchY,
   };
 }
 
-function rows(count: number, width: number): number {
-  return Math.ceil(Math.min(count, MAX_DRAWN) / perRow(width));
+function rows(count: number, width: number, grid: Grid): number {
+  return Math.ceil(Math.min(count, grid.maxDrawn) / perRow(width, grid.pitchX));
 }
 
 /** The token numbers no active request holds, lowest first. */
@@ -125,24 +160,43 @@ export function keyLayout(input: LayoutInput, width = DIAGRAM_WIDTH): KeyLayout 
   ] as const;
   const [tokCol, actCol, waitCol] = columns;
 
+  const steps = input.steps ?? {};
+  const stepOf = (id: string) => (Object.hasOwn(steps, id) ? steps[id] : undefined);
+  // Decided on every listed request, not the drawn ones, so the grid does not change as a step
+  // moves up the waitlist into view.
+  const captioned =
+    input.active.some((a) => stepOf(a.messageId) !== undefined) ||
+    input.waiting.some((w) => stepOf(w.messageId) !== undefined);
+  const grid = captioned ? CAPTIONED : PLAIN;
+  const tagged = <T extends { messageId: string }>(item: T): T & { workflow?: WorkflowTag } => {
+    const workflow = stepOf(item.messageId);
+    return workflow === undefined ? item : { ...item, workflow };
+  };
+
   const free = freeTokens(input.parallelism, input.active);
-  const tokens = free.slice(0, MAX_DRAWN).map((token, i) => ({ token, ...slot(tokCol, i, width) }));
+  const tokens = free
+    .slice(0, grid.maxDrawn)
+    .map((token, i) => ({ token, ...slot(tokCol, i, width, grid) }));
   const sorted = [...input.active].sort((a, b) => a.token - b.token);
   const active = sorted
-    .slice(0, MAX_DRAWN)
-    .map((a, i) => ({ messageId: a.messageId, token: a.token, ...slot(actCol, i, width) }));
+    .slice(0, grid.maxDrawn)
+    .map((a, i) =>
+      tagged({ messageId: a.messageId, token: a.token, ...slot(actCol, i, width, grid) }),
+    );
   const waiters = input.waiting
-    .slice(0, MAX_DRAWN)
-    .map((w, i) => ({ messageId: w.messageId, position: i + 1, ...slot(waitCol, i, width) }));
+    .slice(0, grid.maxDrawn)
+    .map((w, i) =>
+      tagged({ messageId: w.messageId, position: i + 1, ...slot(waitCol, i, width, grid) }),
+    );
 
   const maxRows = Math.max(
     1,
-    rows(free.length, width),
-    rows(sorted.length, width),
-    rows(input.waiting.length, width),
+    rows(free.length, width, grid),
+    rows(sorted.length, width, grid),
+    rows(input.waiting.length, width, grid),
   );
-  const lastRowY = FIRST_ROW_Y + (maxRows - 1) * PITCH;
-  const moreY = lastRowY + ITEM / 2 + 26;
+  const lastRowY = FIRST_ROW_Y + (maxRows - 1) * grid.pitchY;
+  const moreY = lastRowY + (captioned ? CAPTION_DY[1] + 24 : ITEM / 2 + 26);
   const height = Math.max(MIN_HEIGHT, moreY + 28);
 
   // The docs draw the refused request under the empty token column, its arrow pointing up at
@@ -154,6 +208,7 @@ export function keyLayout(input: LayoutInput, width = DIAGRAM_WIDTH): KeyLayout 
     width,
     parallelism: input.parallelism,
     height,
+    captioned,
     columns,
     tokens,
     tokensMore: free.length - tokens.length,

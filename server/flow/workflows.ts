@@ -209,7 +209,7 @@ export class Workflows {
     }
     const run = this.require(wf.runId);
     if (wf.revive !== undefined)
-      return this.admitted(parsed, run, wf.callType, null, wf.revive === 0 ? 'init' : 'resumed');
+      return this.admitted(parsed, run, wf.callType, null, wf.revive === 0 ? 'start' : 'resumed');
     if (wf.callType === 'failureCall')
       return this.admitted(parsed, run, 'failureCall', null, 'failure function');
     if (run.state !== 'RUN_STARTED')
@@ -225,7 +225,16 @@ export class Workflows {
       return this.admitted(inherited, run, 'fromCallback', null, `${name} (answer)`);
     }
     const step = parseStep(bodyText(parsed.payload.body));
-    return this.admitted(inherited, run, 'step', step, step.stepName);
+    // A plan step (a parallel branch) runs that step; any other call brings a step's result and
+    // runs whatever comes after it.
+    const plan = step.stepId === 0 && step.targetStep !== undefined;
+    return this.admitted(
+      inherited,
+      run,
+      'step',
+      step,
+      plan ? step.stepName : `after ${step.stepName}`,
+    );
   }
 
   /** Forgets a message recorded by `commit` that the engine then refused. */
@@ -427,7 +436,7 @@ export class Workflows {
           live: new Set(),
         };
         this.remember(run);
-        this.track(id, run, 'step', 0, 'init', payload);
+        this.track(id, run, 'step', 0, 'start', payload);
       },
     };
   }

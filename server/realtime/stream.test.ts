@@ -10,7 +10,7 @@ import type {
   SnapshotPayload,
 } from '../../shared/events';
 import { FlowEngine } from '../../shared/engine/engine';
-import { keyId, messageId } from '../../shared/engine/units';
+import { keyId, messageId, type MessageId } from '../../shared/engine/units';
 import { instantDeliverer } from '../delivery/simulated';
 import { FlowController } from '../flow/controller';
 import { systemClock, type Deliverer, type Timers } from '../flow/types';
@@ -258,6 +258,82 @@ describe('attachRealtime', () => {
       expect(rec.received.map((r) => r.kind)).toEqual(['snapshot', 'events', 'events', 'snapshot']);
       expect(rec.events().at(-1)?.seq).toBe(queuedUpTo);
       expect(rec.snapshots()[1]!.engine.stats.accepted).toBe(3);
+    });
+  });
+
+  describe('with tagOf', () => {
+    /** Tags every odd message as a step of run `wfr_1`, and counts the questions asked. */
+    function tagger() {
+      const asked: MessageId[] = [];
+      const tagOf = (id: MessageId) => {
+        asked.push(id);
+        return Number(id.slice(4)) % 2 === 1 ? { runId: 'wfr_1', step: `step-${id}` } : undefined;
+      };
+      return { asked, tagOf };
+    }
+
+    it('adds the workflow step to each message:accepted it streams, once per event', async () => {
+      const tags = tagger();
+      const s = await start({ tagOf: tags.tagOf }, endless);
+      const seen: EngineEvent[] = [];
+      s.controller.onEvents((events) => seen.push(...events));
+      const a = record(s.client());
+      const b = record(s.client());
+      await a.until(() => a.snapshots().length === 1);
+      await b.until(() => b.snapshots().length === 1);
+      tags.asked.length = 0;
+
+      s.publish('wf', 1);
+      s.publish('wf', 1);
+      const accepted = (events: EngineEvent[]) =>
+        events.filter((e) => e.type === 'message:accepted');
+      for (const rec of [a, b]) {
+        await rec.until(() => accepted(rec.events()).length === 2);
+        expect(accepted(rec.events())).toEqual([
+          expect.objectContaining({
+            messageId: 'msg_1',
+            workflow: { runId: 'wfr_1', step: 'step-msg_1' },
+          }),
+          expect.not.objectContaining({ workflow: expect.anything() }),
+        ]);
+        for (const e of rec.events()) {
+          if (e.type !== 'message:accepted') expect(e).not.toHaveProperty('workflow');
+        }
+      }
+      // Asked once per accepted message, however many sockets listen.
+      expect(tags.asked).toEqual(['msg_1', 'msg_2']);
+      // The controller's other listeners get the engine's events as they were.
+      expect(seen.some((e) => 'workflow' in e)).toBe(false);
+    });
+
+    it('tags the active and waiting entries of a snapshot, not the engine', async () => {
+      const tags = tagger();
+      const s = await start({ tagOf: tags.tagOf }, endless);
+      for (let i = 0; i < 4; i++) s.publish('wf', 1);
+      const rec = record(s.client());
+      await rec.until(() => rec.snapshots().length === 1);
+      const key = rec.snapshots()[0]!.engine.keys[0]!;
+      expect(key.active).toEqual([
+        expect.objectContaining({
+          messageId: 'msg_1',
+          workflow: { runId: 'wfr_1', step: 'step-msg_1' },
+        }),
+      ]);
+      expect(key.waiting.map((w) => [w.messageId, w.workflow?.step])).toEqual([
+        ['msg_2', undefined],
+        ['msg_3', 'step-msg_3'],
+        ['msg_4', undefined],
+      ]);
+      expect(key.waiting[0]).not.toHaveProperty('workflow');
+      const plain = s.controller.engine.snapshot(s.controller.now()).keys[0]!;
+      expect([...plain.active, ...plain.waiting].some((v) => 'workflow' in v)).toBe(false);
+    });
+
+    it('asks nothing while no socket is connected', async () => {
+      const tags = tagger();
+      const s = await start({ tagOf: tags.tagOf }, endless);
+      s.publish();
+      expect(tags.asked).toEqual([]);
     });
   });
 

@@ -13,7 +13,10 @@ import type {
   EngineEvent,
   ServerToClientEvents,
   SnapshotPayload,
+  WorkflowTag,
 } from '../../shared/events';
+import type { EngineSnapshot } from '../../shared/engine/types';
+import type { MessageId } from '../../shared/engine/units';
 import type { FlowController } from '../flow/controller';
 import { systemClock, systemTimers, type Clock, type Timers } from '../flow/types';
 
@@ -31,6 +34,11 @@ export interface RealtimeOptions {
   clock?: Clock;
   /** The batching timers; tests inject manual ones to decide when a batch goes out. */
   timers?: Timers;
+  /**
+   * The Workflow step a live message is, if any: added as `workflow` to each `message:accepted`
+   * streamed and to each active and waiting entry of a snapshot, so the dashboard can name steps.
+   */
+  tagOf?: (id: MessageId) => WorkflowTag | undefined;
 }
 
 export interface Realtime {
@@ -65,6 +73,41 @@ function writeBufferLength(socket: IoSocket): number {
   return (socket.conn as unknown as { writeBuffer: readonly unknown[] }).writeBuffer.length;
 }
 
+type TagOf = (id: MessageId) => WorkflowTag | undefined;
+
+/**
+ * The batch with each Workflow message's `message:accepted` replaced by a tagged copy (the
+ * controller's other listeners share the originals); the batch itself when nothing is tagged.
+ */
+export function tagEvents(events: readonly EngineEvent[], tagOf: TagOf): readonly EngineEvent[] {
+  let out: EngineEvent[] | null = null;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    if (e.type !== 'message:accepted') continue;
+    const workflow = tagOf(e.messageId);
+    if (workflow === undefined) continue;
+    out ??= [...events];
+    out[i] = { ...e, workflow };
+  }
+  return out ?? events;
+}
+
+/** The snapshot with its Workflow messages' active and waiting entries tagged, as copies. */
+export function tagSnapshot(snapshot: EngineSnapshot, tagOf: TagOf): EngineSnapshot {
+  const tag = <T extends { messageId: MessageId }>(entry: T): T => {
+    const workflow = tagOf(entry.messageId);
+    return workflow === undefined ? entry : { ...entry, workflow };
+  };
+  return {
+    ...snapshot,
+    keys: snapshot.keys.map((k) => ({
+      ...k,
+      active: k.active.map(tag),
+      waiting: k.waiting.map(tag),
+    })),
+  };
+}
+
 /**
  * Streams `controller`'s events to every socket of `io`.
  *
@@ -81,6 +124,7 @@ export function attachRealtime(
   const maxWriteBuffer = options.maxWriteBuffer ?? 64;
   const clock = options.clock ?? systemClock;
   const timers = options.timers ?? systemTimers;
+  const tagOf = options.tagOf;
   const subscribers = new Map<string, Subscriber>();
 
   function sendSnapshot(sub: Subscriber): void {
@@ -90,7 +134,7 @@ export function attachRealtime(
       seq: engine.lastSeq,
       at: now,
       policy: engine.policy,
-      engine: engine.snapshot(now),
+      engine: tagOf === undefined ? engine.snapshot(now) : tagSnapshot(engine.snapshot(now), tagOf),
     };
     sub.seq = payload.seq;
     sub.pending = [];
@@ -136,7 +180,10 @@ export function attachRealtime(
     }
   }
 
-  const offEvents = controller.onEvents((events) => {
+  const offEvents = controller.onEvents((batch) => {
+    if (subscribers.size === 0) return;
+    // Tagged once here, not once per socket.
+    const events = tagOf === undefined ? batch : tagEvents(batch, tagOf);
     for (const sub of subscribers.values()) {
       if (sub.stale) continue;
       for (const e of events) {

@@ -1,4 +1,4 @@
-import type { EngineEvent, WaitReason } from '../events';
+import type { EngineEvent, WaitReason, WorkflowTag } from '../events';
 import type { KeyId, MessageId, Millis } from './units';
 
 /** Which waiter receives a freed token: the oldest (`fifo`), or a seeded random pick (`random`). */
@@ -86,6 +86,8 @@ export interface ActiveView {
   messageId: MessageId;
   attempt: number;
   startedAt: Millis;
+  /** The Workflow step it is, when it is one (added by the server, never by the engine). */
+  workflow?: WorkflowTag;
 }
 
 export interface WaiterView {
@@ -94,6 +96,8 @@ export interface WaiterView {
   readyAt: Millis;
   /** The reason it had when it joined; the key's `blockedBy` is the reason now. */
   reason: WaitReason;
+  /** The Workflow step it is, when it is one (added by the server, never by the engine). */
+  workflow?: WorkflowTag;
 }
 
 export interface KeySnapshot {
