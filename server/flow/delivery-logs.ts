@@ -1,4 +1,4 @@
-import { describeBody } from '../../shared/protocol/body';
+import { shownBody, shownHeaders } from '../../shared/protocol/redact';
 import Denque from 'denque';
 import type { EngineEvent } from '../../shared/events';
 import type { MessageId, Millis } from '../../shared/engine/units';
@@ -148,9 +148,9 @@ export class DeliveryLogs {
       url: m?.payload.destination ?? '',
       ...extra,
       ...(m !== undefined && Object.keys(m.payload.headers).length > 0
-        ? { header: m.payload.headers }
+        ? { header: shownHeaders(m.payload.headers, m.payload.redact) }
         : {}),
-      ...(m?.payload.body !== undefined ? describeBody(m.payload.body) : {}),
+      ...(m?.payload.body !== undefined ? shownBody(m.payload.body, m.payload.redact) : {}),
       ...(m?.label !== undefined ? { label: m.label } : {}),
       ...(m?.flowControlKey != null ? { flowControlKey: m.flowControlKey } : {}),
       ...(m?.urlGroup !== undefined ? { topicName: m.urlGroup } : {}),

@@ -1,5 +1,6 @@
 import type { MessageId } from '../../shared/engine/units';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
+import { REDACTED, shownHeaders } from '../../shared/protocol/redact';
 import { fromBase64 } from '../../shared/protocol/workflow';
 import type { MessageLog } from './message-log';
 import type { Run, RunState, StepRecord, Workflows } from './workflows';
@@ -121,7 +122,10 @@ type StepLog = Record<string, unknown>;
 function stepLog(s: StepRecord, log: MessageLog): StepLog {
   const m = log.get(s.raw.messageId as MessageId);
   const headers = Object.fromEntries(
-    Object.entries(m?.payload.headers ?? {}).map(([k, v]) => [k, [v]]),
+    Object.entries(shownHeaders(m?.payload.headers ?? {}, m?.payload.redact)).map(([k, v]) => [
+      k,
+      [v],
+    ]),
   );
   const base = {
     messageId: s.raw.messageId,
@@ -137,7 +141,7 @@ function stepLog(s: StepRecord, log: MessageLog): StepLog {
       stepId: 0,
       stepName: 'init',
       stepType: 'Initial',
-      out: fromBase64(s.raw.body),
+      out: m?.payload.redact?.body === true ? REDACTED : fromBase64(s.raw.body),
       concurrent: 1,
     };
   }

@@ -5,7 +5,7 @@ import type { Publisher, PublishResult } from '../flow/publisher';
 import { checkQueueName, type Queues } from '../flow/queues';
 import { GROUP_NAME_HELP, isUrlGroupName, type UrlGroups } from '../flow/url-groups';
 import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
-import { describeBody } from '../../shared/protocol/body';
+import { shownBody, shownHeaders } from '../../shared/protocol/redact';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import { askedForAll, matchesMessage, parseSelection } from './message-filter';
 import { HttpError, ok, type Reply } from './respond';
@@ -26,8 +26,10 @@ export function describeMessage(m: LoggedMessage) {
     messageId: m.messageId,
     url: p.destination,
     method: p.method,
-    header: Object.fromEntries(Object.entries(p.headers).map(([k, v]) => [k, [v]])),
-    ...describeBody(p.body),
+    header: Object.fromEntries(
+      Object.entries(shownHeaders(p.headers, p.redact)).map(([k, v]) => [k, [v]]),
+    ),
+    ...shownBody(p.body, p.redact),
     createdAt: m.createdAt,
     ...(m.flowControlKey !== null ? { flowControlKey: m.flowControlKey } : {}),
     ...(m.label !== undefined ? { label: m.label } : {}),
@@ -242,8 +244,10 @@ export function messageHandlers(
       let seen = 0;
       for (const m of log.deadLetters()) {
         if (ids.size > 0 && !ids.has(m.dlqId ?? '')) continue;
-        if (!matchesMessage(m, sel.filter)) continue;
         const run = runFields(m);
+        // A run's call is labelled with its run's label.
+        const label = m.label ?? (run?.label as string | undefined);
+        if (!matchesMessage(label === m.label ? m : { ...m, label }, sel.filter)) continue;
         if ((source === 'workflow' || runId !== null) && run === undefined) continue;
         if (runId !== null && run?.workflowRunId !== runId) continue;
         if (seen++ < offset) continue;

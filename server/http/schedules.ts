@@ -1,4 +1,4 @@
-import { describeBody } from '../../shared/protocol/body';
+import { shownBody, shownHeaders } from '../../shared/protocol/redact';
 import { parseDuration } from '../../shared/protocol/duration';
 import type { HeaderBag } from '../../shared/protocol/publish';
 import type { MessageLog, MessageStatus } from '../flow/message-log';
@@ -24,8 +24,10 @@ export function describeSchedule(s: Readonly<Schedule>, log: MessageLog) {
     createdAt: s.createdAt,
     destination: s.destination,
     method: payload.method,
-    header: Object.fromEntries(Object.entries(payload.headers).map(([k, v]) => [k, [v]])),
-    ...describeBody(payload.body),
+    header: Object.fromEntries(
+      Object.entries(shownHeaders(payload.headers, payload.redact)).map(([k, v]) => [k, [v]]),
+    ),
+    ...shownBody(payload.body, payload.redact),
     retries: input.retries ?? 3,
     ...(delayMs !== null && delayMs > 0 ? { delay: delayMs / 1000 } : {}),
     ...(callback !== undefined ? { callback: callback.url } : {}),

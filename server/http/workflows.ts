@@ -178,6 +178,7 @@ export function workflowHandlers(
         workflowRunId: run.id,
         workflowUrl: run.url,
         workflowCreatedAt: run.createdAt,
+        ...(run.label !== undefined && m.label === undefined ? { label: run.label } : {}),
         ...(run.failure !== undefined
           ? {
               failureCallback: run.failure.url,

@@ -10,6 +10,7 @@ import { parseFlowControlHeaders } from './flow-control';
 import { InvalidRequest } from './invalid-request';
 import { parseRetryDelay } from './retry-delay';
 import { parseSimDestination } from './sim-destination';
+import { parseRedactFields, type Redaction } from './redact';
 import { absoluteUrl, checkRunId, parseCallType, type CallType } from './workflow';
 
 /** What is sent when a message is delivered (everything but flow control). */
@@ -23,6 +24,8 @@ export interface MessagePayload {
   timeoutMs?: number;
   /** `Upstash-Retry-Delay`, in ms over `retried`; the default backoff when absent. */
   retryDelay?: string;
+  /** `Upstash-Redact-Fields`: what is never shown (logs, reads, dead letters); delivery is whole. */
+  redact?: Redaction;
 }
 
 /**
@@ -224,6 +227,7 @@ export function parsePublish(
   const retryDelay = headers['upstash-retry-delay'];
   if (retryDelay !== undefined) parseRetryDelay(retryDelay);
   const timeoutMs = parseTimeout(headers['upstash-timeout']);
+  const redact = parseRedactFields(headers['upstash-redact-fields']);
   const notBefore = parseNotBefore(headers, now);
   const callbackUrl = headers['upstash-callback'];
   const failureUrl = headers['upstash-failure-callback'];
@@ -277,6 +281,7 @@ export function parsePublish(
       ...(bytes !== undefined ? { body: bytes } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(retryDelay !== undefined ? { retryDelay } : {}),
+      ...(redact !== undefined ? { redact } : {}),
     },
   };
 }
