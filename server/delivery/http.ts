@@ -50,7 +50,10 @@ export class HttpDeliverer implements Deliverer {
   async deliver(delivery: Delivery): Promise<AttemptResult> {
     const { payload } = delivery;
     const now = this.options.clock.now();
-    const body = payload.body === undefined ? EMPTY : Buffer.from(payload.body.buffer, payload.body.byteOffset, payload.body.byteLength);
+    const body =
+      payload.body === undefined
+        ? EMPTY
+        : Buffer.from(payload.body.buffer, payload.body.byteOffset, payload.body.byteLength);
     const headers: Record<string, string> = {
       ...payload.headers,
       'upstash-message-id': delivery.id,

@@ -33,7 +33,9 @@ export function bytesToBase64(bytes: Uint8Array | undefined): string {
  * A body as QStash's API shows it: `body` when it is UTF-8 text, else `bodyBase64` (the client's
  * `Message` type has both).
  */
-export function describeBody(bytes: Uint8Array | undefined): { body: string } | { bodyBase64: string } {
+export function describeBody(
+  bytes: Uint8Array | undefined,
+): { body: string } | { bodyBase64: string } {
   if (bytes === undefined) return { body: '' };
   try {
     return { body: strictUtf8.decode(bytes) };

@@ -71,6 +71,7 @@ export function parseFlowControlKey(raw: string, what = 'Upstash-Flow-Control-Ke
   if (key === '') throw new FlowControlError(`${what} is empty`);
   if (key.length > MAX_KEY_LENGTH)
     throw new FlowControlError(`${what} is longer than ${MAX_KEY_LENGTH} characters`);
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufffd]/.test(key))
     throw new FlowControlError(`${what} contains control characters or invalid UTF-8`);
   if (key === '$') throw new FlowControlError(`${what} "$" is reserved for messages without a key`);
