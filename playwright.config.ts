@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { defineConfig, devices } from '@playwright/test';
 import { CHROMIUM_LAUNCH_OPTIONS } from './scripts/chromium';
 
@@ -6,7 +7,17 @@ import { CHROMIUM_LAUNCH_OPTIONS } from './scripts/chromium';
  * They use Debian's chromium (scripts/ensure-chromium.sh) instead of a Playwright download, so CI
  * needs only the npm registry and apt.
  */
-const PORT = 8181;
+/**
+ * A free port, chosen once: the config is loaded again in each worker, which inherits the
+ * environment, so every process agrees on it. Never a fixed port: another server may hold it.
+ */
+function freePort(): number {
+  const probe =
+    "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port));s.close()})";
+  return Number(execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8' }));
+}
+process.env.BATON_E2E_PORT ??= String(freePort());
+const PORT = Number(process.env.BATON_E2E_PORT);
 
 export default defineConfig({
   testDir: 'e2e',

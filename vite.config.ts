@@ -10,9 +10,11 @@ export default defineConfig({
   build: { outDir: '../dist/client', emptyOutDir: true },
   server: {
     port: 5173,
+    // Objects, not bare strings: a bare string also rewrites `Host` to the target, and Baton then
+    // sees the page's own origin (http://localhost:5173) as another site's and refuses it.
     proxy: {
-      '/v2': apiTarget,
-      '/healthz': apiTarget,
+      '/v2': { target: apiTarget },
+      '/healthz': { target: apiTarget },
       '/socket.io': { target: apiTarget, ws: true },
     },
   },

@@ -18,9 +18,14 @@ import { Schedules } from './flow/schedules';
 import { UrlGroups } from './flow/url-groups';
 import { systemClock, systemTimers, type Clock, type Deliverer, type Timers } from './flow/types';
 import { apiRouter, randomMessageId } from './http/router';
+import { createBrowserGuard } from './http/browser-guard';
+import { answerClientErrorsAsJson, jsonErrorHandler, jsonNotFound } from './http/json-errors';
+import { tokenChecker } from './http/token';
 import { DeliveryLogs } from './flow/delivery-logs';
 import { MessageLog } from './flow/message-log';
+import { DEFAULT_RETENTION, type RetentionOptions } from './flow/retention';
 import { Publisher } from './flow/publisher';
+import { drain, type ShutdownReport } from './flow/shutdown';
 import { WorkflowWaiters } from './flow/workflow-waiters';
 import { Workflows } from './flow/workflows';
 import { attachRealtime } from './realtime/stream';
@@ -36,10 +41,18 @@ export interface AppOptions {
   policy?: HandoffPolicy;
   /** Signing keys for `Upstash-Signature`; the clients' development keys by default. */
   signingKeys?: SigningKeys;
+  /** Browser origins besides the dashboard's own that may call the API and socket (`*`: any). */
+  allowedOrigins?: readonly string[];
+  /** Host names besides IP literals and localhost that requests may address (`*`: any). */
+  allowedHosts?: readonly string[];
+  /** Largest request body, in bytes; 1 MiB by default. */
+  maxBodyBytes?: number;
   /** Longest an attempt may take when a message sets no `Upstash-Timeout`. */
   requestTimeoutMs?: number;
   /** Forget keys idle this long (see `FlowEngine.forgetIdleKeys`); never when null or absent. */
   keyTtlMs?: number | null;
+  /** What is kept of ended messages, dead letters and logs; `DEFAULT_RETENTION` by default. */
+  retention?: RetentionOptions;
   /** Delivers http(s) destinations; the real HTTP deliverer by default. */
   httpDeliverer?: Deliverer;
   /** Folder of the built dashboard; served at `/` when it exists. */
@@ -54,6 +67,12 @@ export interface App {
   schedules: Schedules;
   urlGroups: UrlGroups;
   queues: Queues;
+  workflows: Workflows;
+  /**
+   * Stops taking work: every request gets a 503 with `Retry-After`, no new delivery starts, and
+   * the deliveries in flight may finish within `timeoutMs`. Says what was left behind.
+   */
+  shutdown(timeoutMs: number): Promise<ShutdownReport>;
   close(): Promise<void>;
 }
 
@@ -88,10 +107,23 @@ export function createApp(options: AppOptions): App {
     timers,
     keyTtlMs: options.keyTtlMs ?? null,
   });
-  const messageLog = new MessageLog();
+  const retention = options.retention ?? DEFAULT_RETENTION;
+  const messageLog = new MessageLog({
+    history: retention.history,
+    keepBodies: retention.keepBodies,
+    deadLetters: retention.deadLetters,
+    clock,
+    onDeadLetterDropped: (m, why) =>
+      options.log.warn(
+        { messageId: m.messageId, dlqId: m.dlqId, why },
+        why === 'bytes'
+          ? 'dead letter dropped: the dead-letter list is over --dlq-bytes'
+          : 'dead letter dropped: older than --dlq-max-age',
+      ),
+  });
   controller.onEvents((events) => messageLog.apply(events));
   // After the message log, whose entries it reads.
-  const deliveryLogs = new DeliveryLogs(messageLog);
+  const deliveryLogs = new DeliveryLogs(messageLog, { limit: retention.logs, clock });
   controller.onEvents((events) => deliveryLogs.apply(events));
   const warn = (msg: string, err?: unknown) => options.log.warn({ err }, msg);
   const workflows: Workflows = new Workflows({
@@ -128,6 +160,20 @@ export function createApp(options: AppOptions): App {
 
   const app = express();
   app.disable('x-powered-by');
+  const guard = createBrowserGuard({
+    allowedOrigins: options.allowedOrigins,
+    allowedHosts: options.allowedHosts,
+  });
+  app.use(guard.middleware);
+  let stopping = false;
+  app.use((_req, res, next) => {
+    if (!stopping) return next();
+    res.setHeader('Retry-After', '5');
+    res.setHeader('Connection', 'close');
+    res.status(503).json({
+      error: 'Baton is shutting down: try again shortly, on another server or after its restart',
+    });
+  });
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
@@ -145,6 +191,7 @@ export function createApp(options: AppOptions): App {
       log: options.log,
       token: options.token,
       signingKeys,
+      maxBodyBytes: options.maxBodyBytes,
     }),
   );
   if (options.staticDir !== undefined && existsSync(options.staticDir)) {
@@ -153,13 +200,18 @@ export function createApp(options: AppOptions): App {
     app.get('/{*path}', (_req, res) => res.sendFile(path.join(dir, 'index.html')));
   }
 
+  app.use(jsonNotFound);
+  app.use(jsonErrorHandler(options.log));
+
   const http = createServer(app);
+  answerClientErrorsAsJson(http);
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, { serveClient: false });
+  io.engine.use(guard.socketMiddleware);
   if (options.token !== undefined) {
-    const token = options.token;
+    const tokenMatches = tokenChecker(options.token);
     io.use((socket, next) => {
       const given = (socket.handshake.auth as { token?: unknown }).token;
-      next(given === token ? undefined : new Error('unauthorized'));
+      next(tokenMatches(given) ? undefined : new Error('unauthorized'));
     });
   }
   const realtime = attachRealtime(io, controller, { clock, tagOf: (id) => workflows.tagOf(id) });
@@ -171,6 +223,13 @@ export function createApp(options: AppOptions): App {
     schedules,
     urlGroups,
     queues,
+    workflows,
+    async shutdown(timeoutMs) {
+      stopping = true;
+      schedules.close();
+      waiters.close();
+      return drain(controller, timeoutMs);
+    },
     async close() {
       schedules.close();
       waiters.close();
@@ -178,7 +237,12 @@ export function createApp(options: AppOptions): App {
       controller.close();
       if (http_ instanceof HttpDeliverer) await http_.close();
       await io.close();
-      if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
+      if (http.listening) {
+        const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+        // Idle keep-alive connections would hold the close open.
+        http.closeIdleConnections();
+        await closed;
+      }
     },
   };
 }

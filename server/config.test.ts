@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, helpText, readConfig } from './config';
+import { DEFAULT_RETENTION } from './flow/retention';
 
 describe('readConfig', () => {
   it('uses the defaults with nothing set', () => {
@@ -7,11 +8,17 @@ describe('readConfig', () => {
       port: 8080,
       host: '127.0.0.1',
       token: undefined,
+      signingKeys: null,
+      allowedOrigins: [],
+      allowedHosts: [],
+      maxBodyBytes: 1_048_576,
       globalParallelism: null,
       requestTimeoutMs: 30_000,
+      shutdownTimeoutMs: 30_000,
       keyTtlMs: 3_600_000,
       policy: 'fifo',
       logLevel: 'info',
+      retention: DEFAULT_RETENTION,
     });
   });
 
@@ -28,6 +35,44 @@ describe('readConfig', () => {
     expect(readConfig([], { BATON_KEY_TTL: 'off' })).toMatchObject({ keyTtlMs: null });
   });
 
+  it('reads the signing keys under the names QStash users already set, flags winning', () => {
+    const env = { QSTASH_CURRENT_SIGNING_KEY: 'sig_cur', QSTASH_NEXT_SIGNING_KEY: 'sig_next' };
+    expect(readConfig([], env)).toMatchObject({
+      signingKeys: { current: 'sig_cur', next: 'sig_next' },
+    });
+    expect(readConfig(['--current-signing-key', 'sig_flag'], env)).toMatchObject({
+      signingKeys: { current: 'sig_flag', next: 'sig_next' },
+    });
+    // A current key alone is also the next one; a next key alone is refused.
+    expect(readConfig(['--current-signing-key', 'sig_only'], {})).toMatchObject({
+      signingKeys: { current: 'sig_only', next: 'sig_only' },
+    });
+    expect(() => readConfig([], { QSTASH_NEXT_SIGNING_KEY: 'sig_next' })).toThrow(ConfigError);
+  });
+
+  it('reads allowed origins and hosts as comma lists, and the body limit in bytes', () => {
+    expect(
+      readConfig(
+        [
+          '--allowed-origins',
+          'http://localhost:5173, https://Tools.Example/',
+          '--allowed-hosts',
+          'baton.internal,*',
+          '--max-body-bytes',
+          '2097152',
+        ],
+        {},
+      ),
+    ).toMatchObject({
+      allowedOrigins: ['http://localhost:5173', 'https://tools.example'],
+      allowedHosts: ['baton.internal', '*'],
+      maxBodyBytes: 2_097_152,
+    });
+    expect(readConfig([], { BATON_ALLOWED_ORIGINS: '*' })).toMatchObject({
+      allowedOrigins: ['*'],
+    });
+  });
+
   it('answers help', () => {
     expect(readConfig(['--help'], {})).toBe('help');
     expect(helpText()).toContain('BATON_GLOBAL_PARALLELISM');
@@ -40,6 +85,11 @@ describe('readConfig', () => {
     [['--key-ttl', '0s'], {}],
     [['--key-ttl', 'never'], {}],
     [['--policy', 'lifo'], {}],
+    [['--allowed-origins', 'localhost:5173'], {}],
+    [['--allowed-origins', 'http://a.example/path'], {}],
+    [['--allowed-hosts', 'a b'], {}],
+    [['--max-body-bytes', '1mb'], {}],
+    [['--max-body-bytes', '0'], {}],
     [['--unknown'], {}],
   ])('refuses %j %j', (argv, env) => {
     expect(() => readConfig(argv, env)).toThrow(ConfigError);

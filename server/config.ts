@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseDuration } from '../shared/protocol/duration';
+import { hostName, normalizeOrigin } from './http/browser-guard';
+import type { RetentionOptions } from './flow/retention';
+import { RETENTION_SETTINGS, retentionOf, retentionSchema } from './retention-config';
 
 /** Every setting, with its flag, environment variable and default: the single source for `--help` and the README. */
 export const SETTINGS = [
@@ -18,6 +21,36 @@ export const SETTINGS = [
     help: 'require this bearer token on every API call and socket (none: any token is accepted)',
   },
   {
+    flag: 'current-signing-key',
+    env: 'QSTASH_CURRENT_SIGNING_KEY',
+    default: '',
+    help: "key that signs deliveries' Upstash-Signature (none: the public development keys)",
+  },
+  {
+    flag: 'next-signing-key',
+    env: 'QSTASH_NEXT_SIGNING_KEY',
+    default: '',
+    help: 'the next signing key, answered at GET /v2/keys (none: the current one)',
+  },
+  {
+    flag: 'allowed-origins',
+    env: 'BATON_ALLOWED_ORIGINS',
+    default: '',
+    help: "comma list of browser origins besides the dashboard's own that may call Baton (* any)",
+  },
+  {
+    flag: 'allowed-hosts',
+    env: 'BATON_ALLOWED_HOSTS',
+    default: '',
+    help: 'comma list of host names besides IP addresses, localhost and --host that requests may use (* any)',
+  },
+  {
+    flag: 'max-body-bytes',
+    env: 'BATON_MAX_BODY_BYTES',
+    default: '1048576',
+    help: 'largest request body accepted, in bytes (larger: 413)',
+  },
+  {
     flag: 'global-parallelism',
     env: 'BATON_GLOBAL_PARALLELISM',
     default: '',
@@ -28,6 +61,12 @@ export const SETTINGS = [
     env: 'BATON_REQUEST_TIMEOUT',
     default: '30s',
     help: 'longest a delivery may take before it counts as failed (e.g. 30s, 2m)',
+  },
+  {
+    flag: 'shutdown-timeout',
+    env: 'BATON_SHUTDOWN_TIMEOUT',
+    default: '30s',
+    help: 'on SIGTERM/SIGINT, how long deliveries in flight may take to finish (e.g. 30s; 0s: none)',
   },
   {
     flag: 'key-ttl',
@@ -47,24 +86,70 @@ export const SETTINGS = [
     default: 'info',
     help: 'pino log level: fatal, error, warn, info, debug, trace, silent',
   },
+  ...RETENTION_SETTINGS,
 ] as const;
 
 export interface Config {
   port: number;
   host: string;
   token: string | undefined;
+  /** The operator's signing keys; null: none set, the public development keys are used. */
+  signingKeys: { current: string; next: string } | null;
+  /** Origins (normalized, or `*`) a browser page may call Baton from besides its own. */
+  allowedOrigins: string[];
+  /** Host names (or `*`) requests may address besides IP literals, localhost and `host`. */
+  allowedHosts: string[];
+  maxBodyBytes: number;
   globalParallelism: number | null;
   requestTimeoutMs: number;
+  /** On a stop signal, how long deliveries in flight may take to finish. */
+  shutdownTimeoutMs: number;
   /** null: keys are never forgotten. */
   keyTtlMs: number | null;
   policy: 'fifo' | 'random';
   logLevel: string;
+  /** What is kept of ended messages, dead letters and logs (bytes and age). */
+  retention: RetentionOptions;
 }
 
 const schema = z.object({
   port: z.coerce.number().int().min(0).max(65535),
   host: z.string().min(1),
   token: z.string().transform((t) => (t === '' ? undefined : t)),
+  'current-signing-key': z.string().trim(),
+  'next-signing-key': z.string().trim(),
+  'allowed-origins': z.string().transform((s, ctx) => {
+    const list = commaList(s);
+    const bad = list.filter((o) => normalizeOrigin(o) === undefined);
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${bad.map((b) => `"${b}"`).join(', ')}: each must be scheme://host[:port] or *`,
+      });
+      return z.NEVER;
+    }
+    return list.map((o) => normalizeOrigin(o)!);
+  }),
+  'allowed-hosts': z.string().transform((s, ctx) => {
+    const list = commaList(s);
+    const bad = list.filter((h) => h !== '*' && hostName(h) === undefined);
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${bad.map((b) => `"${b}"`).join(', ')}: each must be a host name or *`,
+      });
+      return z.NEVER;
+    }
+    return list.map((h) => (h === '*' ? h : hostName(h)!));
+  }),
+  'max-body-bytes': z.string().transform((s, ctx) => {
+    const n = Number(s.trim());
+    if (s.trim() === '' || !Number.isSafeInteger(n) || n < 1) {
+      ctx.addIssue({ code: 'custom', message: 'must be a whole number of bytes ≥ 1' });
+      return z.NEVER;
+    }
+    return n;
+  }),
   'global-parallelism': z.string().transform((s, ctx) => {
     if (s === '') return null;
     const n = Number(s);
@@ -78,6 +163,14 @@ const schema = z.object({
     const d = parseDuration(s);
     if (d === null || d < 1000) {
       ctx.addIssue({ code: 'custom', message: 'must be a duration like 30s or 2m (at least 1s)' });
+      return z.NEVER;
+    }
+    return d;
+  }),
+  'shutdown-timeout': z.string().transform((s, ctx) => {
+    const d = parseDuration(s);
+    if (d === null) {
+      ctx.addIssue({ code: 'custom', message: 'must be a duration like 30s or 2m (0s: none)' });
       return z.NEVER;
     }
     return d;
@@ -96,9 +189,28 @@ const schema = z.object({
   }),
   policy: z.enum(['fifo', 'random']),
   'log-level': z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  ...retentionSchema,
 });
 
 export class ConfigError extends Error {}
+
+const commaList = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+
+/** Both keys, or the current one alone (then also the next); a next key alone is refused. */
+function signingKeysOf(current: string, next: string): Config['signingKeys'] {
+  if (current === '' && next === '') return null;
+  if (current === '') {
+    throw new ConfigError(
+      'invalid configuration:\n  --next-signing-key (QSTASH_NEXT_SIGNING_KEY) is set without ' +
+        '--current-signing-key (QSTASH_CURRENT_SIGNING_KEY): deliveries are signed with the current key',
+    );
+  }
+  return { current, next: next === '' ? current : next };
+}
 
 export function helpText(): string {
   const rows = SETTINGS.map(
@@ -154,10 +266,16 @@ export function readConfig(
     port: c.port,
     host: c.host,
     token: c.token,
+    signingKeys: signingKeysOf(c['current-signing-key'], c['next-signing-key']),
+    allowedOrigins: c['allowed-origins'],
+    allowedHosts: c['allowed-hosts'],
+    maxBodyBytes: c['max-body-bytes'],
     globalParallelism: c['global-parallelism'],
     requestTimeoutMs: c['request-timeout'],
+    shutdownTimeoutMs: c['shutdown-timeout'],
     keyTtlMs: c['key-ttl'],
     policy: c.policy,
     logLevel: c['log-level'],
+    retention: retentionOf(c),
   };
 }

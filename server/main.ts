@@ -2,11 +2,14 @@
  * Baton's entry point: the only module that reads the environment. It parses the configuration,
  * builds the app with the in-memory store and starts listening. Nothing imports this file.
  */
+import { isIP } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createApp } from './app';
 import { ConfigError, helpText, readConfig } from './config';
+import { hostName } from './http/browser-guard';
 
 function main(): void {
   let config;
@@ -24,14 +27,31 @@ function main(): void {
     return;
   }
   const log = pino({ level: config.logLevel });
+  if (config.signingKeys === null) {
+    log.warn(
+      'no signing keys set (QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY, or ' +
+        '--current-signing-key and --next-signing-key): deliveries are signed with the public ' +
+        'development keys, which anyone can use to forge a delivery',
+    );
+  }
+  // The name Baton is started on is one it answers to; bound to every interface, so is the machine's.
+  const wildcard = config.host === '0.0.0.0' || config.host === '::';
+  const ownName = wildcard ? os.hostname() : config.host;
+  const allowedHosts = [...config.allowedHosts];
+  if (isIP(ownName) === 0 && hostName(ownName) !== undefined) allowedHosts.push(ownName);
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const app = createApp({
     log,
     token: config.token,
+    signingKeys: config.signingKeys ?? undefined,
+    allowedOrigins: config.allowedOrigins,
+    allowedHosts,
+    maxBodyBytes: config.maxBodyBytes,
     globalParallelism: config.globalParallelism,
     policy: config.policy,
     requestTimeoutMs: config.requestTimeoutMs,
     keyTtlMs: config.keyTtlMs,
+    retention: config.retention,
     staticDir: path.join(root, 'dist', 'client'),
   });
   app.http.listen(config.port, config.host, () => {
@@ -39,10 +59,36 @@ function main(): void {
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
     log.info({ host: config.host, port }, `Baton listening on http://${config.host}:${port}`);
   });
-  const stop = () => {
-    log.info('shutting down');
-    void app.close().then(() => process.exit(0));
+  let stoppingSince: number | null = null;
+  const stop = (signal: string) => {
+    if (stoppingSince !== null) {
+      // One stop can arrive twice (a terminal's Ctrl-C reaches the process group, and tsx relays
+      // it too); a signal a second later is the operator insisting.
+      if (Date.now() - stoppingSince < 1000) return;
+      log.warn(`${signal} again: exiting now, abandoning what is in flight`);
+      process.exit(1);
+    }
+    stoppingSince = Date.now();
+    log.info(
+      `${signal}: stopping. New requests get 503; deliveries in flight may finish within ${config.shutdownTimeoutMs} ms`,
+    );
+    void app.shutdown(config.shutdownTimeoutMs).then(async (r) => {
+      const left = r.waiting + r.scheduled + r.abandoned;
+      const summary =
+        `stopped after ${r.waitedMs} ms: ${r.finished} deliveries in flight finished; left behind ` +
+        `${r.waiting} waiting, ${r.scheduled} delayed or awaiting a retry, ${r.abandoned} still in flight`;
+      if (left === 0) log.info(r, `${summary}. Nothing was lost`);
+      else
+        log.warn(
+          r,
+          `${summary}. The memory store keeps nothing across a restart: these ${left} messages are lost`,
+        );
+      await app.close();
+      process.exit(0);
+    });
   };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }

@@ -97,8 +97,9 @@ export class HttpDeliverer implements Deliverer {
     }
   }
 
+  /** Closes its connections; a delivery still in flight is aborted (the stop has given up on it). */
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await this.dispatcher.destroy();
   }
 }
 

@@ -1,8 +1,20 @@
-import { shownBody, shownHeaders } from '../../shared/protocol/redact';
 import Denque from 'denque';
 import type { EngineEvent } from '../../shared/events';
 import type { MessageId, Millis } from '../../shared/engine/units';
+import { describeBody } from '../../shared/protocol/body';
+import { REDACTED, shownHeaders } from '../../shared/protocol/redact';
 import type { MessageLog } from './message-log';
+import {
+  DEFAULT_RETENTION,
+  LOG_ENTRY_BYTES,
+  LOG_INFO_BYTES,
+  bodyBytes,
+  headerBytes,
+  ownBytes,
+  stringBytes,
+  type RetentionOptions,
+} from './retention';
+import { systemClock, type Clock } from './types';
 
 /** QStash's log states (the official client's `State`). */
 export type LogState =
@@ -51,26 +63,96 @@ export interface LogPage {
   events: LogEntry[];
 }
 
-interface Stored {
-  /** Position in the whole history: the cursor. */
-  n: number;
-  entry: LogEntry;
+/** What a message's entries share: taken once from the message log, counted once. */
+interface Info {
+  url: string;
+  /** As shown (redacted); absent when the message has none. */
+  header: Record<string, string> | undefined;
+  /** The bytes, kept only up to `maxBodyBytes`; `REDACTED` when the body may not be shown. */
+  body: Uint8Array | typeof REDACTED | undefined;
+  label: string | undefined;
+  flowControlKey: string | undefined;
+  topicName: string | undefined;
+  /** Entries in the logs that point here; its bytes leave with the last of them. */
+  refs: number;
+  bytes: number;
+}
+
+/** One entry as kept: the state and its time, its message's details by reference. */
+class Stored {
+  constructor(
+    /** Position in the whole history: the cursor. */
+    readonly n: number,
+    readonly time: Millis,
+    readonly state: LogState,
+    readonly messageId: MessageId,
+    readonly info: Info,
+    readonly error: string | undefined,
+    readonly nextDeliveryTime: Millis | undefined,
+  ) {}
+
+  get bytes(): number {
+    return LOG_ENTRY_BYTES + stringBytes(this.error);
+  }
+
+  /** The entry in QStash's shape; a kept body is decoded now, not once per entry. */
+  shown(): LogEntry {
+    const i = this.info;
+    return {
+      time: this.time,
+      state: this.state,
+      messageId: this.messageId,
+      url: i.url,
+      ...(this.nextDeliveryTime !== undefined ? { nextDeliveryTime: this.nextDeliveryTime } : {}),
+      ...(this.error !== undefined ? { error: this.error } : {}),
+      ...(i.header !== undefined ? { header: i.header } : {}),
+      ...(i.body === REDACTED
+        ? { body: REDACTED }
+        : i.body !== undefined
+          ? describeBody(i.body)
+          : {}),
+      ...(i.label !== undefined ? { label: i.label } : {}),
+      ...(i.flowControlKey !== undefined ? { flowControlKey: i.flowControlKey } : {}),
+      ...(i.topicName !== undefined ? { topicName: i.topicName } : {}),
+    };
+  }
+}
+
+export interface DeliveryLogsOptions {
+  /** Bytes and age kept; bodies larger than `maxBodyBytes` are left out of the entries. */
+  limit?: RetentionOptions['logs'];
+  /** For ages; the system's by default. */
+  clock?: Clock;
 }
 
 /**
  * QStash's logs: every state a message went through (created, active, error, retry, delivered,
  * failed, canceled), newest first, for `GET /v2/events`. It follows the engine's events after the
- * message log, from which it takes each message's URL, headers, body and label. The latest
- * `capacity` entries are kept.
+ * message log, from which it takes each message's URL, headers, body and label, once per message:
+ * its entries share them. Entries are kept within a byte budget and an age, oldest out first; a
+ * body is shown up to `maxBodyBytes` (a larger one is left out, so the logs never pin it).
  */
 export class DeliveryLogs {
   private readonly entries = new Denque<Stored>();
+  /** The details of messages whose entries are still kept, to share with their next entries. */
+  private readonly infos = new Map<MessageId, Info>();
   private next = 0;
+  private total = 0;
+  private readonly limit: RetentionOptions['logs'];
+  private readonly clock: Clock;
 
   constructor(
     private readonly messages: MessageLog,
-    private readonly capacity = 10_000,
-  ) {}
+    options: DeliveryLogsOptions = {},
+  ) {
+    this.limit = options.limit ?? DEFAULT_RETENTION.logs;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Estimated bytes held. */
+  get bytes(): number {
+    return this.total;
+  }
 
   /** Follows the engine: call with every batch, in order, after the message log has seen it. */
   apply(events: readonly EngineEvent[]): void {
@@ -87,19 +169,21 @@ export class DeliveryLogs {
           break;
         case 'delivery:failed': {
           const why = e.error ?? (e.status !== undefined ? `status ${e.status}` : 'failed');
-          this.add(e.messageId, e.at, 'ERROR', { error: why });
-          if (e.retryAt !== null)
-            this.add(e.messageId, e.at, 'RETRY', { nextDeliveryTime: e.retryAt });
+          this.add(e.messageId, e.at, 'ERROR', why);
+          if (e.retryAt !== null) this.add(e.messageId, e.at, 'RETRY', undefined, e.retryAt);
           break;
         }
         case 'message:delivered':
           this.add(e.messageId, e.at, 'DELIVERED');
+          this.infos.delete(e.messageId);
           break;
         case 'message:dead-lettered':
-          this.add(e.messageId, e.at, 'FAILED', { error: e.reason });
+          this.add(e.messageId, e.at, 'FAILED', e.reason);
+          this.infos.delete(e.messageId);
           break;
         case 'message:cancelled':
           this.add(e.messageId, e.at, 'CANCELED');
+          this.infos.delete(e.messageId);
           break;
         default:
           break;
@@ -109,27 +193,28 @@ export class DeliveryLogs {
 
   /** The entries matching `q`, newest first, at most `q.count`, after `q.cursor` when given. */
   query(q: LogQuery): LogPage {
+    this.trim(this.clock.now());
     const events: LogEntry[] = [];
     const match = (list: string[], value: string | undefined) =>
       list.length === 0 || (value !== undefined && list.includes(value));
     for (let i = this.entries.length - 1; i >= 0; i--) {
       const s = this.entries.peekAt(i);
       if (s === undefined || (q.cursor !== undefined && s.n >= q.cursor)) continue;
-      const e = s.entry;
+      const info = s.info;
       if (
-        !match(q.messageIds, e.messageId) ||
-        !match(q.states, e.state) ||
-        !match(q.urls, e.url) ||
-        ((q.hosts.length > 0 || q.paths.length > 0) && !matchHostPath(q, e.url)) ||
-        !match(q.flowControlKeys, e.flowControlKey) ||
-        !match(q.labels, e.label) ||
-        !match(q.topicNames, e.topicName) ||
-        (q.fromDate !== undefined && e.time < q.fromDate) ||
-        (q.toDate !== undefined && e.time > q.toDate)
+        !match(q.messageIds, s.messageId) ||
+        !match(q.states, s.state) ||
+        !match(q.urls, info.url) ||
+        ((q.hosts.length > 0 || q.paths.length > 0) && !matchHostPath(q, info.url)) ||
+        !match(q.flowControlKeys, info.flowControlKey) ||
+        !match(q.labels, info.label) ||
+        !match(q.topicNames, info.topicName) ||
+        (q.fromDate !== undefined && s.time < q.fromDate) ||
+        (q.toDate !== undefined && s.time > q.toDate)
       )
         continue;
       if (events.length === q.count) return { cursor: String(s.n + 1), events };
-      events.push(e);
+      events.push(s.shown());
     }
     return { events };
   }
@@ -138,25 +223,71 @@ export class DeliveryLogs {
     id: MessageId,
     time: Millis,
     state: LogState,
-    extra: Pick<LogEntry, 'error' | 'nextDeliveryTime'> = {},
+    error?: string,
+    nextDeliveryTime?: Millis,
   ): void {
+    let info = this.infos.get(id);
+    if (info === undefined) {
+      info = this.infoOf(id);
+      this.infos.set(id, info);
+      this.total += info.bytes;
+    }
+    info.refs++;
+    const s = new Stored(this.next++, time, state, id, info, error, nextDeliveryTime);
+    this.entries.push(s);
+    this.total += s.bytes;
+    this.trim(Math.max(time, this.clock.now()));
+  }
+
+  private infoOf(id: MessageId): Info {
     const m = this.messages.get(id);
-    const entry: LogEntry = {
-      time,
-      state,
-      messageId: id,
-      url: m?.payload.destination ?? '',
-      ...extra,
-      ...(m !== undefined && Object.keys(m.payload.headers).length > 0
-        ? { header: shownHeaders(m.payload.headers, m.payload.redact) }
-        : {}),
-      ...(m?.payload.body !== undefined ? shownBody(m.payload.body, m.payload.redact) : {}),
-      ...(m?.label !== undefined ? { label: m.label } : {}),
-      ...(m?.flowControlKey != null ? { flowControlKey: m.flowControlKey } : {}),
-      ...(m?.urlGroup !== undefined ? { topicName: m.urlGroup } : {}),
+    const p = m?.payload;
+    const redact = p?.redact;
+    const body: Info['body'] =
+      p?.body === undefined
+        ? undefined
+        : redact?.body === true
+          ? REDACTED
+          : p.body.byteLength <= this.limit.maxBodyBytes
+            ? ownBytes(p.body)
+            : undefined;
+    const info: Info = {
+      url: p?.destination ?? '',
+      header:
+        p !== undefined && Object.keys(p.headers).length > 0
+          ? shownHeaders(p.headers, redact)
+          : undefined,
+      body,
+      label: m?.label,
+      flowControlKey: m?.flowControlKey ?? undefined,
+      topicName: m?.urlGroup,
+      refs: 0,
+      bytes: 0,
     };
-    this.entries.push({ n: this.next++, entry });
-    if (this.entries.length > this.capacity) this.entries.shift();
+    info.bytes =
+      LOG_INFO_BYTES +
+      stringBytes(info.url) +
+      (info.header !== undefined ? headerBytes(info.header) : 0) +
+      (body instanceof Uint8Array ? bodyBytes(body) : 0) +
+      stringBytes(info.label) +
+      stringBytes(info.flowControlKey) +
+      stringBytes(info.topicName);
+    return info;
+  }
+
+  /** Forgets the oldest entries while over the budget or older than the age limit at `now`. */
+  private trim(now: number): void {
+    const oldest = this.limit.maxAgeMs === null ? -Infinity : now - this.limit.maxAgeMs;
+    for (;;) {
+      const s = this.entries.peekFront();
+      if (s === undefined || (this.total <= this.limit.maxBytes && s.time >= oldest)) return;
+      this.entries.shift();
+      this.total -= s.bytes;
+      if (--s.info.refs === 0) {
+        this.total -= s.info.bytes;
+        if (this.infos.get(s.messageId) === s.info) this.infos.delete(s.messageId);
+      }
+    }
   }
 }
 

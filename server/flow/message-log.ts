@@ -1,7 +1,18 @@
 import type { EngineEvent } from '../../shared/events';
 import type { MessageHandle } from '../../shared/engine/types';
 import type { KeyId, MessageId, Millis } from '../../shared/engine/units';
-import type { MessagePayload } from './types';
+import {
+  ATTEMPT_BYTES,
+  BoundedMap,
+  DEFAULT_RETENTION,
+  MESSAGE_BYTES,
+  bodyBytes,
+  headerBytes,
+  ownBytes,
+  stringBytes,
+  type RetentionLimit,
+} from './retention';
+import { systemClock, type Clock, type MessagePayload } from './types';
 
 /** A message's state as the API reports it (the engine's states, with `dead` named `failed`). */
 export type MessageStatus =
@@ -19,10 +30,11 @@ export interface LoggedMessage {
   messageId: MessageId;
   /** null for messages published without a flow-control key. */
   flowControlKey: KeyId | null;
+  /** Its body is gone once the message has ended, unless `keepBodies` or it is a dead letter. */
   payload: MessagePayload;
   createdAt: Millis;
   status: MessageStatus;
-  attempts: AttemptLog[];
+  attempts: readonly AttemptLog[];
   /** When the next attempt becomes ready (delayed or retrying). */
   nextAt?: Millis;
   endedAt?: Millis;
@@ -37,17 +49,129 @@ export interface LoggedMessage {
   handle?: MessageHandle;
 }
 
+/** Shared by every message that has not started yet (most waiting ones): never pushed to. */
+const NO_ATTEMPTS: AttemptLog[] = Object.freeze([]) as unknown as AttemptLog[];
+
+/**
+ * A message that has not ended. A class, so every record has one shape with its fields in the
+ * object itself (no `delete`, which would turn it into a slow dictionary), and only the fields a
+ * live message uses: the fields of an end are on `Ended`. A waiting message costs this object and
+ * its slot in `live` (see `bench/server/waiting-memory.ts`).
+ */
+class Live implements LoggedMessage {
+  status: MessageStatus = 'waiting';
+  attempts = NO_ATTEMPTS;
+  nextAt: Millis | undefined = undefined;
+  handle: MessageHandle | undefined = undefined;
+
+  constructor(
+    readonly messageId: MessageId,
+    readonly flowControlKey: KeyId | null,
+    readonly payload: MessagePayload,
+    readonly createdAt: Millis,
+    readonly label: string | undefined,
+    readonly urlGroup: string | undefined,
+  ) {}
+}
+
+/** A message that has ended: what the history and the dead-letter list keep. */
+class Ended implements LoggedMessage {
+  readonly messageId: MessageId;
+  readonly flowControlKey: KeyId | null;
+  payload: MessagePayload;
+  readonly createdAt: Millis;
+  readonly attempts: readonly AttemptLog[];
+  readonly label: string | undefined;
+  readonly urlGroup: string | undefined;
+  readonly dlqId: string | undefined;
+
+  constructor(
+    m: Live,
+    readonly status: MessageStatus,
+    readonly endedAt: Millis,
+    readonly reason: string | undefined,
+  ) {
+    this.messageId = m.messageId;
+    this.flowControlKey = m.flowControlKey;
+    this.payload = m.payload;
+    this.createdAt = m.createdAt;
+    this.attempts = m.attempts;
+    this.label = m.label;
+    this.urlGroup = m.urlGroup;
+    this.dlqId = reason === undefined ? undefined : dlqIdOf(m.messageId);
+  }
+}
+
+export interface MessageLogOptions {
+  /** Ended messages (counted without their body unless `keepBodies`). */
+  history?: RetentionLimit;
+  keepBodies?: boolean;
+  deadLetters?: RetentionLimit;
+  /** For ages; the system's by default. */
+  clock?: Clock;
+  /** Told of each dead letter forgotten to stay within `deadLetters`, never silently. */
+  onDeadLetterDropped?: (m: LoggedMessage, why: 'bytes' | 'age') => void;
+}
+
+/** An ended message's estimated cost, its body counted only when `withBody`. */
+function messageBytes(m: LoggedMessage, withBody: boolean): number {
+  const p = m.payload;
+  let n =
+    MESSAGE_BYTES +
+    stringBytes(p.destination) +
+    stringBytes(p.retryDelay) +
+    headerBytes(p.headers) +
+    stringBytes(m.label) +
+    stringBytes(m.urlGroup) +
+    stringBytes(m.reason) +
+    stringBytes(m.dlqId);
+  for (const a of m.attempts) n += ATTEMPT_BYTES + stringBytes(a.error);
+  return withBody ? n + bodyBytes(p.body) : n;
+}
+
+/** The payload without its body (a copy: the original may be shared; no `delete`, see Live). */
+function withoutBody(p: MessagePayload): MessagePayload {
+  const { body: _body, ...rest } = p;
+  return rest;
+}
+
 /**
  * What happened to each message, for `GET /v2/messages/{id}` and the dead-letter list. It follows
- * the engine's events; it never decides anything. Ended messages are kept up to `keepEnded` (the
- * oldest forgotten first); dead letters are kept until deleted through the API.
+ * the engine's events; it never decides anything.
+ *
+ * Messages that have not ended are all kept (each was accepted). Ended ones are kept within the
+ * `history` budget and age, oldest forgotten first, without their body unless `keepBodies`; dead
+ * letters within the `deadLetters` budget and age, with their body (they are retried from it),
+ * until deleted through the API. A dead letter forgotten or deleted loses its body in the history
+ * too, so nothing holds a body outside a budget.
  */
 export class MessageLog {
-  private readonly live = new Map<MessageId, LoggedMessage>();
-  private readonly ended = new Map<MessageId, LoggedMessage>();
-  private readonly dead = new Map<string, LoggedMessage>();
+  private readonly live = new Map<MessageId, Live>();
+  private readonly ended: BoundedMap<MessageId, Ended>;
+  private readonly dead: BoundedMap<string, Ended>;
+  private readonly keepBodies: boolean;
+  private readonly clock: Clock;
 
-  constructor(private readonly keepEnded = 10_000) {}
+  constructor(options: MessageLogOptions = {}) {
+    this.keepBodies = options.keepBodies ?? DEFAULT_RETENTION.keepBodies;
+    this.clock = options.clock ?? systemClock;
+    const keepBodies = this.keepBodies;
+    // A dead letter's body is counted in the dead-letter list, not twice.
+    this.ended = new BoundedMap(
+      options.history ?? DEFAULT_RETENTION.history,
+      (m) => messageBytes(m, keepBodies && m.dlqId === undefined),
+      (m) => m.endedAt ?? m.createdAt,
+    );
+    this.dead = new BoundedMap(
+      options.deadLetters ?? DEFAULT_RETENTION.deadLetters,
+      (m) => messageBytes(m, true),
+      (m) => m.endedAt ?? m.createdAt,
+      (_dlqId, m, why) => {
+        this.leftDeadLetters(m);
+        options.onDeadLetterDropped?.(m, why);
+      },
+    );
+  }
 
   /**
    * Records a message about to be accepted (before its events arrive); the caller sets the
@@ -61,16 +185,7 @@ export class MessageLog {
     label?: string,
     urlGroup?: string,
   ): LoggedMessage {
-    const entry: LoggedMessage = {
-      messageId: id,
-      flowControlKey: key,
-      payload,
-      createdAt: at,
-      status: 'waiting',
-      attempts: [],
-      ...(label !== undefined ? { label } : {}),
-      ...(urlGroup !== undefined ? { urlGroup } : {}),
-    };
+    const entry = new Live(id, key, payload, at, label, urlGroup);
     this.live.set(id, entry);
     return entry;
   }
@@ -80,8 +195,12 @@ export class MessageLog {
     this.live.delete(id);
   }
 
+  /** A message that has not ended, or one still in the history or the dead-letter list. */
   get(id: MessageId): LoggedMessage | undefined {
-    return this.live.get(id) ?? this.ended.get(id);
+    const live = this.live.get(id);
+    if (live !== undefined) return live;
+    this.trim();
+    return this.ended.get(id) ?? this.dead.get(dlqIdOf(id));
   }
 
   /** Messages that have not ended, optionally of one key. */
@@ -89,100 +208,124 @@ export class MessageLog {
     for (const m of this.live.values()) if (key === undefined || m.flowControlKey === key) yield m;
   }
 
+  /** The dead letters, oldest first. */
   deadLetters(): IterableIterator<LoggedMessage> {
+    this.trim();
     return this.dead.values();
   }
 
   deadLetter(dlqId: string): LoggedMessage | undefined {
+    this.trim();
     return this.dead.get(dlqId);
   }
 
   removeDeadLetter(dlqId: string): boolean {
-    return this.dead.delete(dlqId);
+    const m = this.dead.get(dlqId);
+    if (m === undefined) return false;
+    this.dead.delete(dlqId);
+    this.leftDeadLetters(m);
+    return true;
+  }
+
+  /** Estimated bytes held by the history and the dead-letter list (live messages not counted). */
+  get retainedBytes(): { history: number; deadLetters: number } {
+    return { history: this.ended.bytes, deadLetters: this.dead.bytes };
   }
 
   /** Follows the engine: call with every batch, in order. */
   apply(events: readonly EngineEvent[]): void {
     for (const e of events) {
       switch (e.type) {
-        case 'message:accepted':
-          this.update(e.messageId, (m) => {
-            if (e.notBefore !== undefined) {
-              m.status = 'scheduled';
-              m.nextAt = e.notBefore;
-            }
-          });
+        case 'message:accepted': {
+          const m = this.live.get(e.messageId);
+          if (m !== undefined && e.notBefore !== undefined) {
+            m.status = 'scheduled';
+            m.nextAt = e.notBefore;
+          }
           break;
-        case 'message:waitlisted':
-          this.update(e.messageId, (m) => {
+        }
+        case 'message:waitlisted': {
+          const m = this.live.get(e.messageId);
+          if (m !== undefined) {
             m.status = 'waiting';
-            delete m.nextAt;
-          });
+            m.nextAt = undefined;
+          }
           break;
+        }
         case 'token:acquired':
         case 'token:handed-off': {
-          const id = e.type === 'token:acquired' ? e.messageId : e.to;
-          this.update(id, (m) => {
-            m.status = 'in-flight';
-            delete m.nextAt;
-            m.attempts.push({ attempt: e.attempt, startedAt: e.at });
-          });
+          const m = this.live.get(e.type === 'token:acquired' ? e.messageId : e.to);
+          if (m === undefined) break;
+          m.status = 'in-flight';
+          m.nextAt = undefined;
+          const attempt: AttemptLog = { attempt: e.attempt, startedAt: e.at };
+          if (m.attempts === NO_ATTEMPTS) m.attempts = [attempt];
+          else m.attempts.push(attempt);
           break;
         }
         case 'delivery:succeeded':
-        case 'delivery:failed':
-          this.update(e.messageId, (m) => {
-            const a = m.attempts[m.attempts.length - 1];
-            if (a !== undefined) {
-              a.endedAt = e.at;
-              if (e.status !== undefined) a.status = e.status;
-              if (e.type === 'delivery:failed' && e.error !== undefined) a.error = e.error;
-            }
-            if (e.type === 'delivery:failed' && e.retryAt !== null) {
-              m.status = 'retry-scheduled';
-              m.nextAt = e.retryAt;
-            }
-          });
+        case 'delivery:failed': {
+          const m = this.live.get(e.messageId);
+          if (m === undefined) break;
+          const a = m.attempts[m.attempts.length - 1];
+          if (a !== undefined) {
+            a.endedAt = e.at;
+            if (e.status !== undefined) a.status = e.status;
+            if (e.type === 'delivery:failed' && e.error !== undefined) a.error = e.error;
+          }
+          if (e.type === 'delivery:failed' && e.retryAt !== null) {
+            m.status = 'retry-scheduled';
+            m.nextAt = e.retryAt;
+          }
           break;
+        }
         case 'message:delivered':
           this.end(e.messageId, 'delivered', e.at);
           break;
         case 'message:cancelled':
           this.end(e.messageId, 'cancelled', e.at);
           break;
-        case 'message:dead-lettered': {
-          const m = this.end(e.messageId, 'failed', e.at);
-          if (m !== undefined) {
-            m.reason = e.reason;
-            m.dlqId = `dlq_${e.messageId.replace(/^msg_/, '')}`;
-            this.dead.set(m.dlqId, m);
-          }
+        case 'message:dead-lettered':
+          this.end(e.messageId, 'failed', e.at, e.reason);
           break;
-        }
         default:
           break;
       }
     }
   }
 
-  private update(id: MessageId, change: (m: LoggedMessage) => void): void {
-    const m = this.live.get(id);
-    if (m !== undefined) change(m);
+  private end(id: MessageId, status: MessageStatus, at: Millis, reason?: string): void {
+    const live = this.live.get(id);
+    if (live === undefined) return;
+    this.live.delete(id);
+    // Whoever still holds the live record (a bulk cancel's list) sees that it has ended.
+    live.handle = undefined;
+    live.status = status;
+    const m = new Ended(live, status, at, reason);
+    const now = Math.max(at, this.clock.now());
+    const body = m.payload.body;
+    if (body !== undefined) {
+      if (m.dlqId !== undefined || this.keepBodies) {
+        const own = ownBytes(body);
+        if (own !== body) m.payload = { ...m.payload, body: own };
+      } else m.payload = withoutBody(m.payload);
+    }
+    if (m.dlqId !== undefined) this.dead.set(m.dlqId, m, now);
+    this.ended.set(id, m, now);
   }
 
-  private end(id: MessageId, status: MessageStatus, at: Millis): LoggedMessage | undefined {
-    const m = this.live.get(id);
-    if (m === undefined) return undefined;
-    this.live.delete(id);
-    m.handle = undefined; // not `delete`: that would turn the entry into a slow dictionary object
-    m.status = status;
-    m.endedAt = at;
-    delete m.nextAt;
-    this.ended.set(id, m);
-    if (this.ended.size > this.keepEnded) {
-      const oldest = this.ended.keys().next().value as MessageId;
-      this.ended.delete(oldest);
-    }
-    return m;
+  /** A dead letter gone (forgotten or deleted) keeps no body in the history. */
+  private leftDeadLetters(m: Ended): void {
+    if (m.payload.body !== undefined) m.payload = withoutBody(m.payload);
+  }
+
+  /** Forgets what has grown too old, so a read never shows it. */
+  private trim(): void {
+    const now = this.clock.now();
+    this.ended.trim(now);
+    this.dead.trim(now);
   }
 }
+
+/** A dead letter's id, from its message's. */
+const dlqIdOf = (id: MessageId): string => `dlq_${id.replace(/^msg_/, '')}`;

@@ -22,6 +22,7 @@ import { ACTIONS, decodeKey, flowControlHandlers, type KeyAction } from './flow-
 import type { HeaderBag } from '../../shared/protocol/publish';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import { HttpError, ok, type Reply } from './respond';
+import { tokenChecker } from './token';
 
 export interface ApiOptions {
   controller: FlowController;
@@ -42,9 +43,11 @@ export interface ApiOptions {
   token?: string;
   /** Answered at `GET /v2/keys` (the clients' dev mode probes it). */
   signingKeys: SigningKeys;
-  /** Largest accepted message body. */
+  /** Largest accepted request body, in bytes (`--max-body-bytes`); 1 MiB by default. */
   maxBodyBytes?: number;
 }
+
+export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 
 /** A path segment, percent-decoded; a malformed escape is a 400, not a crash. */
 function decodeSegment(raw: string): string {
@@ -58,12 +61,34 @@ function decodeSegment(raw: string): string {
 export const randomMessageId = (): MessageId =>
   messageId(`msg_${randomBytes(15).toString('base64url')}`);
 
+/** Headers whose values are names a user reads back (keys, labels): UTF-8, as QStash takes them. */
+const UTF8_HEADER = /(^|-)flow-control-key$|^upstash-label$/;
+
+/**
+ * A request's headers, lower-cased and joined. Node reads header bytes as Latin-1; a key or a
+ * label is re-read as the UTF-8 the client sent (`café`, not `cafÃ©`). Forwarded headers keep their
+ * bytes as they came.
+ */
 function headerBag(req: Request): HeaderBag {
   const bag: HeaderBag = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    bag[name] = Array.isArray(value) ? value.join(', ') : value;
+    const v = Array.isArray(value) ? value.join(', ') : value;
+    bag[name] = v !== undefined && UTF8_HEADER.test(name) ? utf8Of(v) : v;
   }
   return bag;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The UTF-8 text of a header's bytes; bytes that are not UTF-8 keep their Latin-1 reading. */
+function utf8Of(latin1: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/[^\x00-\x7f]/.test(latin1)) return latin1;
+  try {
+    return strictUtf8.decode(Buffer.from(latin1, 'latin1'));
+  } catch {
+    return latin1;
+  }
 }
 
 function queryOf(rawQuery: string): Record<string, string> {
@@ -98,21 +123,23 @@ export function apiRouter(options: ApiOptions): express.Router {
   const queues = queueHandlers(options.queues);
   const logs = logsHandler(options.deliveryLogs);
   const router = express.Router();
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const tokenMatches = options.token === undefined ? undefined : tokenChecker(options.token);
 
   // Only the API is guarded: the dashboard's files hold no data, and the page sends the token itself.
   router.use((req, res, next) => {
-    if (options.token === undefined || !req.path.startsWith('/v2')) return next();
+    if (tokenMatches === undefined || !req.path.startsWith('/v2')) return next();
     const header = req.headers.authorization ?? '';
     const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1];
     const query = queryOf(req.originalUrl.split('?')[1] ?? '').qstash_token;
-    if (bearer === options.token || query === options.token) return next();
+    if (tokenMatches(bearer) || tokenMatches(query)) return next();
     send(res, {
       status: 401,
       body: { error: 'missing or wrong token: send Authorization: Bearer <token>' },
     });
   });
 
-  router.use(express.raw({ type: () => true, limit: options.maxBodyBytes ?? 1_048_576 }));
+  router.use(express.raw({ type: () => true, limit: maxBodyBytes }));
 
   router.use((req, res, next) => {
     const raw = req.originalUrl;
@@ -160,7 +187,7 @@ export function apiRouter(options: ApiOptions): express.Router {
     }
     const params = new URLSearchParams(rawQuery);
     if (path.startsWith('/v2/messages/')) {
-      const id = decodeURIComponent(path.slice('/v2/messages/'.length));
+      const id = decodeSegment(path.slice('/v2/messages/'.length));
       if (method === 'GET') return messages.get(id);
       if (method === 'DELETE') return messages.cancel(id);
     }
@@ -176,7 +203,7 @@ export function apiRouter(options: ApiOptions): express.Router {
     if (path === '/v2/events' && method === 'GET') return logs(params);
     if (path === '/v2/dlq' && method === 'DELETE') return messages.deleteDeadLetters(params);
     if (path.startsWith('/v2/dlq/') && method === 'DELETE') {
-      return messages.deleteDeadLetter(decodeURIComponent(path.slice('/v2/dlq/'.length)));
+      return messages.deleteDeadLetter(decodeSegment(path.slice('/v2/dlq/'.length)));
     }
     const query = queryOf(rawQuery);
     if (method === 'GET' && path === '/v2/keys') return ok(options.signingKeys);
@@ -246,9 +273,13 @@ export function apiRouter(options: ApiOptions): express.Router {
     return undefined;
   }
 
-  router.use('/v2', (req, _res, next) =>
-    next(new HttpError(404, `no route for ${req.method} ${req.originalUrl.split('?')[0]}`)),
-  );
+  // Anything else under the API, `//v2/…` included, is a JSON 404 (not the dashboard's page).
+  router.use((req, _res, next) => {
+    const path = req.originalUrl.split('?')[0]!;
+    if (!/^\/+v2(\/|$)/.test(path)) return next();
+    const hint = path.startsWith('//') ? ' (a base URL ending in "/"?)' : '';
+    next(new HttpError(404, `no route for ${req.method} ${path}${hint}`));
+  });
 
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof HttpError || err instanceof InvalidRequest)
@@ -260,10 +291,13 @@ export function apiRouter(options: ApiOptions): express.Router {
         body: {
           error:
             e.type === 'entity.too.large'
-              ? 'message body is too large'
+              ? `request body is larger than the limit of ${maxBodyBytes} bytes (--max-body-bytes)`
               : (e.message ?? 'bad request'),
         },
       });
+    }
+    if (err instanceof URIError) {
+      return send(res, { status: 400, body: { error: 'malformed percent-escape in the path' } });
     }
     log.error({ err }, 'unhandled error');
     send(res, { status: 500, body: { error: 'internal error' } });

@@ -109,7 +109,9 @@ describe('bad input', () => {
       body: 'x'.repeat(1_100_000),
     });
     expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({ error: 'message body is too large' });
+    expect(await res.json()).toEqual({
+      error: 'request body is larger than the limit of 1048576 bytes (--max-body-bytes)',
+    });
   });
 
   it('answers unknown routes under /v2 with 404 and an error', async () => {

@@ -59,11 +59,12 @@ describe('URL groups, through the official client', () => {
     // Parallelism 1 holds across the group: the second message waited for the first's token.
     expect(waited).toMatchObject([{ reason: 'parallelism', messageId: ids[1] }]);
 
+    // Delivered, it keeps no body (--keep-bodies); its log entries show it.
     const second = await client.messages.get(ids[1]!);
     expect(second).toMatchObject({
       messageId: ids[1],
       url: B,
-      body: '{"hello":"group"}',
+      body: '',
       flowControlKey: 'grp',
       urlGroup: 'team',
     });
@@ -72,6 +73,7 @@ describe('URL groups, through the official client', () => {
     const { logs } = await client.logs({ filter: { urlGroup: 'team' } });
     expect(new Set(logs.map((l) => l.messageId))).toEqual(new Set(ids));
     expect(logs.filter((l) => l.state === 'DELIVERED')).toHaveLength(2);
+    expect(logs.every((l) => l.body === '{"hello":"group"}')).toBe(true);
     expect(logs.every((l) => l.urlGroup === 'team')).toBe(true);
   });
 
