@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --quick]`: Baton against p-limit and Bottleneck on four workloads, each
  * workload × implementation in a child process of its own (see `child.ts`), then one table, the
- * targets with their ratios, and the numbers in `bench/results.json`.
+ * targets with their ratios, and the numbers in `bench/results.json`; then the server (S1), the
+ * soak (S3) and the browser (B1) sections.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { browserSection } from './browser/section';
 import { serverSection } from './server/section';
+import { soakSection } from './server/soak-section';
 import { formatNumber, formatRatio, formatTable } from './table';
 import {
   COUNT_METRICS,
@@ -158,10 +160,17 @@ const all = await measureAll();
 console.log(report(all));
 const server = await serverSection(quick);
 console.log(`\n${server.report}`);
+const soak = await soakSection(quick);
+console.log(`\n${soak.report}`);
 const browser = await browserSection(quick);
 console.log(`\n${browser.report}`);
 // A quick run never overwrites the full run's numbers (results.local.json is git-ignored).
 const file = quick ? 'bench/results.local.json' : 'bench/results.json';
-const measurements = [...all, ...server.measurements, ...browser.measurements];
+const measurements = [
+  ...all,
+  ...server.measurements,
+  ...soak.measurements,
+  ...browser.measurements,
+];
 writeFileSync(`${root}${file}`, `${JSON.stringify(measurements, null, 2)}\n`);
 console.log(`\nwrote ${file}`);

@@ -156,7 +156,6 @@ export function apiRouter(options: ApiOptions): express.Router {
     // Bodies are bytes: a message's is published as it came; the API's own bodies are JSON text.
     const bytes: Buffer | undefined =
       Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
-    const body = bytes?.toString('utf8');
     if (method === 'POST' && path.startsWith('/v2/publish/')) {
       // The destination's own query string arrives as the request's query string.
       const destination =
@@ -171,6 +170,8 @@ export function apiRouter(options: ApiOptions): express.Router {
       const destination = rest.slice(slash + 1) + (rawQuery === '' ? '' : `?${rawQuery}`);
       return messages.enqueue(rest.slice(0, slash), destination, headerBag(req), bytes);
     }
+    // Decoded only here, past the message routes: a 1 MiB publish is never turned into text.
+    const body = bytes?.toString('utf8');
     if (method === 'POST' && path === '/v2/batch') return messages.batch(body);
     if (path === '/v2/schedules' || path.startsWith('/v2/schedules/')) {
       const rest = path.slice('/v2/schedules'.length);
