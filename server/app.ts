@@ -132,6 +132,7 @@ export function createApp(options: AppOptions): App {
     cancel: (m) => controller.cancel(m),
     publish: () => (parsed) => publisher.publish(parsed),
     warn,
+    retention: retention.history,
   });
   const publisher: Publisher = new Publisher(
     controller,

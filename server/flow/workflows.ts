@@ -19,12 +19,15 @@ import {
   type Step,
 } from '../../shared/protocol/workflow';
 import type { MessageLog } from './message-log';
+import { DEFAULT_RETENTION, stringBytes, type RetentionLimit } from './retention';
 import type { Clock } from './types';
 
 const encoder = new TextEncoder();
 
-/** Runs remembered; past this the oldest ended runs are forgotten first. */
-const MAX_RUNS = 100_000;
+/** A run without its steps and strings: the record, its Map slot, its sets and timestamps. */
+const RUN_BYTES = 600;
+/** One step of a run beyond its base64 body: its records, message id and parsed step. */
+const STEP_BYTES = 300;
 
 export type RunState = 'RUN_STARTED' | 'RUN_SUCCESS' | 'RUN_FAILED' | 'RUN_CANCELED';
 export type FailureCallbackState =
@@ -123,6 +126,10 @@ export class Workflows {
   private readonly runs = new Map<string, Run>();
   private readonly liveMessages = new Map<MessageId, LiveMessage>();
   private readonly endListeners: Array<(run: Run) => void> = [];
+  /** Ended runs, oldest end first, with their estimated size; forgotten by bytes and age. */
+  private readonly ended = new Map<string, { bytes: number; at: Millis }>();
+  private endedBytes = 0;
+  private readonly retention: RetentionLimit;
 
   private readonly log: MessageLog;
   private readonly clock: Clock;
@@ -138,7 +145,10 @@ export class Workflows {
     /** The Publisher's `publish`, late-bound (the Publisher is built with this). */
     publish: () => PublishFn;
     warn?: (msg: string, err?: unknown) => void;
+    /** How many ended runs are kept, in bytes and age (the history's limits by default). */
+    retention?: RetentionLimit;
   }) {
+    this.retention = options.retention ?? DEFAULT_RETENTION.history;
     this.log = options.log;
     this.clock = options.clock;
     this.cancel = options.cancel;
@@ -364,6 +374,7 @@ export class Workflows {
     if (run.state !== 'RUN_FAILED' || failed === undefined)
       throw new InvalidRequest(`workflow run "${run.id}" has not failed (${run.state})`);
     Object.assign(run, override);
+    this.unend(run);
     run.state = 'RUN_STARTED';
     delete run.completedAt;
     delete run.dlqId;
@@ -435,7 +446,7 @@ export class Workflows {
           steps: [{ raw: { messageId: id, body: toBase64(initial), callType: 'step' }, at: now }],
           live: new Set(),
         };
-        this.remember(run);
+        this.runs.set(run.id, run);
         this.track(id, run, 'step', 0, 'start', payload);
       },
     };
@@ -520,6 +531,7 @@ export class Workflows {
     }
     for (const l of this.endListeners) l(run);
     if (run.invoker !== undefined) this.answerInvoker(run);
+    this.keepEnded(run, now);
   }
 
   /** An invoked run ended: its result becomes the invoking run's `context.invoke` step. */
@@ -546,14 +558,33 @@ export class Workflows {
     });
   }
 
-  private remember(run: Run): void {
-    this.runs.set(run.id, run);
-    if (this.runs.size <= MAX_RUNS) return;
-    for (const [id, r] of this.runs) {
-      if (r.state !== 'RUN_STARTED') {
-        this.runs.delete(id);
-        return;
-      }
+  /**
+   * An ended run is kept for its logs, its dead letter and its invoker, within the retention's
+   * bytes and age (its steps' bodies counted); the oldest ended are forgotten first. A run that
+   * has not ended is live work, and is never forgotten.
+   */
+  private keepEnded(run: Run, now: Millis): void {
+    let bytes = RUN_BYTES + stringBytes(run.response);
+    for (const s of run.steps) bytes += STEP_BYTES + s.raw.body.length;
+    this.ended.delete(run.id);
+    this.ended.set(run.id, { bytes, at: now });
+    this.endedBytes += bytes;
+    const { maxBytes, maxAgeMs } = this.retention;
+    for (const [id, e] of this.ended) {
+      // The run just ended stays: its failure callback and its invoker's answer still read it.
+      if (id === run.id) break;
+      if (this.endedBytes <= maxBytes && (maxAgeMs === null || now - e.at < maxAgeMs)) break;
+      this.ended.delete(id);
+      this.endedBytes -= e.bytes;
+      this.runs.delete(id);
     }
+  }
+
+  /** A revived run is live again: no longer counted among the ended. */
+  private unend(run: Run): void {
+    const e = this.ended.get(run.id);
+    if (e === undefined) return;
+    this.ended.delete(run.id);
+    this.endedBytes -= e.bytes;
   }
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApp, type Running } from './helpers';
+import { DEFAULT_RETENTION } from '../flow/retention';
 import { workflowClient } from './workflow-endpoint';
 
 let baton: Running;
@@ -61,7 +62,7 @@ describe('logs and bulk cancel', () => {
     expect((await client.logs({ count: 2, cursor: page.cursor })).runs).toHaveLength(2);
   });
 
-  it('cancels exactly the runs a filter names', async () => {
+  it('cancels exactly the runs a filter names, and every run when asked for all', async () => {
     const { client } = await withRuns(4);
     await workflowClient(baton.base).trigger({
       url: 'sim://keep?duration=30s',
@@ -69,13 +70,14 @@ describe('logs and bulk cancel', () => {
     });
     expect(await client.cancel({ filter: { label: 'odd' } })).toEqual({ cancelled: 2 });
     expect(await client.cancel({ filter: { flowControlKey: 'signup' } })).toEqual({ cancelled: 2 });
+    expect(await client.cancel({ all: true })).toEqual({ cancelled: 1 });
     const { runs } = await client.logs();
     expect(runs.map((r) => r.workflowState).sort()).toEqual([
       'RUN_CANCELED',
       'RUN_CANCELED',
       'RUN_CANCELED',
       'RUN_CANCELED',
-      'RUN_STARTED',
+      'RUN_CANCELED',
     ]);
   });
 });
@@ -166,5 +168,30 @@ describe('bad input gets a 4xx with {"error"} and changes nothing', () => {
       expect(r.body).toEqual({ error: expect.any(String) });
     }
     expect((await client.logs({ state: 'RUN_STARTED' })).runs).toHaveLength(2);
+  });
+});
+
+describe('memory', () => {
+  it('forgets the oldest ended runs past the history budget, never a live one', async () => {
+    baton = await startApp({
+      retention: { ...DEFAULT_RETENTION, history: { maxBytes: 5_000, maxAgeMs: null } },
+    });
+    const client = workflowClient(baton.base);
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { workflowRunId } = await client.trigger({
+        url: 'sim://wf?duration=30s',
+        body: 'x'.repeat(1000),
+        workflowRunId: `m-${i}`,
+      });
+      ids.push(workflowRunId);
+    }
+    // Five end, one by one (each about 2 KB with its payload); the sixth stays live.
+    for (const id of ids.slice(0, 5)) await client.cancel({ ids: [id] });
+    const known = async (id: string) =>
+      (await client.logs({ workflowRunId: id })).runs.length === 1;
+    expect(await known(ids[0]!)).toBe(false);
+    expect(await known(ids[4]!)).toBe(true);
+    expect(await known(ids[5]!)).toBe(true);
   });
 });
