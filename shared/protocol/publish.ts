@@ -46,6 +46,13 @@ const NOT_FORWARDABLE = new Set([
   'http2-settings',
 ]);
 
+const NO_HEADERS: Record<string, string> = Object.freeze({});
+
+function hasOwnKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 /** Headers QStash hands to the destination as they are. */
 const PASSED_THROUGH = /^upstash-(workflow-|feature-set$|label$)/;
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -274,14 +281,16 @@ export function parsePublish(
       ...(retries !== undefined ? { retries } : {}),
       ...(notBefore !== undefined ? { notBefore } : {}),
     },
+    // One shape for every payload (absent fields are undefined, not missing), and one shared
+    // empty header object: a waiting message's payload is as small as V8 makes an object.
     payload: {
       destination: dest,
       method,
-      headers: forwarded,
-      ...(bytes !== undefined ? { body: bytes } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      ...(retryDelay !== undefined ? { retryDelay } : {}),
-      ...(redact !== undefined ? { redact } : {}),
+      headers: hasOwnKeys(forwarded) ? forwarded : NO_HEADERS,
+      body: bytes,
+      timeoutMs,
+      retryDelay,
+      redact,
     },
   };
 }
