@@ -33,9 +33,11 @@ test('parallelism 3 with 6 requests: 3 active, 3 waiting, handoffs until done, n
   }, key);
 
   const k = keyRegion(page, key);
-  // Started a little apart, so they also finish apart and each handoff can be seen on its own.
+  // Started a little apart, so they also finish apart and each handoff can be seen on its own;
+  // long enough that the pictures and the why-panel below are taken before the first one ends,
+  // even on a busy machine.
   for (let i = 0; i < 3; i++) {
-    await publish(request, key, 'parallelism=3', 1, 'sim://work?duration=6000ms');
+    await publish(request, key, 'parallelism=3', 1, 'sim://work?duration=10000ms');
     await page.waitForTimeout(600);
   }
   await expect(k.active).toHaveCount(3);

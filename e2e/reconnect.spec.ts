@@ -1,23 +1,38 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { expect, test } from '@playwright/test';
 import { keyRegion, screenshotPath, uniqueKey } from './helpers';
 
 /**
  * A server that goes away and comes back: the page says so, keeps the last picture marked as
  * frozen, reconnects by itself and replaces the picture with the new server's (empty) state.
- * This spec runs its own server on another port, so it can stop and start it.
+ * This spec runs its own server on a port of its own (free, chosen once: the page reconnects to
+ * the same address), so it can stop and start it.
  */
-const PORT = 8182;
+const PORT = Number(
+  execFileSync(
+    process.execPath,
+    [
+      '-e',
+      "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port));s.close()})",
+    ],
+    { encoding: 'utf8' },
+  ),
+);
 const BASE = `http://127.0.0.1:${PORT}`;
 
 let server: ChildProcess | null = null;
 
 async function startServer(): Promise<void> {
-  server = spawn('npx', ['tsx', 'server/main.ts', '--port', String(PORT)], {
-    env: { ...process.env, LOG_LEVEL: 'warn' },
-    stdio: 'ignore',
-    detached: true,
-  });
+  // A stop that does not wait for deliveries in flight: this spec is about the page, not the drain.
+  server = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'server/main.ts', '--port', String(PORT), '--shutdown-timeout', '0s'],
+    {
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+      detached: true,
+    },
+  );
   await expect
     .poll(
       async () => {
@@ -32,7 +47,7 @@ async function startServer(): Promise<void> {
     .toBe(true);
 }
 
-/** Stops the server and everything npx started for it (its own process group). */
+/** Stops the server (its own process group). */
 async function stopServer(): Promise<void> {
   const s = server;
   server = null;
