@@ -146,6 +146,14 @@ export type EngineEvent =
 
 export type EngineEventType = EngineEvent['type'];
 
+/** An event that ends its message for good. */
+export type MessageEnded = MessageDelivered | MessageDeadLettered | MessageCancelled;
+
+export const isMessageEnd = (e: EngineEvent): e is MessageEnded =>
+  e.type === 'message:delivered' ||
+  e.type === 'message:dead-lettered' ||
+  e.type === 'message:cancelled';
+
 /** Every event type, in a stable order (for filters and exhaustiveness checks). */
 export const ENGINE_EVENT_TYPES = [
   'message:accepted',

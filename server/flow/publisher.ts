@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { EngineEvent } from '../../shared/events';
+import { isMessageEnd, type EngineEvent } from '../../shared/events';
 import type { MessageId, Millis } from '../../shared/engine/units';
 import { bodyText, bytesToBase64 } from '../../shared/protocol/body';
 import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
@@ -124,12 +124,7 @@ export class Publisher {
 
   private follow(events: readonly EngineEvent[]): void {
     for (const e of events) {
-      if (
-        e.type !== 'message:delivered' &&
-        e.type !== 'message:dead-lettered' &&
-        e.type !== 'message:cancelled'
-      )
-        continue;
+      if (!isMessageEnd(e)) continue;
       const p = this.pending.get(e.messageId);
       if (p === undefined) continue;
       this.pending.delete(e.messageId);

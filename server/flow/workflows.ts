@@ -1,4 +1,4 @@
-import type { EngineEvent, WorkflowTag } from '../../shared/events';
+import { isMessageEnd, type EngineEvent, type WorkflowTag } from '../../shared/events';
 import type { FlowConfig, MessageHandle } from '../../shared/engine/types';
 import type { KeyId, MessageId, Millis } from '../../shared/engine/units';
 import { bodyText } from '../../shared/protocol/body';
@@ -324,12 +324,7 @@ export class Workflows {
   /** Follows the engine: a run's messages end; a step that fails for good fails its run. */
   apply(events: readonly EngineEvent[]): void {
     for (const e of events) {
-      if (
-        e.type !== 'message:delivered' &&
-        e.type !== 'message:dead-lettered' &&
-        e.type !== 'message:cancelled'
-      )
-        continue;
+      if (!isMessageEnd(e)) continue;
       const m = this.liveMessages.get(e.messageId);
       if (m === undefined) continue;
       this.liveMessages.delete(e.messageId);

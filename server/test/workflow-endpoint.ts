@@ -6,9 +6,11 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { afterEach } from 'vitest';
 import { Client as QStashClient, Receiver } from '@upstash/qstash';
 import { Client } from '@upstash/workflow';
 import { DEV_SIGNING_KEYS } from '../delivery/signature';
+import { startApp, type Running } from './helpers';
 
 /** What an endpoint saw: each call's path and span, and the most calls served at once. */
 export class CallRecord {
@@ -141,4 +143,32 @@ export function deferred<T>() {
   let resolve!: (v: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/**
+ * A test file's Baton and endpoints, closed after each test: the endpoints first, once the calls
+ * they serve are done (a run's last call ends it with a DELETE to Baton before it answers).
+ */
+export function testbed() {
+  let baton: Running | undefined;
+  const endpoints: Endpoint[] = [];
+  afterEach(async () => {
+    for (const e of endpoints) await until(() => e.record.inFlight === 0, 5_000).catch(() => {});
+    for (const e of endpoints.splice(0)) await e.close();
+    await baton?.close();
+    baton = undefined;
+  });
+  const track = (e: Endpoint) => {
+    endpoints.push(e);
+    return e;
+  };
+  return {
+    /** Starts Baton (on a free port) for this test. */
+    start: async (options: Parameters<typeof startApp>[0] = {}) =>
+      (baton = await startApp(options)),
+    /** An Express endpoint for this test. */
+    express: async (mount: (app: express.Express) => void) => track(await expressEndpoint(mount)),
+    /** A plain server of fetch handlers for this test. */
+    fetch: async (routes: Record<string, FetchHandler>) => track(await fetchEndpoint(routes)),
+  };
 }

@@ -1,35 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WorkflowContext } from '@upstash/workflow';
 import { serve as serveExpress, serveMany, createWorkflow } from '@upstash/workflow/express';
 import { WorkflowNonRetryableError } from '@upstash/workflow';
-import { startApp, type Running } from './helpers';
-import {
-  deferred,
-  expressEndpoint,
-  serveOptions,
-  until,
-  workflowClient,
-  type Endpoint,
-} from './workflow-endpoint';
+import type { Running } from './helpers';
+import { deferred, serveOptions, testbed, until, workflowClient } from './workflow-endpoint';
 
+const bed = testbed();
+const express = bed.express;
 let baton: Running;
-const endpoints: Endpoint[] = [];
-afterEach(async () => {
-  // A run's last call ends it with a DELETE to Baton before it answers: let those finish first.
-  for (const e of endpoints) await until(() => e.record.inFlight === 0, 5_000).catch(() => {});
-  for (const e of endpoints.splice(0)) await e.close();
-  await baton?.close();
-});
-
-async function express(mount: Parameters<typeof expressEndpoint>[0]) {
-  const e = await expressEndpoint(mount);
-  endpoints.push(e);
-  return e;
-}
 
 describe('context.invoke', () => {
   it('starts another workflow and waits for its result (and learns when it fails)', async () => {
-    baton = await startApp();
+    baton = await bed.start();
     const done = deferred<unknown>();
     const opts = serveOptions(baton.base);
     const child = createWorkflow(async (ctx: WorkflowContext<string>) => {
@@ -62,7 +44,7 @@ describe('context.invoke', () => {
 
 describe('context.cancel', () => {
   it('ends the run: no later step runs and the run reads as cancelled', async () => {
-    baton = await startApp();
+    baton = await bed.start();
     const ran: string[] = [];
     const ep = await express((app) =>
       app.use(
@@ -88,7 +70,7 @@ describe('context.cancel', () => {
 
 describe('a failing step', () => {
   it('retries, then runs the failureFunction with the error', async () => {
-    baton = await startApp();
+    baton = await bed.start();
     const failure = deferred<unknown>();
     let attempts = 0;
     const ep = await express((app) =>
@@ -142,7 +124,7 @@ describe('a failing step', () => {
   });
 
   it('sends the failure to a failureUrl, and dlq resume runs the step again', async () => {
-    baton = await startApp();
+    baton = await bed.start();
     const failures: unknown[] = [];
     const gotFailure = deferred<void>();
     let healthy = false;
@@ -187,7 +169,7 @@ describe('a failing step', () => {
 
 describe('the Workflow dead-letter list', () => {
   it('restart runs a failed run from its start; the failure function can be called again; delete takes a filter', async () => {
-    baton = await startApp();
+    baton = await bed.start();
     const ran: string[] = [];
     let failures = 0;
     let healthy = false;

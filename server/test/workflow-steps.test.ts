@@ -1,35 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { serve as serveExpress } from '@upstash/workflow/express';
 import { serve as serveFetch } from '@upstash/workflow';
-import { startApp, type Running } from './helpers';
-import {
-  deferred,
-  expressEndpoint,
-  fetchEndpoint,
-  serveOptions,
-  until,
-  workflowClient,
-  type Endpoint,
-} from './workflow-endpoint';
+import type { Running } from './helpers';
+import { deferred, serveOptions, testbed, until, workflowClient } from './workflow-endpoint';
 
+const bed = testbed();
+const express = bed.express;
 let baton: Running;
-const endpoints: Endpoint[] = [];
-afterEach(async () => {
-  // A run's last call ends it with a DELETE to Baton before it answers: let those finish first.
-  for (const e of endpoints) await until(() => e.record.inFlight === 0, 5_000).catch(() => {});
-  for (const e of endpoints.splice(0)) await e.close();
-  await baton?.close();
-});
-
-async function express(mount: Parameters<typeof expressEndpoint>[0]) {
-  const e = await expressEndpoint(mount);
-  endpoints.push(e);
-  return e;
-}
 
 describe('context.run', () => {
   it('runs steps in sequence and in parallel behind an express serve()', async () => {
-    baton = await startApp();
+    baton = await bed.start();
     const done = deferred<unknown>();
     const ep = await express((app) =>
       app.use(
@@ -77,15 +58,14 @@ describe('context.run', () => {
   });
 
   it('runs behind the plain fetch-handler serve()', async () => {
-    baton = await startApp();
+    baton = await bed.start();
     const done = deferred<unknown>();
     const { handler } = serveFetch<string>(async (ctx) => {
       const upper = await ctx.run('upper', () => ctx.requestPayload.toUpperCase());
       const len = await ctx.run('length', () => upper.length);
       done.resolve({ upper, len });
     }, serveOptions(baton.base));
-    const ep = await fetchEndpoint({ '/plain': handler });
-    endpoints.push(ep);
+    const ep = await bed.fetch({ '/plain': handler });
     await workflowClient(baton.base).trigger({ url: `${ep.base}/plain`, body: 'hello' });
     expect(await done.promise).toEqual({ upper: 'HELLO', len: 5 });
   });
@@ -93,7 +73,7 @@ describe('context.run', () => {
 
 describe('context.sleep and sleepUntil', () => {
   it('a sleep of 1 s takes at least 1 s, and sleepUntil waits for its time', async () => {
-    baton = await startApp();
+    baton = await bed.start();
     const done = deferred<{ slept: number; until: number }>();
     const ep = await express((app) =>
       app.use(
@@ -119,7 +99,7 @@ describe('context.sleep and sleepUntil', () => {
   });
 
   it('a sleeping run holds no token: another run of its key goes on meanwhile', async () => {
-    baton = await startApp();
+    baton = await bed.start();
     const order: string[] = [];
     const finished = deferred<void>();
     let ended = 0;
@@ -152,7 +132,7 @@ describe('context.sleep and sleepUntil', () => {
 
 describe('context.call', () => {
   it('calls the third party under its own flow control and hands back status, headers and body', async () => {
-    baton = await startApp();
+    baton = await bed.start();
     const third = await express((app) =>
       app.post('/api', async (req, res) => {
         await new Promise((r) => setTimeout(r, 80));
@@ -193,7 +173,7 @@ describe('context.call', () => {
     expect(results).toContainEqual({ status: 201, body: { got: { i: 2 } }, header: ['yes'] });
   });
   it('hands a failed call its last answer once its retries are spent', async () => {
-    baton = await startApp();
+    baton = await bed.start();
     const third = await express((app) =>
       app.get('/down', (_req, res) => {
         res.status(503).send('try later');
@@ -222,7 +202,7 @@ describe('context.call', () => {
 
 describe('context.waitForEvent and notify', () => {
   it('receives the notified data, and times out when nobody notifies', async () => {
-    baton = await startApp();
+    baton = await bed.start();
     const got = deferred<unknown>();
     const timedOut = deferred<unknown>();
     const ep = await express((app) =>
@@ -258,7 +238,7 @@ describe('context.waitForEvent and notify', () => {
   });
 
   it('context.notify from one run wakes another; a notify for a run that waits later is kept for it', async () => {
-    baton = await startApp();
+    baton = await bed.start();
     const got = deferred<unknown>();
     const early = deferred<unknown>();
     const ep = await express((app) => {
