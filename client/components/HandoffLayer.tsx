@@ -4,8 +4,9 @@ import { useEffect, useRef } from 'react';
 import { easeCubicInOut, interrupt, select, type Selection } from 'd3';
 import { useAppStoreApi } from '../store/useAppStore';
 import { ITEM, keyLayout, type Point } from '../viz/key-layout';
-import { ACQUIRE_MS, HANDOFF_MS, RELEASE_MS, planMoves, type Move } from '../viz/handoff-plan';
-import { circlePaths, diamondPaths, type RoughPath } from '../viz/rough-shapes';
+import { tooBusyToGlide } from '../viz/glide';
+import { ACQUIRE_MS, HANDOFF_MS, planMoves, type Move } from '../viz/handoff-plan';
+import { diamondPaths, type RoughPath } from '../viz/rough-shapes';
 
 export interface HandoffLayerProps {
   /** The key whose token movements to draw. */
@@ -32,70 +33,46 @@ function drawShape(
   }
 }
 
-/** Starts one movement; an earlier movement of the same token is interrupted and removed. */
+/**
+ * Starts one movement; an earlier movement of the same token is interrupted and removed. Only the
+ * token travels: the requests at both ends are drawn by React as they are now, from the first
+ * frame (a finished request is simply gone, a receiving one already active), so the ghost adds a
+ * path to the picture and never stands in for a part of it. A token going back to the pool is not
+ * drawn travelling: the free token is there at once, marked by its ring.
+ */
 function animate(layer: SVGGElement, m: Move): void {
+  if (m.kind === 'release') return;
   const root = select(layer);
   root.selectAll<SVGGElement, unknown>(`[data-token="${m.token}"]`).each(function () {
     interrupt(this, 'move');
     this.remove();
   });
-  const ghost = (className: string, p: Point) =>
-    root.append('g').attr('data-token', m.token).attr('class', className).attr('transform', at(p));
   const done = function (this: SVGGElement) {
     select(this).remove();
   };
-
-  if (m.kind === 'handoff') {
-    // The finished request fades where it stood; the token goes to the receiving waiter and
-    // brings it back to the slot, as the docs' handoff story tells it.
-    const finished = ghost('ghost ghost-finished', m.from).attr('opacity', 1);
-    drawShape(finished, circlePaths(ITEM, 'request', 1));
-    // An attribute, not a style: a style transition starts from getComputedStyle, which forces a
-    // style recalculation in the middle of the frame for every handoff.
-    finished
-      .transition('move')
-      .duration(HANDOFF_MS / 2)
-      .attr('opacity', 0)
-      .on('end', done)
-      .on('interrupt', done);
-    const waiter = ghost('ghost ghost-waiter', m.via);
-    drawShape(waiter, circlePaths(ITEM, 'waiter', 2));
-    waiter
-      .transition('move')
-      .delay(HANDOFF_MS / 2)
-      .duration(HANDOFF_MS / 2)
-      .ease(easeCubicInOut)
-      .attr('transform', at(m.to))
-      .on('end', done)
-      .on('interrupt', done);
-  }
-  const token = ghost('ghost ghost-token', m.from);
+  // A handoff's token comes from where the receiving waiter stood; an acquired one from the pool.
+  const from = m.kind === 'handoff' ? m.via : m.from;
+  const token = root
+    .append('g')
+    .attr('data-token', m.token)
+    .attr('class', 'ghost ghost-token')
+    .attr('transform', at(from));
   drawShape(token, diamondPaths(TOKEN, 1));
-  const first = token.transition('move').ease(easeCubicInOut);
-  if (m.kind === 'handoff') {
-    first
-      .duration(HANDOFF_MS / 2)
-      .attr('transform', at(m.via))
-      .transition()
-      .duration(HANDOFF_MS / 2)
-      .ease(easeCubicInOut)
-      .attr('transform', at(m.to))
-      .on('end', done)
-      .on('interrupt', done);
-  } else {
-    first
-      .duration(m.kind === 'acquire' ? ACQUIRE_MS : RELEASE_MS)
-      .attr('transform', at(m.to))
-      .on('end', done)
-      .on('interrupt', done);
-  }
+  token
+    .transition('move')
+    .ease(easeCubicInOut)
+    .duration(m.kind === 'handoff' ? HANDOFF_MS : ACQUIRE_MS)
+    .attr('transform', at(m.to))
+    .on('end', done)
+    .on('interrupt', done);
 }
 
 /**
  * The one layer D3 owns: ghost tokens travelling between the static shapes React draws. It
  * listens to the store directly (no React state), plans each frame's movements from the layouts
  * before and after, and runs named transitions that a newer movement of the same token
- * interrupts. The static picture underneath is always the server's state.
+ * interrupts; a key too busy to glide gets none. The static picture underneath is always the
+ * state the page has applied, whole, in every frame.
  */
 export function HandoffLayer({ name, width, paused = false }: HandoffLayerProps) {
   const store = useAppStoreApi();
@@ -114,6 +91,8 @@ export function HandoffLayer({ name, width, paused = false }: HandoffLayerProps)
       const events = s.activity.frameEvents.filter((e) => e.key === name);
       const after = s.flow.keys[name];
       if (events.length === 0 || after === undefined) return;
+      // Starting requests faster than a token can travel: skip the movements, show the state.
+      if (tooBusyToGlide(s.histories.get(name)?.starts ?? [], s.flow.at)) return;
       const before = prev.flow.keys[name];
       // With each side's Workflow steps, so the layouts match the ones the diagram drew.
       const moves = planMoves(

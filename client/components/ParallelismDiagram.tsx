@@ -1,5 +1,6 @@
 import { useRef, useState, type KeyboardEvent } from 'react';
 import type { WaitReason, WorkflowTag } from '../../shared/events';
+import { useListGlide } from '../hooks/useListGlide';
 import { useOnScreen } from '../hooks/useOnScreen';
 import type { Arrival } from '../store/activity';
 import type { ActiveRequest, KeyView, Waiter } from '../store/flow-types';
@@ -28,7 +29,7 @@ export interface ParallelismDiagramProps {
   steps: Readonly<Record<string, WorkflowTag>>;
   /** The key's latest refused arrival, while it is recent. */
   arrival: Arrival | undefined;
-  /** Server time when the view mounted: only what starts or frees later fades in on arrival. */
+  /** Server time when the view mounted: only what starts or frees later is marked on arrival. */
   mountedAt: number;
   /** What holds the waitlist back now (names the waiters); null when nothing does. */
   reason: WaitReason | null;
@@ -70,8 +71,10 @@ const stepSuffix = (tag: WorkflowTag | undefined) =>
  * One key drawn as the Upstash docs draw it: free tokens as blue diamonds, active requests as
  * circles holding a token, the waitlist as yellow circles in order; a request that is a Workflow
  * step is captioned with its step and run. Every token and request is a list item whose
- * accessible name says what it is; hovering or focusing one tells more. Off screen it animates
- * nothing, and a key too busy for its waiters to glide has them step.
+ * accessible name says what it is; hovering or focusing one tells more. Every frame draws the whole
+ * state: what just changed is marked (a ring, a travelling token), never hidden, and items glide
+ * only where they cannot overlap or lag (hooks/useListGlide.ts). Off screen it animates nothing,
+ * and a key too busy for its waiters to glide has them step.
  */
 export function ParallelismDiagram({
   k,
@@ -90,6 +93,17 @@ export function ParallelismDiagram({
   const state = store.getState();
   const busy = tooBusyToGlide(state.histories.get(k.key)?.starts ?? [], state.flow.at);
   const [tip, setTip] = useState<TipTarget | null>(null);
+  const tokenList = useRef<SVGGElement>(null);
+  const activeList = useRef<SVGGElement>(null);
+  const waitList = useRef<SVGGElement>(null);
+  const still = busy || !onScreen;
+  useListGlide(
+    tokenList,
+    layout.tokens.map((t) => ({ messageId: String(t.token), x: t.x, y: t.y })),
+    still,
+  );
+  useListGlide(activeList, layout.active, still);
+  useListGlide(waitList, layout.waiters, still);
   const [tokCol, actCol] = layout.columns;
   const limit = k.parallelism;
   const waitReason = reason ?? k.waiting[0]?.reason ?? 'parallelism';
@@ -136,7 +150,7 @@ export function ParallelismDiagram({
           </text>
         ))}
 
-        <g role="list" aria-label="Parallelism Tokens" onKeyDown={onListKeys}>
+        <g ref={tokenList} role="list" aria-label="Parallelism Tokens" onKeyDown={onListKeys}>
           {layout.tokens.map((t, i) => (
             <g
               key={t.token}
@@ -158,7 +172,7 @@ export function ParallelismDiagram({
           </text>
         )}
 
-        <g role="list" aria-label="Active Requests" onKeyDown={onListKeys}>
+        <g ref={activeList} role="list" aria-label="Active Requests" onKeyDown={onListKeys}>
           {layout.active.map((a, i) => {
             const view = activeById.get(a.messageId);
             const fresh =
@@ -186,7 +200,7 @@ export function ParallelismDiagram({
           })}
         </g>
 
-        <g role="list" aria-label="Waitlist" onKeyDown={onListKeys}>
+        <g ref={waitList} role="list" aria-label="Waitlist" onKeyDown={onListKeys}>
           {layout.waiters.map((w, i) => {
             const arriving = arrivalTarget !== undefined && arrival?.messageId === w.messageId;
             return (

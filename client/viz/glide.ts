@@ -5,6 +5,7 @@
  * restyles and repaints them. Then they step instead: the picture is the same, the motion is not
  * worth its cost.
  */
+import type { Point } from './key-layout';
 
 /** How long one glide lasts (keep in step with `.item { transition }` in styles.css). */
 export const GLIDE_MS = 280;
@@ -30,4 +31,37 @@ export function tooBusyToGlide(starts: readonly number[], now: number): boolean 
     if (t <= now) n++;
   }
   return n >= BUSY_STARTS;
+}
+
+/** What one list of a diagram does with a change: glide to it, step to it, or leave as it was. */
+export type GlideMode = 'glide' | 'step' | 'keep';
+
+/**
+ * Whether one list's items may glide from where they were drawn (`before`, by id; null on the
+ * first picture) to where they are now, without two of them ever overlapping and without the
+ * motion running behind the state. Items sliding along their own row with one timing keep their
+ * order and at least their end distance, so they never meet. Anything else steps: an item
+ * changing row (it would cut across its neighbours), an item appearing while others move (it may
+ * appear where one is leaving), a change arriving while the last glide is still running (it is
+ * cut short: the items jump to the truth), and a key too busy to glide at all.
+ */
+export function glideMode(
+  before: ReadonlyMap<string, Point> | null,
+  after: ReadonlyArray<Point & { messageId: string }>,
+  opts: { busy: boolean; gliding: boolean },
+): GlideMode {
+  if (before === null) return 'keep';
+  let moved = 0;
+  let fresh = 0;
+  let changedRow = false;
+  for (const item of after) {
+    const was = before.get(item.messageId);
+    if (was === undefined) fresh++;
+    else if (was.x !== item.x || was.y !== item.y) {
+      moved++;
+      if (was.y !== item.y) changedRow = true;
+    }
+  }
+  if (moved === 0) return fresh > 0 && opts.gliding ? 'step' : 'keep';
+  return opts.busy || opts.gliding || fresh > 0 || changedRow ? 'step' : 'glide';
 }

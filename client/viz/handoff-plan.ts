@@ -6,10 +6,12 @@
  */
 import type { KeyLayout, Point } from './key-layout';
 
-/** Fixed phase lengths, shared with the CSS that fades the new holder in when the token lands. */
-export const HANDOFF_MS = 640;
+/**
+ * How long a token travels. The requests at either end are drawn as they are from the first
+ * frame; the movement only decorates them, so it is short.
+ */
+export const HANDOFF_MS = 360;
 export const ACQUIRE_MS = 420;
-export const RELEASE_MS = 420;
 /** More movements than this for one key in one frame: skip them all and just show the state. */
 export const MAX_MOVES = 12;
 
