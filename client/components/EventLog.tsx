@@ -7,6 +7,7 @@ import { selectLogFilter, selectLogVersion } from '../store/selectors';
 import { useAppStore, useAppStoreApi } from '../store/useAppStore';
 import { describeEntry } from './event-text';
 import { clockTime } from './format';
+import { MiddleCut } from './MiddleCut';
 
 const ROW_HEIGHT = 26;
 const GROUPS: readonly TypeFilter[] = ['message:*', 'token:*', 'delivery:*', 'key:*'];
@@ -77,11 +78,13 @@ export function EventLog() {
                 style={{ transform: `translateY(${v.start}px)`, height: ROW_HEIGHT }}
               >
                 <span className="log-time">{clockTime(e.at)}</span>
-                <span className="log-key" title={e.key}>
-                  {e.key}
+                <span className="log-key">
+                  <MiddleCut name={e.key} query={filter.key} />
                 </span>
                 <span className="log-type">{e.type}</span>
-                <span className="log-text">{describeEntry(e)}</span>
+                <span className="log-text" title={describeEntry(e)}>
+                  {describeEntry(e)}
+                </span>
               </div>
             );
           })}

@@ -3,7 +3,7 @@ import { useNow } from '../hooks/useNow';
 import type { ActiveRequest, KeyView, Waiter } from '../store/flow-types';
 import { selectGlobalInFlight, selectGlobalParallelism } from '../store/selectors';
 import { useAppStore } from '../store/useAppStore';
-import { ITEM } from '../viz/key-layout';
+import { DIAGRAM_WIDTH, ITEM } from '../viz/key-layout';
 import { explainWaiter } from './explain-wait';
 import { formatDuration } from './format';
 import { stepTitle } from './step-text';
@@ -59,12 +59,17 @@ export function ItemTooltip({ target, k, active, waiter, workflow, waitReason }:
   } else {
     return null;
   }
+  // A waiter's tip goes beside the waitlist, left of its column, level with the waiter: below it,
+  // it would cover the next row of waiters. The others go below their item, clear of the header.
+  const beside = target.kind === 'waiter';
+  const style = beside
+    ? {
+        left: ((DIAGRAM_WIDTH * 2) / 3 - 6) * target.scale,
+        top: (target.y - ITEM / 2) * target.scale,
+      }
+    : { left: target.x * target.scale, top: (target.y + ITEM / 2 + 8) * target.scale };
   return (
-    <div
-      role="tooltip"
-      className="tip"
-      style={{ left: target.x * target.scale, top: (target.y + ITEM / 2 + 8) * target.scale }}
-    >
+    <div role="tooltip" className={beside ? 'tip tip-beside' : 'tip'} style={style}>
       <strong>{title}</strong>
       {workflow !== undefined && <span className="tip-step">{stepTitle(workflow)}</span>}
       <span>{body}</span>

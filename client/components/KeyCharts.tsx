@@ -3,6 +3,7 @@ import { useNow } from '../hooks/useNow';
 import { useThrottledStore } from '../hooks/useThrottledStore';
 import { selectHistoryVersion } from '../store/selectors';
 import { useAppStoreApi } from '../store/useAppStore';
+import { waitSamples } from '../store/wait-samples';
 import { percentileBuckets, percentiles } from '../viz/percentiles';
 import { formatDuration } from './format';
 import { LineChart } from './LineChart';
@@ -20,11 +21,17 @@ const BUCKET_MS = 5_000;
 /** A wait-time tick: 500 → "500ms", 2500 → "2.5s". */
 const tick = (v: number) => (v < 1000 ? `${v}ms` : `${v / 1000}s`);
 
+/** What the wait percentiles cover: "4 started, 58 still waiting" (those by their age so far). */
+const counted = ({ started, waiting }: { started: number; waiting: number }) =>
+  [started > 0 ? `${started} started` : '', waiting > 0 ? `${waiting} still waiting` : '']
+    .filter(Boolean)
+    .join(', ');
+
 const ms = (v: number) => (v < 1000 ? `${Math.round(v)} ms` : formatDuration(v));
 
 /**
  * The key's last minute: in flight against the limit, the waitlist's size, and the wait before
- * each start (p50/p95/p99 per 5 s). Redrawn twice a second, whatever the event rate: memoized,
+ * start (p50/p95/p99 per 5 s, of the starts and of the waiters' ages so far). Redrawn twice a second, whatever the event rate: memoized,
  * so the key panel's render with every frame of events does not redraw the charts.
  */
 export const KeyCharts = memo(function KeyCharts({ name }: KeyChartsProps) {
@@ -34,13 +41,21 @@ export const KeyCharts = memo(function KeyCharts({ name }: KeyChartsProps) {
   const charts = useMemo(() => {
     // `version` is the dependency that says the mutable history moved.
     void version;
-    const h = store.getState().histories.get(name);
+    const state = store.getState();
+    const h = state.histories.get(name);
     const points = h?.points ?? [];
-    const waits = h?.waits ?? [];
     const first = points[0]?.t ?? now;
     const span = Math.min(SPAN_MS, Math.max(MIN_SPAN_MS, Math.ceil((now - first) / 5000) * 5000));
-    const recent = waits.filter((w) => w.at >= now - span).map((w) => w.waitedMs);
-    const buckets = percentileBuckets(waits, now, span, span <= 20_000 ? 2_000 : BUCKET_MS);
+    const bucketMs = span <= 20_000 ? 2_000 : BUCKET_MS;
+    // The waiters' ages so far count beside the starts, in the subtitle and in the last bucket
+    // alike, so the two always tell the same waits.
+    const waits = waitSamples(
+      h?.waits ?? [],
+      state.flow.keys[name]?.waiting ?? [],
+      now,
+      now - span,
+    );
+    const buckets = percentileBuckets(waits.samples, now, span, bucketMs);
     return {
       inFlight: points.map((p) => ({ t: p.t, v: p.inFlight })),
       limit: points.filter((p) => p.limit !== null).map((p) => ({ t: p.t, v: p.limit ?? 0 })),
@@ -50,10 +65,12 @@ export const KeyCharts = memo(function KeyCharts({ name }: KeyChartsProps) {
       p99: buckets.map((b) => ({ t: b.t, v: b.p99 })),
       last: points[points.length - 1],
       span,
-      overall: percentiles(recent),
+      bucketMs,
+      waits,
+      overall: percentiles(waits.samples.map((w) => w.waitedMs)),
     };
   }, [store, name, version, now]);
-  const { last, overall } = charts;
+  const { last, overall, waits, bucketMs } = charts;
   return (
     <div className="charts" role="group" aria-label="Charts">
       <LineChart
@@ -62,8 +79,8 @@ export const KeyCharts = memo(function KeyCharts({ name }: KeyChartsProps) {
         spanMs={charts.span}
         summary={last === undefined ? 'no data yet' : `${last.inFlight} of ${last.limit ?? '∞'}`}
         series={[
-          { name: 'limit', points: charts.limit, className: 'limit', step: true },
-          { name: 'in flight', points: charts.inFlight, className: 'in-flight', step: true },
+          { name: 'limit', points: charts.limit, className: 'limit' },
+          { name: 'in flight', points: charts.inFlight, className: 'in-flight' },
         ]}
       />
       <LineChart
@@ -71,7 +88,7 @@ export const KeyCharts = memo(function KeyCharts({ name }: KeyChartsProps) {
         now={now}
         spanMs={charts.span}
         summary={last === undefined ? 'no data yet' : `${last.waiting} waiting`}
-        series={[{ name: 'waiting', points: charts.waiting, className: 'waiting', step: true }]}
+        series={[{ name: 'waiting', points: charts.waiting, className: 'waiting' }]}
       />
       <LineChart
         title="Wait before start"
@@ -82,13 +99,13 @@ export const KeyCharts = memo(function KeyCharts({ name }: KeyChartsProps) {
         tickFormat={tick}
         summary={
           overall === null
-            ? 'no starts yet'
-            : `p50 ${ms(overall.p50)} · p95 ${ms(overall.p95)} · p99 ${ms(overall.p99)}`
+            ? 'no starts or waiters seen yet'
+            : `p50 ${ms(overall.p50)} · p95 ${ms(overall.p95)} · p99 ${ms(overall.p99)} (${counted(waits)})`
         }
         series={[
-          { name: 'p99', points: charts.p99, className: 'p99', step: false },
-          { name: 'p95', points: charts.p95, className: 'p95', step: false },
-          { name: 'p50', points: charts.p50, className: 'p50', step: false },
+          { name: 'p99', points: charts.p99, className: 'p99', bucketMs },
+          { name: 'p95', points: charts.p95, className: 'p95', bucketMs },
+          { name: 'p50', points: charts.p50, className: 'p50', bucketMs },
         ]}
       />
     </div>

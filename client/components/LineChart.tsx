@@ -1,18 +1,16 @@
-import {
-  chartScales,
-  pointPath,
-  stepPath,
-  visibleMax,
-  type TimePoint,
-} from '../viz/chart-geometry';
+import { bucketPath } from '../viz/bucket-path';
+import { chartScales, stepPath, visibleMax, type TimePoint } from '../viz/chart-geometry';
 
 export interface ChartSeries {
   name: string;
   points: readonly TimePoint[];
   /** CSS class giving the line its colour and dash. */
   className: string;
-  /** Held values (a step line carried to now) or samples (a plain line). */
-  step: boolean;
+  /**
+   * Absent for held values (a step line carried to now); for buckets of this many ms (each `t` a
+   * bucket's end), a flat step per bucket, broken where a bucket is empty, never a diagonal.
+   */
+  bucketMs?: number;
 }
 
 export interface LineChartProps {
@@ -28,8 +26,17 @@ export interface LineChartProps {
   integer?: boolean;
   /** The y axis reaches at least this far, so a flat zero line does not get a microscopic scale. */
   yFloor?: number;
-  /** A short text of the current values, for the legend and the accessible description. */
+  /** A short text of the current values, for the caption and the accessible name. */
   summary: string;
+}
+
+/** A legend swatch: a short stretch of the series' own line. */
+function Swatch({ className }: { className: string }) {
+  return (
+    <svg className="legend-swatch" viewBox="0 0 18 8" aria-hidden="true">
+      <line className={`series ${className}`} x1={1} x2={17} y1={4} y2={4} />
+    </svg>
+  );
 }
 
 const frame = { width: 260, height: 130, margin: { top: 10, right: 8, bottom: 20, left: 34 } };
@@ -60,6 +67,15 @@ export function LineChart({
       <figcaption>
         <span className="chart-title">{title}</span>
         <span className="chart-summary">{summary}</span>
+        {/* Topmost line first: the series are drawn in order, the last on top. */}
+        <ul className="chart-legend" aria-label="Legend">
+          {[...series].reverse().map((s) => (
+            <li key={s.name}>
+              <Swatch className={s.className} />
+              {s.name}
+            </li>
+          ))}
+        </ul>
       </figcaption>
       <svg
         viewBox={`0 0 ${frame.width} ${frame.height}`}
@@ -84,7 +100,11 @@ export function LineChart({
           <path
             key={s.name}
             className={`series ${s.className}`}
-            d={s.step ? stepPath(s.points, scales, now) : pointPath(s.points, scales)}
+            d={
+              s.bucketMs === undefined
+                ? stepPath(s.points, scales, now)
+                : bucketPath(s.points, s.bucketMs, scales)
+            }
           />
         ))}
       </svg>

@@ -6,8 +6,10 @@ import { overviewRows, type OverviewRow, type SortColumn } from '../store/overvi
 import { selectKeys, selectSearch, selectSelected, selectSort } from '../store/selectors';
 import { useAppStore, useAppStoreApi } from '../store/useAppStore';
 import { formatPeriod } from './format';
+import { MiddleCut } from './MiddleCut';
 
-const ROW_HEIGHT = 34;
+/** Two lines a row: the key's name across the whole row, its numbers under it. */
+const ROW_HEIGHT = 52;
 
 const COLUMNS: ReadonlyArray<{ column: SortColumn; label: string }> = [
   { column: 'key', label: 'Key' },
@@ -164,14 +166,13 @@ export function Overview() {
                   <div role="cell" className="ov-key">
                     <button
                       type="button"
+                      aria-label={row.key}
                       aria-pressed={isSelected}
-                      title={row.key}
                       onClick={() => store.getState().keyToggled(row.key)}
                       onKeyDown={(e) => onRowKeys(e, v.index)}
                       onFocus={() => setFocusIndex(v.index)}
                     >
-                      {/* Isolated, so the right-to-left overflow below keeps the name's own order. */}
-                      <bdi>{row.key}</bdi>
+                      <MiddleCut name={row.key} query={search} named />
                     </button>
                   </div>
                   <Cells row={row} />

@@ -47,6 +47,17 @@ function windowSummary(w: RateWindow, rate: number, remainingMs: number): string
   return w.projected > 0 ? `${w.projected} waiting to start` : 'nothing waiting for it yet';
 }
 
+/** The started requests' circles in a window's box, then the waiters pushed to it after them. */
+function windowCircles(w: RateWindow, box: { x: number; width: number }) {
+  const done = circlesInBox(w.started, box, DOT);
+  const pushed = circlesInBox(
+    w.projected,
+    { x: box.x + done.xs.length * (DOT + 6), width: box.width - done.xs.length * (DOT + 6) },
+    DOT,
+  );
+  return { done, pushed };
+}
+
 /**
  * The docs' rate picture, live: period windows on a time axis, the starts inside each window,
  * the current window's use with a moving "now", and the waiters pushed to the windows that will
@@ -113,15 +124,7 @@ export function RateTimeline({ k, arrival }: RateTimelineProps) {
       <g role="list" aria-label="Rate windows">
         {view.windows.map((w, i) => {
           const box = boxes[i]!;
-          const done = circlesInBox(w.started, box, DOT);
-          const pushed = circlesInBox(
-            w.projected,
-            {
-              x: box.x + done.xs.length * (DOT + 6),
-              width: box.width - done.xs.length * (DOT + 6),
-            },
-            DOT,
-          );
+          const { done, pushed } = windowCircles(w, box);
           const name = windowName(w, i);
           return (
             <g
@@ -148,22 +151,6 @@ export function RateTimeline({ k, arrival }: RateTimelineProps) {
                 x={box.x}
                 y={BOX_Y}
               />
-              {done.xs.map((cx, j) => (
-                <Rough
-                  key={`s${j}`}
-                  paths={circlePaths(DOT, 'request', j % 4)}
-                  x={cx}
-                  y={BOX_Y + BOX_H / 2}
-                />
-              ))}
-              {pushed.xs.map((cx, j) => (
-                <Rough
-                  key={`p${j}`}
-                  paths={circlePaths(DOT, 'waiter', j % 4)}
-                  x={cx}
-                  y={BOX_Y + BOX_H / 2}
-                />
-              ))}
               {done.overflow + pushed.overflow > 0 && (
                 <text
                   className="more"
@@ -206,6 +193,29 @@ export function RateTimeline({ k, arrival }: RateTimelineProps) {
         <text className="now-label" y={AXIS_Y + 52} textAnchor="middle">
           now
         </text>
+      </g>
+      {/* Drawn over the "now" line, so it never cuts a started request's circle. */}
+      <g aria-hidden="true">
+        {view.windows.map((w, i) => {
+          const { done, pushed } = windowCircles(w, boxes[i]!);
+          return (
+            <g key={w.start}>
+              {done.xs.map((cx, j) => (
+                <g key={`s${j}`} transform={`translate(${cx} ${BOX_Y + BOX_H / 2})`}>
+                  {/* An opaque disc under the sketch, which is not filled edge to edge. */}
+                  <circle r={DOT / 2} fill={palette.requestFill} />
+                  <Rough paths={circlePaths(DOT, 'request', j % 4)} />
+                </g>
+              ))}
+              {pushed.xs.map((cx, j) => (
+                <g key={`p${j}`} transform={`translate(${cx} ${BOX_Y + BOX_H / 2})`}>
+                  <circle r={DOT / 2} fill={palette.waiterFill} />
+                  <Rough paths={circlePaths(DOT, 'waiter', j % 4)} />
+                </g>
+              ))}
+            </g>
+          );
+        })}
       </g>
       {refused !== undefined && (
         <RateRefused key={refused.receivedAt} arrival={refused} x={refusedX} />

@@ -157,7 +157,8 @@ export function TriggerForm() {
         </label>
         <label>
           Pattern
-          <select {...field('pattern')}>
+          {/* Named explicitly: a wrapping label would also read out the options' text. */}
+          <select {...field('pattern')} aria-label="Pattern">
             <option value="burst">all at once</option>
             <option value="spread">spread over N s</option>
             <option value="steady">steady rate</option>

@@ -28,6 +28,13 @@ describe('describeEntry', () => {
     expect(describeEntry({ type: 'snapshot', seq: 1, at: 0, key: '', keys: 4 })).toMatch(/4 keys/);
   });
 
+  it('gives message ids whole, however long', () => {
+    const id = messageId('msg_JXgNRzTMEl6x2PhxRJCm');
+    expect(describeEntry({ ...base, type: 'message:delivered', messageId: id })).toBe(
+      'msg_JXgNRzTMEl6x2PhxRJCm delivered',
+    );
+  });
+
   it('names the Workflow step an accepted message is', () => {
     const accepted = { ...base, type: 'message:accepted' as const, messageId: messageId('msg_a') };
     expect(describeEntry(accepted)).toBe('msg_a accepted');
@@ -36,6 +43,6 @@ describe('describeEntry', () => {
         ...accepted,
         workflow: { runId: 'wfr_abcdefghijklmnopqrstu', step: 'send-email' },
       }),
-    ).toBe('msg_a accepted, step send-email of run wfr_abc…stu');
+    ).toBe('msg_a accepted, step send-email of run wfr_abcdefghijklmnopqrstu');
   });
 });

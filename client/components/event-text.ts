@@ -1,7 +1,9 @@
-/** One line per log entry, in words: what happened and to which message. Pure, for tests. */
+/**
+ * One line per log entry, in words: what happened and to which message, its id whole (the ids
+ * are what people search for and paste). Pure, for tests.
+ */
 import type { LogEntry } from '../store/event-log';
-import { formatDuration, shortId } from './format';
-import { cutMiddle } from './step-text';
+import { formatDuration } from './format';
 
 /** The details column of the event log. */
 export function describeEntry(e: LogEntry): string {
@@ -10,29 +12,27 @@ export function describeEntry(e: LogEntry): string {
       return `snapshot: the picture was replaced (${e.keys} keys)`;
     case 'message:accepted':
       return (
-        `${shortId(e.messageId)} accepted${e.notBefore !== undefined ? ', delayed' : ''}` +
-        (e.workflow !== undefined
-          ? `, step ${e.workflow.step} of run ${cutMiddle(e.workflow.runId)}`
-          : '')
+        `${e.messageId} accepted${e.notBefore !== undefined ? ', delayed' : ''}` +
+        (e.workflow !== undefined ? `, step ${e.workflow.step} of run ${e.workflow.runId}` : '')
       );
     case 'message:waitlisted':
-      return `${shortId(e.messageId)} waits ${e.position}. for ${e.reason}`;
+      return `${e.messageId} waits ${e.position}. for ${e.reason}`;
     case 'token:acquired':
-      return `${shortId(e.messageId)} took a token (${e.inFlight} in flight)${e.waitedMs > 0 ? ` after ${formatDuration(e.waitedMs)}` : ''}`;
+      return `${e.messageId} took a token (${e.inFlight} in flight)${e.waitedMs > 0 ? ` after ${formatDuration(e.waitedMs)}` : ''}`;
     case 'token:handed-off':
-      return `${shortId(e.from)} → ${shortId(e.to)}, waited ${formatDuration(e.waitedMs)}`;
+      return `${e.from} → ${e.to}, waited ${formatDuration(e.waitedMs)}`;
     case 'token:released':
-      return `${shortId(e.messageId)} gave its token back (${e.inFlight} in flight)`;
+      return `${e.messageId} gave its token back (${e.inFlight} in flight)`;
     case 'delivery:succeeded':
-      return `${shortId(e.messageId)} answered ${e.status ?? 'ok'} in ${formatDuration(e.durationMs)}`;
+      return `${e.messageId} answered ${e.status ?? 'ok'} in ${formatDuration(e.durationMs)}`;
     case 'delivery:failed':
-      return `${shortId(e.messageId)} failed${e.status !== undefined ? ` (${e.status})` : ''}${e.retryAt !== null ? ', will retry' : ''}`;
+      return `${e.messageId} failed${e.status !== undefined ? ` (${e.status})` : ''}${e.retryAt !== null ? ', will retry' : ''}`;
     case 'message:delivered':
-      return `${shortId(e.messageId)} delivered`;
+      return `${e.messageId} delivered`;
     case 'message:dead-lettered':
-      return `${shortId(e.messageId)} dead-lettered: ${e.reason}`;
+      return `${e.messageId} dead-lettered: ${e.reason}`;
     case 'message:cancelled':
-      return `${shortId(e.messageId)} cancelled`;
+      return `${e.messageId} cancelled`;
     case 'key:configured':
       return `parallelism ${e.parallelism ?? '∞'}, rate ${e.rate ?? '∞'} (from ${e.source})`;
     case 'key:paused':
@@ -44,7 +44,7 @@ export function describeEntry(e: LogEntry): string {
     case 'key:forgotten':
       return 'forgotten after being idle';
     case 'lease:expired':
-      return `${shortId(e.messageId)}'s lease expired`;
+      return `${e.messageId}'s lease expired`;
     case 'global:configured':
       return `global parallelism ${e.parallelism ?? '∞'}`;
   }

@@ -51,6 +51,42 @@ describe('explainWait', () => {
     expect(explainWait(key, { ...ctx, now: 1_010_000 }).reason).toBeNull();
   });
 
+  describe('when both the parallelism and the rate hold it', () => {
+    const both: KeyView = {
+      key: keyId('b'),
+      parallelism: 2,
+      rate: 3,
+      periodMs: ms(10_000),
+      rateCount: 3,
+      ratePeriodStart: ms(1_000_000),
+      pinnedParallelism: false,
+      pinnedRate: false,
+      paused: false,
+      inFlight: 2,
+      waitListSize: 5,
+      scheduled: 0,
+      active: [],
+      waiting: [],
+      freedAt: {},
+    };
+
+    it('names the rate window, which holds it until it ends, and the parallelism too', () => {
+      const why = explainWait(both, { ...ctx, now: 1_004_000 });
+      expect(why.reason).toBe('rate');
+      expect(why.summary).toBe(
+        'the rate is used up: 3 of 3 starts in this 10s window, and parallelism is full: 2 of 2 in flight',
+      );
+      expect(why.next).toBe(
+        'The window ends in 6.0 s; then up to 3 more start. It also needs a token: one of the 2 ' +
+          'active requests must finish and hand it on.',
+      );
+    });
+
+    it('names the parallelism alone once the window has ended', () => {
+      expect(explainWait(both, { ...ctx, now: 1_010_000 }).reason).toBe('parallelism');
+    });
+  });
+
   it('blames the global limit when the key itself has room', () => {
     const h = engineHarness();
     h.publish('k', 5);

@@ -24,7 +24,11 @@ export interface WaitExplanation {
   next: string;
 }
 
-/** Why the key's waitlist cannot move now, checked in the engine's order. */
+/**
+ * Why the key's waitlist cannot move now, checked in the engine's order; when both the
+ * parallelism and the rate hold it, both are named, the rate window (which holds it longest for
+ * certain) first.
+ */
 export function explainWait(k: KeyView, ctx: WaitContext): WaitExplanation {
   if (k.paused) {
     return {
@@ -33,25 +37,20 @@ export function explainWait(k: KeyView, ctx: WaitContext): WaitExplanation {
       next: 'Nothing starts until the key is resumed; requests in flight finish as usual.',
     };
   }
-  if (k.parallelism !== null && k.inFlight >= k.parallelism) {
-    const n = k.inFlight;
+  const parallelism = parallelismHold(k);
+  const rate = rateHold(k, ctx.now);
+  if (parallelism !== null && rate !== null) {
+    // Both hold. The rate window holds it for certain until the window ends, whatever finishes
+    // first; a freed token cannot start it before then. So the rate is named first, and the
+    // parallelism with it: once the window ends, it still needs a token.
     return {
-      reason: 'parallelism',
-      summary: `parallelism is full: ${n} of ${k.parallelism} in flight`,
-      next: `It gets a token when one of the ${n} active request${n === 1 ? '' : 's'} finishes and hands its token on.`,
+      reason: 'rate',
+      summary: `${rate.summary}, and ${parallelism.summary}`,
+      next: `${rate.next} It also needs a token: one of the ${k.inFlight} active request${k.inFlight === 1 ? '' : 's'} must finish and hand it on.`,
     };
   }
-  if (k.rate !== null) {
-    const w = windowAt(k.ratePeriodStart, k.periodMs, k.rateCount, ms(ctx.now));
-    if (w.count >= k.rate) {
-      const left = Math.max(0, w.start + k.periodMs - ctx.now);
-      return {
-        reason: 'rate',
-        summary: `the rate is used up: ${w.count} of ${k.rate} starts in this ${formatPeriod(k.periodMs)} window`,
-        next: `The window ends in ${formatDuration(left)}; then up to ${k.rate} more start.`,
-      };
-    }
-  }
+  if (parallelism !== null) return parallelism;
+  if (rate !== null) return rate;
   if (ctx.globalParallelism !== null && ctx.globalInFlight >= ctx.globalParallelism) {
     return {
       reason: 'global',
@@ -91,5 +90,29 @@ export function explainWaiter(
   return {
     reason: why.reason ?? waiter.reason,
     text: `${head}${why.summary}. ${queue} ${why.next}`,
+  };
+}
+
+/** The parallelism's hold on the waitlist, or null when a token is free. */
+function parallelismHold(k: KeyView): WaitExplanation | null {
+  if (k.parallelism === null || k.inFlight < k.parallelism) return null;
+  const n = k.inFlight;
+  return {
+    reason: 'parallelism',
+    summary: `parallelism is full: ${n} of ${k.parallelism} in flight`,
+    next: `It gets a token when one of the ${n} active request${n === 1 ? '' : 's'} finishes and hands its token on.`,
+  };
+}
+
+/** The rate window's hold on the waitlist, or null when the window has room. */
+function rateHold(k: KeyView, now: number): WaitExplanation | null {
+  if (k.rate === null) return null;
+  const w = windowAt(k.ratePeriodStart, k.periodMs, k.rateCount, ms(now));
+  if (w.count < k.rate) return null;
+  const left = Math.max(0, w.start + k.periodMs - now);
+  return {
+    reason: 'rate',
+    summary: `the rate is used up: ${w.count} of ${k.rate} starts in this ${formatPeriod(k.periodMs)} window`,
+    next: `The window ends in ${formatDuration(left)}; then up to ${k.rate} more start.`,
   };
 }

@@ -132,7 +132,7 @@ describe('FlowEngine retries', () => {
       d.publish('a1', { key: 'a', retries: 0 });
       const ev = d.finish('a1', { ok: false, error: 'connect ECONNREFUSED' });
       expect(only(ev, 'message:dead-lettered')[0]?.reason).toBe(
-        '1 attempts failed: connect ECONNREFUSED',
+        '1 attempt failed: connect ECONNREFUSED',
       );
       expect(d.key('a').scheduled).toBe(0);
     });

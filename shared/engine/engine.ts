@@ -146,8 +146,11 @@ export class FlowEngine extends EngineCore {
       } else if (m.cancelRequested) {
         this.settle(m, 'cancelled', now);
       } else {
+        const tries = m.attempt + 1;
         const why =
-          result.nonRetryable === true ? 'non-retryable error' : `${m.attempt + 1} attempts failed`;
+          result.nonRetryable === true
+            ? 'non-retryable error'
+            : `${tries} ${tries === 1 ? 'attempt' : 'attempts'} failed`;
         const detail =
           result.status !== undefined ? `status ${result.status}` : (result.error ?? 'failed');
         this.settle(m, 'dead', now, `${why}: ${detail}`);
