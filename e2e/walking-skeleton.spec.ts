@@ -39,7 +39,8 @@ test('a burst on one key shows 2 active and 3 waiting, live, then drains', async
   const deliveredBefore = await deliveredCount(page);
 
   for (let i = 0; i < 5; i++) {
-    const res = await request.post('/v2/publish/sim://work?duration=1500ms', {
+    // Long enough that the page is checked before the first two end, even on a busy machine.
+    const res = await request.post('/v2/publish/sim://work?duration=4000ms', {
       headers: {
         'Upstash-Flow-Control-Key': key,
         'Upstash-Flow-Control-Value': 'parallelism=2',
@@ -59,9 +60,9 @@ test('a burst on one key shows 2 active and 3 waiting, live, then drains', async
   // The page's content only, without the empty viewport below it (the README shows this image).
   await page.locator('#root').screenshot({ path: screenshotPath('walking-skeleton') });
 
-  // Three rounds of 1.5 s under parallelism 2; then every token is free again.
+  // Three rounds of 4 s under parallelism 2; then every token is free again.
   await expect(k.waiting).toHaveCount(0, { timeout: 15_000 });
-  await expect(k.active).toHaveCount(0, { timeout: 5_000 });
+  await expect(k.active).toHaveCount(0, { timeout: 10_000 });
   await expect(k.tokens).toHaveCount(2);
   await expect(k.tokens.nth(1)).toHaveAccessibleName('token 2 of 2, free');
   await expect.poll(() => deliveredCount(page), { timeout: 5_000 }).toBe(deliveredBefore + 5);
