@@ -8,6 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createApp } from './app';
+import { releaseMemoryWhenQuiet } from './flow/idle-memory';
+import { systemTimers } from './flow/types';
 import { ConfigError, helpText, readConfig } from './config';
 import { hostName } from './http/browser-guard';
 
@@ -54,6 +56,8 @@ function main(): void {
     retention: config.retention,
     staticDir: path.join(root, 'dist', 'client'),
   });
+  // After a burst has drained, the heap it grew is given back (see idle-memory.ts).
+  releaseMemoryWhenQuiet(app.controller, systemTimers);
   app.http.listen(config.port, config.host, () => {
     const address = app.http.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
