@@ -10,6 +10,7 @@
  * `parallelism` deliveries at once, so the keys finish `keys × parallelism / meanMs` deliveries a
  * second, each about five events (accepted, waitlisted, handed-off, succeeded, delivered).
  */
+import { seeded } from '../seeded';
 
 export interface LoadOptions {
   /** Baton's base URL, e.g. http://127.0.0.1:4321 */
@@ -35,18 +36,6 @@ interface FlowInfo {
 export interface LoadSample {
   waiting: number;
   inFlight: number;
-}
-
-/** mulberry32: a small seeded generator, so the durations are the same from run to run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Largest batch Baton accepts in one `POST /v2/batch`. */

@@ -26,6 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import type { DashboardsIn, DashboardsOut, DashboardsReport, ProbeReport } from './soak-dashboards';
+import { seeded } from '../seeded';
 
 const KEYS = 100;
 const DASHBOARDS = 50;
@@ -87,18 +88,6 @@ interface FlowInfo {
   flowControlKey: string;
   waitListSize: number;
   parallelismCount: number;
-}
-
-/** mulberry32: a small seeded generator, so every run draws the same mix. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
