@@ -5,7 +5,6 @@ import express from 'express';
 import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../shared/events';
-import { FlowEngine } from '../shared/engine/engine';
 import type { HandoffPolicy } from '../shared/engine/types';
 import type { MessageId } from '../shared/engine/units';
 import { HttpDeliverer } from './delivery/http';
@@ -29,6 +28,7 @@ import { drain, type ShutdownReport } from './flow/shutdown';
 import { WorkflowWaiters } from './flow/workflow-waiters';
 import { Workflows } from './flow/workflows';
 import { attachRealtime } from './realtime/stream';
+import { MemoryStore } from './store/memory-store';
 
 export interface AppOptions {
   log: Logger;
@@ -79,7 +79,8 @@ export interface App {
 /** The composition root: builds the engine, controller, HTTP API, dashboard and Socket.IO stream. */
 export function createApp(options: AppOptions): App {
   const clock = options.clock ?? systemClock;
-  const engine = new FlowEngine({
+  const store = new MemoryStore({
+    clock,
     globalParallelism: options.globalParallelism ?? null,
     policy: options.policy ?? 'fifo',
   });
@@ -101,7 +102,7 @@ export function createApp(options: AppOptions): App {
   };
   const timers = options.timers ?? systemTimers;
   const controller = new FlowController({
-    engine,
+    store,
     clock,
     deliverer,
     timers,

@@ -19,7 +19,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { FlowEngine } from '../../shared/engine/engine';
+import { MemoryStore } from '../../server/store/memory-store';
 import { keyId, messageId } from '../../shared/engine/units';
 import { createApp } from '../../server/app';
 import { FlowController } from '../../server/flow/controller';
@@ -34,7 +34,7 @@ const BATCH = 1000;
 
 async function engineOnly(n: number): Promise<number> {
   const controller = new FlowController({
-    engine: new FlowEngine(),
+    store: new MemoryStore(),
     clock: systemClock,
     deliverer: { deliver: () => Promise.resolve({ ok: true, status: 200 }) },
   });
@@ -47,7 +47,7 @@ async function engineOnly(n: number): Promise<number> {
     );
   }
   const after = await settledHeap();
-  const waiting = controller.engine.getKey(keyId(KEY), controller.now(), 0)?.waitListSize;
+  const waiting = controller.key(keyId(KEY))?.waitListSize;
   if (waiting !== n) throw new Error(`engine: ${waiting} of ${n} waiting`);
   controller.close();
   return (after - before) / n;
@@ -90,7 +90,7 @@ async function server(n: number, bodyBytes: number, small: boolean) {
   const before = await settledHeap();
   for (let i = 0; i < n; i += BATCH) await post('/v2/batch', batch);
   const after = await settledHeap();
-  const waiting = app.controller.engine.getKey(keyId(KEY), app.controller.now(), 0)?.waitListSize;
+  const waiting = (await app.controller.key(keyId(KEY)))?.waitListSize;
   if (waiting !== n) throw new Error(`server: ${waiting} of ${n} waiting`);
   const t0 = performance.now();
   await post(`/v2/flowControl/${KEY}/resume`);
@@ -109,7 +109,7 @@ async function server(n: number, bodyBytes: number, small: boolean) {
 /** Resolves once the key has nothing waiting and nothing in flight. */
 async function drained(controller: FlowController): Promise<void> {
   for (;;) {
-    const k = controller.engine.getKey(keyId(KEY), controller.now(), 0);
+    const k = await controller.key(keyId(KEY));
     if (k === undefined || (k.waitListSize === 0 && k.inFlight === 0 && k.scheduled === 0)) return;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -124,7 +124,7 @@ async function estimate(n: number, what: 'history' | 'history+bodies' | 'logs') 
     keepBodies: what === 'history+bodies',
   });
   const controller = new FlowController({
-    engine: new FlowEngine(),
+    store: new MemoryStore(),
     clock: systemClock,
     deliverer: { deliver: () => Promise.resolve({ ok: true, status: 200 }) },
   });

@@ -3,7 +3,7 @@
  * harness — the engine driven exactly as the server drives it (FlowController, real clock, real
  * timers, one cheap event listener), so the numbers are the server's, not a bare engine's.
  */
-import { FlowEngine } from '../../shared/engine/engine';
+import { MemoryStore } from '../../server/store/memory-store';
 import { keyId, messageId } from '../../shared/engine/units';
 import { FlowController } from '../../server/flow/controller';
 import { systemClock, type Deliverer } from '../../server/flow/types';
@@ -93,13 +93,13 @@ export function percentile(sorted: Float64Array, p: number): number {
 }
 
 /**
- * The server's path: a FlowController over a fresh FlowEngine with the system clock and timers,
+ * The server's path: a FlowController over a fresh memory store with the system clock and timers,
  * and one listener doing what the realtime layer's is cheap enough to do per batch (look at each
  * event, remember the last seq). `delivered(n)` resolves once `n` messages have been delivered.
  */
 export function batonHarness(deliverer: Deliverer) {
   const controller = new FlowController({
-    engine: new FlowEngine(),
+    store: new MemoryStore(),
     clock: systemClock,
     deliverer,
   });

@@ -27,7 +27,7 @@ async function baton(n: number): Promise<number> {
   for (let i = 1; i <= n; i++) h.publish(i, KEY, 1);
   const after = await settledHeap();
   // Also keeps the harness reachable until the measurement is taken.
-  const waiting = h.controller.engine.getKey(keyId(KEY), h.controller.now(), 0)?.waitListSize;
+  const waiting = h.controller.key(keyId(KEY))?.waitListSize;
   if (waiting !== n) throw new Error(`W3: ${waiting} of ${n} messages are waiting`);
   return after - before;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FlowEngine } from '../../shared/engine/engine';
+import { MemoryStore } from '../store/memory-store';
 import type { AttemptResult } from '../../shared/engine/types';
 import { keyId, messageId, ms } from '../../shared/engine/units';
 import type { EngineEvent } from '../../shared/events';
@@ -31,12 +31,12 @@ function manualDeliverer() {
 
 const payload = { destination: 'sim://t', method: 'POST', headers: {} };
 
-/** A controller over a fresh engine, with hand-driven time and deliveries. */
+/** A controller over a fresh memory store, with hand-driven time and deliveries. */
 function setup(keyTtlMs: number | null = null) {
   const time = manualTime();
   const d = manualDeliverer();
   const c = new FlowController({
-    engine: new FlowEngine(),
+    store: new MemoryStore({ clock: time.clock }),
     clock: time.clock,
     deliverer: d.deliverer,
     timers: time.timers,
@@ -64,7 +64,7 @@ describe('FlowController', () => {
       true,
     );
     // An ended message is gone from the engine.
-    expect(c.engine.view(a.message)).toBeUndefined();
+    expect(c.message(a.message)).toBeUndefined();
   });
 
   it('arms a timer for the next rate window and starts the waiter when it fires', () => {
@@ -101,8 +101,8 @@ describe('FlowController', () => {
     ]);
     d.end('a', 1, { ok: false, status: 500 });
     await flush();
-    expect(c.engine.stats.dead).toBe(1);
-    expect(c.engine.view(a.message)).toBeUndefined();
+    expect(c.snapshot().engine.stats.dead).toBe(1);
+    expect(c.message(a.message)).toBeUndefined();
   });
 
   it('accepts nothing when the engine refuses a message', () => {
@@ -110,7 +110,7 @@ describe('FlowController', () => {
     expect(() =>
       c.publish({ id: messageId('x'), key: keyId('k'), config: { parallelism: 0 } }, payload),
     ).toThrow();
-    expect(c.engine.stats.accepted).toBe(0);
+    expect(c.snapshot().engine.stats.accepted).toBe(0);
     expect(d.started).toHaveLength(0);
   });
 
@@ -133,7 +133,7 @@ describe('FlowController', () => {
     expect(forgotten).toEqual([]);
     time.advance(3000);
     expect(forgotten).toEqual(['k']);
-    expect(c.engine.hasKey(keyId('k'))).toBe(false);
+    expect(c.key(keyId('k'))).toBeUndefined();
     c.close();
     expect(time.armed()).toEqual([]);
   });

@@ -1,7 +1,5 @@
 import type { EngineEvent } from '../../shared/events';
-import type { FlowEngine } from '../../shared/engine/engine';
 import type {
-  Accepted,
   AttemptResult,
   MessageHandle,
   PinInput,
@@ -9,6 +7,7 @@ import type {
   UnpinInput,
 } from '../../shared/engine/types';
 import { ms, type KeyId, type Millis } from '../../shared/engine/units';
+import { after, type FlowStore, type MaybePromise } from '../store/flow-store';
 import type { Clock, Deliverer, MessagePayload, Timers } from './types';
 import { systemTimers } from './types';
 
@@ -17,8 +16,9 @@ const MAX_TIMER_DELAY = 2_147_483_647;
 
 export type EventListener = (events: readonly EngineEvent[]) => void;
 
-export interface FlowControllerOptions {
-  engine: FlowEngine;
+export interface FlowControllerOptions<S extends FlowStore = FlowStore> {
+  store: S;
+  /** The time of everything but flow control's decisions (logs, schedules), which is the store's. */
   clock: Clock;
   deliverer: Deliverer;
   timers?: Timers;
@@ -26,16 +26,30 @@ export interface FlowControllerOptions {
   keyTtlMs?: number | null;
 }
 
+/**
+ * What the store `S` answers to `method`: with the memory store, the value itself (so its callers
+ * and the benchmarks stay synchronous); with any store, a value or a promise of one.
+ */
+type Answer<S extends FlowStore, M extends keyof FlowStore> = S[M] extends (
+  ...args: never[]
+) => infer R
+  ? R
+  : never;
+
 /** How often idle keys are looked for, at most. */
 const SWEEP_EVERY_MS = 60_000;
 
 /**
- * Drives the pure engine: owns the clock and the wake-up timer, starts a delivery for every token
- * the engine grants, reports each attempt's end back, and fans the events out to listeners
- * (the realtime stream, logs). Every HTTP route and the benchmarks go through this one class.
+ * Drives the store: owns the wake-up timer, starts a delivery for every token the store grants
+ * this process, reports each attempt's end back, and fans the events out to listeners (the
+ * realtime stream, logs). It is the store's only caller: every HTTP route, the realtime stream,
+ * the shutdown and the benchmarks go through this one class.
+ *
+ * With the memory store every call answers at once (no promise is made on the hot path); with a
+ * store that answers with promises the same methods return them.
  */
-export class FlowController {
-  readonly engine: FlowEngine;
+export class FlowController<S extends FlowStore = FlowStore> {
+  private readonly store: S;
   private readonly clock: Clock;
   private readonly deliverer: Deliverer;
   private readonly timers: Timers;
@@ -45,14 +59,20 @@ export class FlowController {
   private sweepTimer: unknown = null;
   private closed = false;
 
-  constructor(options: FlowControllerOptions) {
-    this.engine = options.engine;
+  constructor(options: FlowControllerOptions<S>) {
+    this.store = options.store;
     this.clock = options.clock;
     this.deliverer = options.deliverer;
     this.timers = options.timers ?? systemTimers;
-    this.engine.onStart((message, key, attempt) => this.startDelivery(message, key, attempt));
+    this.store.onStart((message, key, attempt) => this.startDelivery(message, key, attempt));
+    this.store.onEvents((events) => this.dispatch(events));
     const ttl = options.keyTtlMs ?? null;
     if (ttl !== null) this.sweepIdleKeys(ms(ttl));
+  }
+
+  /** Which store holds flow control's state. */
+  get storeKind(): FlowStore['kind'] {
+    return this.store.kind;
   }
 
   /** Subscribes to every event, in `seq` order; returns the unsubscribe function. */
@@ -66,71 +86,96 @@ export class FlowController {
   }
 
   /**
-   * Takes a message in. Its payload rides on the engine's handle, which the caller keeps to cancel
+   * Takes a message in. Its payload rides on the store's handle, which the caller keeps to cancel
    * it: no id → message map is kept here (see bench W1).
    */
-  publish(input: PublishInput, payload: MessagePayload): Accepted {
-    const accepted = this.engine.publish(input, this.clock.now(), payload);
-    this.dispatch(accepted.events);
-    return accepted;
+  publish(input: PublishInput, payload: MessagePayload): Answer<S, 'accept'> {
+    return this.store.accept(input, payload) as Answer<S, 'accept'>;
   }
 
-  pause(key: KeyId) {
-    return this.dispatch(this.engine.pause(key, this.clock.now()));
+  pause(key: KeyId): Answer<S, 'pause'> {
+    return this.store.pause(key) as Answer<S, 'pause'>;
   }
 
-  resume(key: KeyId) {
-    return this.dispatch(this.engine.resume(key, this.clock.now()));
+  resume(key: KeyId): Answer<S, 'resume'> {
+    return this.store.resume(key) as Answer<S, 'resume'>;
   }
 
-  pin(key: KeyId, pin: PinInput) {
-    return this.dispatch(this.engine.pin(key, pin, this.clock.now()));
+  pin(key: KeyId, pin: PinInput): Answer<S, 'pin'> {
+    return this.store.pin(key, pin) as Answer<S, 'pin'>;
   }
 
-  unpin(key: KeyId, unpin: UnpinInput) {
-    return this.dispatch(this.engine.unpin(key, unpin, this.clock.now()));
+  unpin(key: KeyId, unpin: UnpinInput): Answer<S, 'unpin'> {
+    return this.store.unpin(key, unpin) as Answer<S, 'unpin'>;
   }
 
-  resetRate(key: KeyId) {
-    return this.dispatch(this.engine.resetRate(key, this.clock.now()));
+  resetRate(key: KeyId): Answer<S, 'resetRate'> {
+    return this.store.resetRate(key) as Answer<S, 'resetRate'>;
   }
 
-  cancel(message: MessageHandle) {
-    return this.dispatch(this.engine.cancel(message, this.clock.now()));
+  cancel(message: MessageHandle): Answer<S, 'cancel'> {
+    return this.store.cancel(message) as Answer<S, 'cancel'>;
   }
 
-  setGlobalParallelism(parallelism: number | null) {
-    return this.dispatch(this.engine.setGlobalParallelism(parallelism, this.clock.now()));
+  setGlobalParallelism(parallelism: number | null): Answer<S, 'setGlobalParallelism'> {
+    return this.store.setGlobalParallelism(parallelism) as Answer<S, 'setGlobalParallelism'>;
+  }
+
+  // ── reads ───────────────────────────────────────────────────────────────────────────────────
+
+  /** One key, its waitlist listed up to `waitlistLimit` (0: counts only). */
+  key(key: KeyId, waitlistLimit = 0): Answer<S, 'key'> {
+    return this.store.key(key, waitlistLimit) as Answer<S, 'key'>;
+  }
+
+  /** Every key, counts only. */
+  keys(): Answer<S, 'keys'> {
+    return this.store.keys() as Answer<S, 'keys'>;
+  }
+
+  /** What a dashboard starts from, and the `seq` of the last event it covers. */
+  snapshot(waitlistLimit?: number): Answer<S, 'snapshot'> {
+    return this.store.snapshot(waitlistLimit) as Answer<S, 'snapshot'>;
+  }
+
+  message(message: MessageHandle): Answer<S, 'message'> {
+    return this.store.message(message) as Answer<S, 'message'>;
+  }
+
+  /** Global parallelism and the deliveries in flight under it. */
+  global(): Answer<S, 'global'> {
+    return this.store.global() as Answer<S, 'global'>;
   }
 
   /** Stops the wake-up timer; in-flight deliveries still report back, but nothing new is armed. */
-  close(): void {
+  close(): MaybePromise<void> {
     this.closed = true;
     if (this.sweepTimer !== null) this.timers.clear(this.sweepTimer);
     this.sweepTimer = null;
     if (this.timer !== null) this.timers.clear(this.timer);
     this.timer = null;
     this.timerAt = null;
+    return this.store.close();
   }
 
-  /** Fans a command's events out to the listeners (deliveries already began, in `startDelivery`). */
-  private dispatch(events: EngineEvent[]): EngineEvent[] {
-    if (events.length > 0) for (const l of this.listeners) l(events);
+  /** Fans the store's events out to the listeners (deliveries already began, in `startDelivery`). */
+  private dispatch(events: readonly EngineEvent[]): void {
+    for (const l of this.listeners) l(events);
     this.arm();
-    return events;
   }
 
   /**
-   * Called by the engine at each start, during the command: the attempt begins at once. Its end
-   * arrives in a later task (a promise never settles synchronously), so the engine is never re-entered.
+   * Called by the store at each start it grants this process, during the command: the attempt
+   * begins at once. Its end arrives in a later task (a promise never settles synchronously), so
+   * the store is never re-entered.
    */
   private startDelivery(message: MessageHandle, key: KeyId, attempt: number): void {
-    // `publish` above is the only way data reaches this engine, and it always passes a payload.
+    // `publish` above is the only way data reaches the store, and it always passes a payload.
     const payload = message.data as MessagePayload | undefined;
     const id = message.id;
     let attemptDone: Promise<AttemptResult>;
     if (payload === undefined) {
-      // Only an engine fed around `publish` could start a message without a payload: fail the
+      // Only a store fed around `publish` could start a message without a payload: fail the
       // attempt rather than leak the token.
       attemptDone = Promise.resolve({ ok: false, error: 'payload missing', nonRetryable: true });
     } else {
@@ -147,34 +192,46 @@ export class FlowController {
   }
 
   private finish(message: MessageHandle, result: AttemptResult): void {
-    this.dispatch(this.engine.finish(message, result, this.clock.now()));
+    settle(this.store.finish(message, result));
   }
 
   /** Forgets idle keys now and then, so a server with per-user keys does not keep them all. */
   private sweepIdleKeys(ttl: Millis): void {
     this.sweepTimer = this.timers.set(
       () => {
-        this.dispatch(this.engine.forgetIdleKeys(ttl, this.clock.now()));
+        settle(this.store.forgetIdleKeys(ttl));
         if (!this.closed) this.sweepIdleKeys(ttl);
       },
       Math.min(ttl, SWEEP_EVERY_MS),
     );
   }
 
-  /** Keeps one timer armed for the engine's next wake-up. */
+  /** Keeps one timer armed for the store's next wake-up. */
   private arm(): void {
     if (this.closed) return;
-    const at = this.engine.nextWakeAt();
-    if (at === this.timerAt) return;
+    settle(after(this.store.nextWakeAt(), (at) => this.armAt(at)));
+  }
+
+  private armAt(at: Millis | null): void {
+    if (this.closed || at === this.timerAt) return;
     if (this.timer !== null) this.timers.clear(this.timer);
     this.timer = null;
     this.timerAt = at;
     if (at === null) return;
-    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, at - this.clock.now()));
+    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, at - this.store.now()));
     this.timer = this.timers.set(() => {
       this.timer = null;
       this.timerAt = null;
-      this.dispatch(this.engine.tick(this.clock.now()));
+      settle(this.store.wake());
     }, delay);
   }
+}
+
+/**
+ * Work begun from a timer or a delivery's end has no caller to report to: a store that answers
+ * with a promise and fails (Redis unreachable) is logged by the store itself; the rejection must
+ * not crash the process.
+ */
+function settle(value: MaybePromise<unknown>): void {
+  if (value instanceof Promise) value.catch(() => {});
 }

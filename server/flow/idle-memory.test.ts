@@ -7,17 +7,20 @@ import { manualTime } from '../test/manual-time';
 function fakeController() {
   const listeners: EventListener[] = [];
   const c = {
-    engine: { globalInFlightCount: 0 },
+    inFlight: 0,
+    global() {
+      return { parallelism: null, inFlight: this.inFlight };
+    },
     onEvents(l: EventListener) {
       listeners.push(l);
       return () => {};
     },
   };
   const emit = (inFlight: number) => {
-    c.engine.globalInFlightCount = inFlight;
+    c.inFlight = inFlight;
     for (const l of listeners) l([]);
   };
-  return { controller: c as unknown as Pick<FlowController, 'engine' | 'onEvents'>, emit };
+  return { controller: c as unknown as Pick<FlowController, 'global' | 'onEvents'>, emit };
 }
 
 describe('releaseMemoryWhenQuiet', () => {

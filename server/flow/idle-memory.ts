@@ -1,6 +1,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { FlowController } from './controller';
+import { after } from '../store/flow-store';
 import type { Timers } from './types';
 
 /**
@@ -11,7 +12,7 @@ import type { Timers } from './types';
  * event batch is one comparison, the collection runs from a timer.
  */
 export function releaseMemoryWhenQuiet(
-  controller: Pick<FlowController, 'engine' | 'onEvents'>,
+  controller: Pick<FlowController, 'global' | 'onEvents'>,
   timers: Timers,
   { quietMs = 2_000, minIntervalMs = 60_000, gc = exposedGc(), now = Date.now } = {},
 ): () => void {
@@ -19,22 +20,28 @@ export function releaseMemoryWhenQuiet(
   let timer: unknown = null;
   let lastAt = -Infinity;
   let wasBusy = false;
-  const off = controller.onEvents(() => {
-    if (controller.engine.globalInFlightCount > 0) {
-      wasBusy = true;
-      if (timer !== null) timers.clear(timer);
-      timer = null;
-      return;
-    }
-    if (!wasBusy || timer !== null) return;
-    timer = timers.set(() => {
-      timer = null;
-      if (controller.engine.globalInFlightCount > 0 || now() - lastAt < minIntervalMs) return;
-      wasBusy = false;
-      lastAt = now();
-      gc();
-    }, quietMs);
-  });
+  const busy = (then: (inFlight: boolean) => void) =>
+    void after(controller.global(), (g) => then(g.inFlight > 0));
+  const off = controller.onEvents(() =>
+    busy((inFlight) => {
+      if (inFlight) {
+        wasBusy = true;
+        if (timer !== null) timers.clear(timer);
+        timer = null;
+        return;
+      }
+      if (!wasBusy || timer !== null) return;
+      timer = timers.set(() => {
+        timer = null;
+        busy((still) => {
+          if (still || now() - lastAt < minIntervalMs) return;
+          wasBusy = false;
+          lastAt = now();
+          gc();
+        });
+      }, quietMs);
+    }),
+  );
   return () => {
     off();
     if (timer !== null) timers.clear(timer);

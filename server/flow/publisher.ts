@@ -4,6 +4,7 @@ import type { MessageId, Millis } from '../../shared/engine/units';
 import { bodyText, bytesToBase64 } from '../../shared/protocol/body';
 import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
 import type { FlowController } from './controller';
+import { answeredNow } from '../store/flow-store';
 import type { MessageLog } from './message-log';
 import type { Admission, Workflows } from './workflows';
 
@@ -78,7 +79,10 @@ export class Publisher {
     commit?.(id, now);
     try {
       // A delivery never ends within publish (its end is a later task), so the entry is still live.
-      entry.handle = this.controller.publish({ id, ...input }, payload).message;
+      entry.handle = answeredNow(
+        this.controller.publish({ id, ...input }, payload),
+        'publishing',
+      ).message;
     } catch (err) {
       this.pending.delete(id);
       this.log.discard(id);

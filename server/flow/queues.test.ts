@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FlowEngine } from '../../shared/engine/engine';
+import { MemoryStore } from '../store/memory-store';
 import { keyId, messageId } from '../../shared/engine/units';
 import type { EngineEvent } from '../../shared/events';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
@@ -13,7 +13,7 @@ function setup() {
   const time = manualTime(1_000);
   const started: Delivery[] = [];
   const controller = new FlowController({
-    engine: new FlowEngine(),
+    store: new MemoryStore({ clock: time.clock }),
     clock: time.clock,
     deliverer: {
       deliver(d) {
@@ -33,7 +33,7 @@ function setup() {
       { id: messageId(`m${++n}`), key: keyId(key), config: { parallelism } },
       { destination: 'sim://q', method: 'POST', headers: {} },
     );
-  const key = (name: string) => controller.engine.getKey(queueKey(name), time.clock.now(), 0);
+  const key = (name: string) => controller.key(queueKey(name));
   return { time, controller, queues, started, events, publish, key };
 }
 
@@ -143,7 +143,7 @@ describe('Queues', () => {
     queues.upsert({ queueName: 'q', parallelism: 2 });
     expect(() => queues.upsert({ queueName: 'q', parallelism: 'many' })).toThrow(InvalidRequest);
     expect(queues.list()).toEqual([expect.objectContaining({ name: 'q', parallelism: 2 })]);
-    expect([...controller.engine.keyIds()]).toEqual(['queue:q']);
+    expect(controller.keys().map((k) => k.key)).toEqual(['queue:q']);
   });
 
   it('lists queues in creation order; lag is the key waitlist', () => {

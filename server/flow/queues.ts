@@ -3,6 +3,7 @@ import { keyId, type KeyId, type Millis } from '../../shared/engine/units';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import type { FlowController } from './controller';
 import { isValidName, NAME_HELP } from './names';
+import { answeredNow } from '../store/flow-store';
 
 /** A queue never upserted, or upserted without a parallelism, delivers one message at a time. */
 export const DEFAULT_QUEUE_PARALLELISM = 1;
@@ -112,9 +113,7 @@ export class Queues {
 
   /** Messages waiting under the queue's key (neither in flight nor delayed). */
   lag(name: string): number {
-    return (
-      this.controller.engine.getKey(queueKey(name), this.controller.now(), 0)?.waitListSize ?? 0
-    );
+    return answeredNow(this.controller.key(queueKey(name)), "a queue's listing")?.waitListSize ?? 0;
   }
 
   /** Stops new starts from the queue; false when unknown. */
@@ -181,7 +180,7 @@ export class Queues {
   /** Pins the queue's parallelism on its key, unless it already is (a pin restarts the rate window). */
   private pinParallelism(queue: Queue): void {
     const key = queueKey(queue.name);
-    const k = this.controller.engine.getKey(key, this.controller.now(), 0);
+    const k = answeredNow(this.controller.key(key), "a queue's update");
     if (k?.pinnedParallelism === true && k.parallelism === queue.parallelism) return;
     this.controller.pin(key, { parallelism: queue.parallelism });
   }

@@ -23,15 +23,15 @@ export async function drain(
   controller: FlowController,
   timeoutMs: number,
 ): Promise<ShutdownReport> {
-  const engine = controller.engine;
   const started = Date.now();
-  const inFlightAtStart = engine.globalInFlightCount;
-  for (const key of [...engine.keyIds()]) controller.pause(key);
-  if (engine.globalInFlightCount > 0) {
+  const inFlight = async () => (await controller.global()).inFlight;
+  const inFlightAtStart = await inFlight();
+  for (const k of await controller.keys()) await controller.pause(k.key);
+  if ((await inFlight()) > 0) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, timeoutMs);
       const off = controller.onEvents(() => {
-        if (engine.globalInFlightCount === 0) done();
+        void inFlight().then((n) => n === 0 && done());
       });
       function done() {
         clearTimeout(timer);
@@ -40,15 +40,13 @@ export async function drain(
       }
     });
   }
-  const now = controller.now();
   let waiting = 0;
   let scheduled = 0;
-  for (const key of engine.keyIds()) {
-    const k = engine.getKey(key, now, 0);
-    waiting += k?.waitListSize ?? 0;
-    scheduled += k?.scheduled ?? 0;
+  for (const k of await controller.keys()) {
+    waiting += k.waitListSize;
+    scheduled += k.scheduled;
   }
-  const abandoned = engine.globalInFlightCount;
+  const abandoned = await inFlight();
   return {
     finished: inFlightAtStart - abandoned,
     abandoned,

@@ -2,6 +2,7 @@ import type { PinInput, UnpinInput } from '../../shared/engine/types';
 import { MAX_PERIOD, keyId, ms, type KeyId } from '../../shared/engine/units';
 import { parseFlowControlKey } from '../../shared/protocol/flow-control';
 import type { FlowController } from '../flow/controller';
+import { after, type MaybePromise } from '../store/flow-store';
 import { toFlowControlInfo } from './flow-info';
 import { HttpError, ok, type Reply } from './respond';
 
@@ -64,52 +65,51 @@ export function parseUnpin(q: Query): UnpinInput {
 
 /** The management endpoints, framework-free. */
 export function flowControlHandlers(controller: FlowController) {
-  const { engine } = controller;
   return {
-    list(q: Query): Reply {
-      const now = controller.now();
+    list(q: Query): MaybePromise<Reply> {
       const search = q.search?.toLowerCase();
-      const infos = [];
-      for (const id of engine.keyIds()) {
-        if (search !== undefined && !id.toLowerCase().includes(search)) continue;
-        const k = engine.getKey(id, now, 0);
-        if (k !== undefined) infos.push(toFlowControlInfo(k));
-      }
-      return ok(infos);
+      return after(controller.keys(), (keys) =>
+        ok(
+          keys
+            .filter((k) => search === undefined || k.key.toLowerCase().includes(search))
+            .map(toFlowControlInfo),
+        ),
+      );
     },
-    get(key: KeyId): Reply {
-      const k = engine.getKey(key, controller.now(), 0);
-      if (k === undefined) throw new HttpError(404, `flow-control key "${key}" not found`);
-      return ok(toFlowControlInfo(k));
-    },
-    globalParallelism(): Reply {
-      const waiting = engine.getKey(keyId('$'), controller.now(), 0)?.waitListSize ?? 0;
-      return ok({
-        parallelismMax: engine.globalParallelism ?? 0,
-        parallelismCount: engine.globalInFlightCount,
-        waitListSize: waiting,
+    get(key: KeyId): MaybePromise<Reply> {
+      return after(controller.key(key), (k) => {
+        if (k === undefined) throw new HttpError(404, `flow-control key "${key}" not found`);
+        return ok(toFlowControlInfo(k));
       });
     },
-    action(key: KeyId, action: KeyAction, q: Query): Reply {
+    globalParallelism(): MaybePromise<Reply> {
+      const key = controller.key(keyId('$'));
+      const global = controller.global();
+      const reply = (k: Awaited<typeof key>, g: Awaited<typeof global>) =>
+        ok({
+          parallelismMax: g.parallelism ?? 0,
+          parallelismCount: g.inFlight,
+          waitListSize: k?.waitListSize ?? 0,
+        });
+      return key instanceof Promise || global instanceof Promise
+        ? Promise.all([key, global]).then(([k, g]) => reply(k, g))
+        : reply(key, global);
+    },
+    action(key: KeyId, action: KeyAction, q: Query): MaybePromise<Reply> {
+      const done = () => ok();
       switch (action) {
         case 'pause':
-          controller.pause(key);
-          break;
+          return after(controller.pause(key), done);
         case 'resume':
-          controller.resume(key);
-          break;
+          return after(controller.resume(key), done);
         case 'pin':
-          controller.pin(key, parsePin(q));
-          break;
+          return after(controller.pin(key, parsePin(q)), done);
         case 'unpin':
-          controller.unpin(key, parseUnpin(q));
-          break;
+          return after(controller.unpin(key, parseUnpin(q)), done);
         case 'resetRate':
         case 'reset':
-          controller.resetRate(key);
-          break;
+          return after(controller.resetRate(key), done);
       }
-      return ok();
     },
   };
 }

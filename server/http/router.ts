@@ -23,6 +23,7 @@ import type { HeaderBag } from '../../shared/protocol/publish';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import { HttpError, ok, type Reply } from './respond';
 import { tokenChecker } from './token';
+import type { MaybePromise } from '../store/flow-store';
 
 export interface ApiOptions {
   controller: FlowController;
@@ -148,10 +149,12 @@ export function apiRouter(options: ApiOptions): express.Router {
     const rawQuery = q === -1 ? '' : raw.slice(q + 1);
     const reply = dispatch(req, path, rawQuery);
     if (reply === undefined) return next();
+    // Express 5 passes a rejected promise to the error handler, as it does a throw.
+    if (reply instanceof Promise) return reply.then((r) => send(res, r));
     send(res, reply);
   });
 
-  function dispatch(req: Request, path: string, rawQuery: string): Reply | undefined {
+  function dispatch(req: Request, path: string, rawQuery: string): MaybePromise<Reply> | undefined {
     const method = req.method;
     // Bodies are bytes: a message's is published as it came; the API's own bodies are JSON text.
     const bytes: Buffer | undefined =

@@ -9,7 +9,7 @@ import type {
   ServerToClientEvents,
   SnapshotPayload,
 } from '../../shared/events';
-import { FlowEngine } from '../../shared/engine/engine';
+import { MemoryStore } from '../store/memory-store';
 import { keyId, messageId, type MessageId } from '../../shared/engine/units';
 import { instantDeliverer } from '../delivery/simulated';
 import { FlowController } from '../flow/controller';
@@ -79,7 +79,7 @@ afterEach(async () => {
 /** A real Socket.IO server on an ephemeral port, streaming a real controller's events. */
 async function start(options: RealtimeOptions = {}, deliverer: Deliverer = instantDeliverer) {
   const controller = new FlowController({
-    engine: new FlowEngine(),
+    store: new MemoryStore(),
     clock: systemClock,
     deliverer,
   });
@@ -132,7 +132,7 @@ describe('attachRealtime', () => {
     await rec.until(() => rec.snapshots().length === 1);
     const snap = rec.snapshots()[0]!;
     expect(rec.received[0]?.kind).toBe('snapshot');
-    expect(snap.seq).toBe(s.controller.engine.lastSeq);
+    expect(snap.seq).toBe(s.controller.snapshot().seq);
     expect(snap.policy).toBe('fifo');
     expect(snap.engine.keys.map((k) => k.key)).toEqual(['before']);
 
@@ -148,9 +148,9 @@ describe('attachRealtime', () => {
       for (let i = 0; i < 10; i++) s.publish('burst', 2);
       await rec.until(() => delivered() >= 10 * round);
     }
-    await rec.until(() => rec.events().at(-1)?.seq === s.controller.engine.lastSeq);
+    await rec.until(() => rec.events().at(-1)?.seq === s.controller.snapshot().seq);
 
-    expect(seqs(rec.events())).toEqual(range(snap.seq + 1, s.controller.engine.lastSeq));
+    expect(seqs(rec.events())).toEqual(range(snap.seq + 1, s.controller.snapshot().seq));
     const batches = rec.received.filter((r) => r.kind === 'events');
     expect(emittedAt).toHaveLength(batches.length);
     expect(batches.length).toBeGreaterThanOrEqual(3);
@@ -172,7 +172,7 @@ describe('attachRealtime', () => {
     client.emit('resync');
     await rec.until(() => rec.snapshots().length === 2);
     const snap = rec.snapshots()[1]!;
-    expect(snap.seq).toBe(s.controller.engine.lastSeq);
+    expect(snap.seq).toBe(s.controller.snapshot().seq);
     expect(snap.engine.stats.accepted).toBe(1);
 
     s.publish();
@@ -243,7 +243,7 @@ describe('attachRealtime', () => {
       s.publish('slow', 1);
       t.fire();
       expect(conn.writeBuffer).toHaveLength(2);
-      const queuedUpTo = s.controller.engine.lastSeq;
+      const queuedUpTo = s.controller.snapshot().seq;
       s.publish('slow', 1);
       t.fire();
       expect(conn.writeBuffer).toHaveLength(2);
@@ -325,7 +325,7 @@ describe('attachRealtime', () => {
         ['msg_4', undefined],
       ]);
       expect(key.waiting[0]).not.toHaveProperty('workflow');
-      const plain = s.controller.engine.snapshot(s.controller.now()).keys[0]!;
+      const plain = s.controller.snapshot().engine.keys[0]!;
       expect([...plain.active, ...plain.waiting].some((v) => 'workflow' in v)).toBe(false);
     });
 

@@ -18,6 +18,7 @@ import type {
 import type { EngineSnapshot } from '../../shared/engine/types';
 import type { MessageId } from '../../shared/engine/units';
 import type { FlowController } from '../flow/controller';
+import { after, type StoreSnapshot } from '../store/flow-store';
 import { systemClock, systemTimers, type Clock, type Timers } from '../flow/types';
 
 export interface RealtimeOptions {
@@ -128,13 +129,18 @@ export function attachRealtime(
   const subscribers = new Map<string, Subscriber>();
 
   function sendSnapshot(sub: Subscriber): void {
+    // A store answering with a promise (Redis) takes the snapshot later; the memory store's is
+    // taken now, between two event batches.
+    void after(controller.snapshot(), (s) => emitSnapshot(sub, s));
+  }
+
+  function emitSnapshot(sub: Subscriber, s: StoreSnapshot): void {
     const now = clock.now();
-    const engine = controller.engine;
     const payload: SnapshotPayload = {
-      seq: engine.lastSeq,
-      at: now,
-      policy: engine.policy,
-      engine: tagOf === undefined ? engine.snapshot(now) : tagSnapshot(engine.snapshot(now), tagOf),
+      seq: s.seq,
+      at: s.at,
+      policy: s.policy,
+      engine: tagOf === undefined ? s.engine : tagSnapshot(s.engine, tagOf),
     };
     sub.seq = payload.seq;
     sub.pending = [];

@@ -216,8 +216,8 @@ describe('queues, through the official client', () => {
     });
     expect(badHeader.status).toBe(400);
     expect(await nope.list()).toEqual([]);
-    expect(server.app.controller.engine.stats.accepted).toBe(0);
-    expect([...server.app.controller.engine.keyIds()]).toEqual([]);
+    expect((await server.app.controller.snapshot()).engine.stats.accepted).toBe(0);
+    expect((await server.app.controller.keys()).map((k) => k.key)).toEqual([]);
 
     // `POST /v2/queues/` (with the slash) upserts too; other methods and paths do not route.
     expect((await post('/v2/queues/', '{"queueName": "slash", "parallelism": 2}')).status).toBe(

@@ -184,7 +184,7 @@ describe('browser safety', () => {
       isPaused: boolean;
     };
     expect(key.isPaused).toBe(false);
-    expect(server.app.controller.engine.stats.accepted).toBe(0);
+    expect((await server.app.controller.snapshot()).engine.stats.accepted).toBe(0);
   });
 
   it('lets a same-origin request and one without an Origin through', async () => {

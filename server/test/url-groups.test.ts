@@ -215,6 +215,6 @@ describe('URL groups, through the official client', () => {
     expect(((await res.json()) as { error: string }).error).toMatch(
       /at most 10000 messages .* this one 11000/,
     );
-    expect(server.app.controller.engine.stats.accepted).toBe(0);
+    expect((await server.app.controller.snapshot()).engine.stats.accepted).toBe(0);
   });
 });

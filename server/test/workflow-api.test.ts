@@ -98,7 +98,7 @@ describe('bad input gets a 4xx with {"error"} and changes nothing', () => {
       body: JSON.stringify({ stepId: 1, stepName: 'a', stepType: 'Run', concurrent: 1 }),
     });
     expect(step.status).toBe(404);
-    expect(baton.app.controller.engine.stats.accepted).toBe(0);
+    expect((await baton.app.controller.snapshot()).engine.stats.accepted).toBe(0);
   });
 
   it('a notify that reaches nobody is an empty list', async () => {
@@ -132,7 +132,7 @@ describe('bad input gets a 4xx with {"error"} and changes nothing', () => {
     expect(wait.status).toBe(400);
     expect(await call('GET', '/v2/waiters/ev')).toEqual({ status: 200, body: [] });
     expect(await call('GET', `/v2/workflows/runs/${ids[0]}`)).toEqual(before);
-    expect(baton.app.controller.engine.stats.accepted).toBe(1);
+    expect((await baton.app.controller.snapshot()).engine.stats.accepted).toBe(1);
   });
 
   it('a workflow URL that is not absolute', async () => {

@@ -29,7 +29,7 @@ describe('driven by the official @upstash/workflow client', () => {
       workflowRunId: 'signup-1',
       flowControl: { key: 'user-signup', parallelism: 1 },
     });
-    expect(server.app.controller.engine.stats.accepted).toBe(2);
+    expect((await server.app.controller.snapshot()).engine.stats.accepted).toBe(2);
   });
 
   it('cancels runs by id and by URL, ending their pending messages', async () => {
@@ -49,7 +49,7 @@ describe('driven by the official @upstash/workflow client', () => {
     expect(await info()).toMatchObject({ waitListSize: 1 });
     expect(await client.cancel({ urlStartingWith: 'sim://wf-c' })).toEqual({ cancelled: 1 });
     expect(await info()).toMatchObject({ waitListSize: 0 });
-    expect(server.app.controller.engine.stats.cancelled).toBe(2);
+    expect((await server.app.controller.snapshot()).engine.stats.cancelled).toBe(2);
     expect(await client.cancel({ ids: ['wfr_nobody'] })).toEqual({ cancelled: 0 });
   });
 
@@ -64,6 +64,6 @@ describe('driven by the official @upstash/workflow client', () => {
       method: 'DELETE',
     });
     expect(res.status).toBe(200);
-    expect(server.app.controller.engine.stats.cancelled).toBe(1);
+    expect((await server.app.controller.snapshot()).engine.stats.cancelled).toBe(1);
   });
 });
