@@ -130,7 +130,11 @@ export function createApp(options: AppOptions): App {
   const workflows: Workflows = new Workflows({
     log: messageLog,
     clock,
-    cancel: (m) => controller.cancel(m),
+    cancel: (m) => {
+      const done = controller.cancel(m);
+      if (done instanceof Promise)
+        done.catch((err) => warn("a run's message could not be cancelled", err));
+    },
     publish: () => (parsed) => publisher.publish(parsed),
     warn,
     retention: retention.history,

@@ -4,7 +4,7 @@ import type { MessageId, Millis } from '../../shared/engine/units';
 import { bodyText, bytesToBase64 } from '../../shared/protocol/body';
 import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
 import type { FlowController } from './controller';
-import { answeredNow } from '../store/flow-store';
+import { attempt, type MaybePromise } from '../store/flow-store';
 import type { MessageLog } from './message-log';
 import type { Admission, Workflows } from './workflows';
 
@@ -46,7 +46,11 @@ export class Publisher {
     controller.onEvents((events) => this.follow(events));
   }
 
-  publish(request: ParsedPublish): PublishResult {
+  /**
+   * Publishes one message. With a store that answers at once (memory) everything happens before
+   * this returns; the message's handle is in the log before its delivery can end.
+   */
+  publish(request: ParsedPublish): MaybePromise<PublishResult> {
     const now = this.controller.now();
     const dedupId = this.dedupIdOf(request);
     if (dedupId !== undefined) {
@@ -77,22 +81,24 @@ export class Publisher {
       this.pending.set(id, { parsed });
     // Before the engine takes it: its delivery may start within `publish` and read the run's steps.
     commit?.(id, now);
-    try {
-      // A delivery never ends within publish (its end is a later task), so the entry is still live.
-      entry.handle = answeredNow(
-        this.controller.publish({ id, ...input }, payload),
-        'publishing',
-      ).message;
-    } catch (err) {
-      this.pending.delete(id);
-      this.log.discard(id);
-      this.workflows.discard(id);
-      throw err;
-    }
-    if (dedupId !== undefined)
-      this.dedup.set(dedupId, { messageId: id, until: now + DEDUP_WINDOW_MS });
-    this.forgetExpired(now);
-    return { messageId: id };
+    return attempt(
+      () => this.controller.publish({ id, ...input }, payload),
+      (accepted) => {
+        // A delivery never ends within the store's call (its end is a later task), so the entry
+        // is still live here.
+        entry.handle = accepted.message;
+        if (dedupId !== undefined)
+          this.dedup.set(dedupId, { messageId: id, until: now + DEDUP_WINDOW_MS });
+        this.forgetExpired(now);
+        return { messageId: id };
+      },
+      (err) => {
+        this.pending.delete(id);
+        this.log.discard(id);
+        this.workflows.discard(id);
+        throw err;
+      },
+    );
   }
 
   /** Keeps what a destination answered, for a callback that may follow. */
@@ -143,20 +149,20 @@ export class Publisher {
       const isFailure = target === p.parsed.failureCallback;
       // Published after this batch has reached every listener, so events stay in seq order.
       queueMicrotask(() => {
-        try {
-          const { messageId } = this.publish(
-            parsePublish(target.url, headers, body, this.controller.now()),
-          );
-          if (isFailure && p.parsed.workflow !== undefined) {
-            this.workflows.failureCallbackPublished(
-              e.messageId,
-              { messageId, url: target.url, headers, body },
-              answerOf(p),
-            );
-          }
-        } catch {
+        void attempt(
+          () => this.publish(parsePublish(target.url, headers, body, this.controller.now())),
+          ({ messageId }) => {
+            if (isFailure && p.parsed.workflow !== undefined) {
+              this.workflows.failureCallbackPublished(
+                e.messageId,
+                { messageId, url: target.url, headers, body },
+                answerOf(p),
+              );
+            }
+          },
           // A callback whose own headers are invalid cannot be delivered; its source is already ended.
-        }
+          () => {},
+        );
       });
     }
   }

@@ -3,6 +3,7 @@ import { CronExpressionParser } from 'cron-parser';
 import type { MessageId, Millis } from '../../shared/engine/units';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
+import { attempt, type MaybePromise } from '../store/flow-store';
 import { systemTimers, type Clock, type Timers } from './types';
 
 /** setTimeout's longest delay; a later tick is re-armed when this one fires. */
@@ -100,7 +101,7 @@ export interface SchedulesOptions {
   clock: Clock;
   timers?: Timers;
   /** Publishes one tick's message, as `POST /v2/publish/{destination}` would. */
-  publish: (parsed: ParsedPublish) => { messageId: MessageId };
+  publish: (parsed: ParsedPublish) => MaybePromise<{ messageId: MessageId }>;
   /** Told when a tick could not publish (the schedule keeps its next ticks). */
   onError?: (scheduleId: string, err: unknown) => void;
   newId?: () => string;
@@ -263,15 +264,18 @@ export class Schedules {
     if (s.nextScheduleTime === undefined) return;
     if (now < s.nextScheduleTime) return this.arm(s);
     s.lastScheduleTime = now;
-    try {
-      // Its destination is told the schedule (`Upstash-Schedule-Id`), as QStash does.
-      const headers = { ...s.headers, 'upstash-forward-upstash-schedule-id': s.scheduleId };
-      const { messageId } = this.publish(parsePublish(s.destination, headers, s.body, now));
-      s.lastMessageIds = [messageId];
-    } catch (err) {
-      s.lastMessageIds = [];
-      this.onError(s.scheduleId, err);
-    }
+    // Its destination is told the schedule (`Upstash-Schedule-Id`), as QStash does.
+    const headers = { ...s.headers, 'upstash-forward-upstash-schedule-id': s.scheduleId };
+    void attempt(
+      () => this.publish(parsePublish(s.destination, headers, s.body, now)),
+      ({ messageId }) => {
+        s.lastMessageIds = [messageId];
+      },
+      (err) => {
+        s.lastMessageIds = [];
+        this.onError(s.scheduleId, err);
+      },
+    );
     if (this.schedules.get(s.scheduleId) === s) this.armNext(s);
   }
 }

@@ -7,6 +7,7 @@ import type { FlowConfig } from '../../shared/engine/types';
 import type { KeyId, MessageId, Millis } from '../../shared/engine/units';
 import type { HeaderBag, MessagePayload, ParsedPublish } from '../../shared/protocol/publish';
 import type { CallType, InvokeRequest, RawStep, Step } from '../../shared/protocol/workflow';
+import type { MaybePromise } from '../store/flow-store';
 
 export type RunState = 'RUN_STARTED' | 'RUN_SUCCESS' | 'RUN_FAILED' | 'RUN_CANCELED';
 export type FailureCallbackState =
@@ -92,4 +93,4 @@ export type Admission =
     };
 
 /** Publishes a parsed message (the Publisher's `publish`), late-bound. */
-export type PublishFn = (parsed: ParsedPublish) => { messageId: MessageId };
+export type PublishFn = (parsed: ParsedPublish) => MaybePromise<{ messageId: MessageId }>;

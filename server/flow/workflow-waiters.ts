@@ -5,6 +5,7 @@ import { parsePublish, type HeaderBag } from '../../shared/protocol/publish';
 import { parseWaitRequest, toBase64, type Step } from '../../shared/protocol/workflow';
 import type { Clock, Timers } from './types';
 import type { PublishFn, Run, Workflows } from './workflows';
+import { after, all, attempt, type MaybePromise } from '../store/flow-store';
 
 /** Events notified for a run before it waited for them, kept per run (lookback). */
 const MAX_LOOKBACK_PER_RUN = 100;
@@ -63,7 +64,7 @@ export class WorkflowWaiters {
   }
 
   /** `POST /v2/wait/{eventId}`, with the step call's headers and a `WaitRequest` body. */
-  wait(eventId: string, headers: HeaderBag, body: string | undefined): void {
+  wait(eventId: string, headers: HeaderBag, body: string | undefined): MaybePromise<void> {
     checkEventId(eventId);
     const runId = headers['upstash-workflow-runid'];
     if (runId === undefined)
@@ -80,8 +81,7 @@ export class WorkflowWaiters {
     const kept = this.lookback.get(run.id)?.get(eventId);
     if (kept !== undefined) {
       this.lookback.get(run.id)?.delete(eventId);
-      this.deliver({ url: w.url, headers, step: w.step }, kept);
-      return;
+      return after(this.deliver({ url: w.url, headers, step: w.step }, kept), () => {});
     }
     const waiter: Waiter = {
       eventId,
@@ -105,7 +105,7 @@ export class WorkflowWaiters {
    * `POST /v2/notify/{eventId}` (or `/v2/notify/{runId}/{eventId}`): every waiter of the event (of
    * that run) receives `data`. Answers one entry per waiter reached; none reached is `[]`.
    */
-  notify(eventId: string, data: string, runId?: string): NotifyResult[] {
+  notify(eventId: string, data: string, runId?: string): MaybePromise<NotifyResult[]> {
     checkEventId(eventId);
     const list = this.byEvent.get(eventId) ?? [];
     const reached = runId === undefined ? list : list.filter((w) => w.run.id === runId);
@@ -117,14 +117,20 @@ export class WorkflowWaiters {
     const rest = list.filter((w) => !reached.includes(w));
     if (rest.length === 0) this.byEvent.delete(eventId);
     else this.byEvent.set(eventId, rest);
-    return reached.map((w) => {
-      this.timers.clear(w.timer);
-      try {
-        return { waiter: view(w), messageId: this.deliver(w, data) };
-      } catch (err) {
-        return { waiter: view(w), messageId: '', error: (err as Error).message };
-      }
-    });
+    return all(
+      reached.map((w) => {
+        this.timers.clear(w.timer);
+        return attempt(
+          () => this.deliver(w, data),
+          (messageId): NotifyResult => ({ waiter: view(w), messageId }),
+          (err): NotifyResult => ({
+            waiter: view(w),
+            messageId: '',
+            error: (err as Error).message,
+          }),
+        );
+      }),
+    );
   }
 
   /** `GET /v2/waiters/{eventId}`. */
@@ -140,9 +146,15 @@ export class WorkflowWaiters {
   }
 
   /** The run's next call: its wait step, with the event's data (base64, as the SDK reads it). */
-  private deliver(w: Pick<Waiter, 'url' | 'headers' | 'step'>, data: string): MessageId {
+  private deliver(
+    w: Pick<Waiter, 'url' | 'headers' | 'step'>,
+    data: string,
+  ): MaybePromise<MessageId> {
     const body = JSON.stringify({ ...w.step, out: toBase64(data), waitTimeout: false });
-    return this.publish()(parsePublish(w.url, w.headers, body, this.clock.now())).messageId;
+    return after(
+      this.publish()(parsePublish(w.url, w.headers, body, this.clock.now())),
+      (r) => r.messageId,
+    );
   }
 
   private timeOut(w: Waiter): void {
@@ -155,17 +167,19 @@ export class WorkflowWaiters {
     for (const [k, v] of Object.entries(w.timeoutHeaders ?? {}))
       headers[k.toLowerCase()] = v.join(', ');
     const body = JSON.stringify({ ...w.step, waitTimeout: true });
-    try {
-      const hasOwn = w.timeoutHeaders !== undefined;
-      this.publish()(
-        parsePublish(w.timeoutUrl ?? w.url, hasOwn ? headers : w.headers, body, this.clock.now()),
-      );
-    } catch (err) {
-      this.warn(
-        `the timeout of run "${w.run.id}" waiting for "${w.eventId}" could not be delivered`,
-        err,
-      );
-    }
+    const hasOwn = w.timeoutHeaders !== undefined;
+    void attempt(
+      () =>
+        this.publish()(
+          parsePublish(w.timeoutUrl ?? w.url, hasOwn ? headers : w.headers, body, this.clock.now()),
+        ),
+      () => {},
+      (err) =>
+        this.warn(
+          `the timeout of run "${w.run.id}" waiting for "${w.eventId}" could not be delivered`,
+          err,
+        ),
+    );
   }
 
   private keepForLater(run: Run, eventId: string, data: string): void {

@@ -19,6 +19,7 @@ import {
   type Step,
 } from '../../shared/protocol/workflow';
 import type { Admission, LiveMessage, PublishFn, Run, RunState } from './workflow-run';
+import { after, attempt, type MaybePromise } from '../store/flow-store';
 import type { MessageLog } from './message-log';
 import { DEFAULT_RETENTION, stringBytes, type RetentionLimit } from './retention';
 import type { Clock } from './types';
@@ -281,7 +282,7 @@ export class Workflows {
     run: Run,
     how: 'resume' | 'restart',
     override: Partial<Pick<Run, 'key' | 'config' | 'retries'>>,
-  ): void {
+  ): MaybePromise<void> {
     const failed = run.failed;
     if (run.state !== 'RUN_FAILED' || failed === undefined)
       throw new InvalidRequest(`workflow run "${run.id}" has not failed (${run.state})`);
@@ -295,7 +296,7 @@ export class Workflows {
     const payload = how === 'restart' ? run.trigger : failed.payload;
     const index = how === 'restart' ? 0 : failed.index;
     const callType = how === 'restart' ? 'step' : failed.callType;
-    this.publish()({
+    const published = this.publish()({
       input: {
         ...(run.key !== undefined ? { key: run.key } : {}),
         ...(run.config !== undefined ? { config: run.config } : {}),
@@ -306,14 +307,18 @@ export class Workflows {
       ...(run.failureCallback !== undefined ? { failureCallback: run.failureCallback } : {}),
       workflow: { runId: run.id, init: false, callType, invoke: false, revive: index },
     });
+    return after(published, () => {});
   }
 
   /** Publishes a run's failure callback again (`dlq callback`). */
-  retryFailureCallback(run: Run): void {
+  retryFailureCallback(run: Run): MaybePromise<void> {
     const f = run.failure;
     if (f === undefined)
       throw new InvalidRequest(`workflow run "${run.id}" has no failure callback to retry`);
-    this.publish()(parsePublish(f.url, f.headers, f.body, this.clock.now()));
+    return after(
+      this.publish()(parsePublish(f.url, f.headers, f.body, this.clock.now())),
+      () => {},
+    );
   }
 
   private admitTrigger(parsed: ParsedPublish): Admission {
@@ -459,14 +464,15 @@ export class Workflows {
     const body = JSON.stringify({ ...inv.step, out: JSON.stringify(out) });
     // After the current event batch: the invoking run's step is a new publish.
     queueMicrotask(() => {
-      try {
-        this.publish()(parsePublish(inv.workflowUrl, headers, body, this.clock.now()));
-      } catch (err) {
-        this.warn(
-          `the result of run "${run.id}" could not reach its invoker "${inv.workflowRunId}"`,
-          err,
-        );
-      }
+      void attempt(
+        () => this.publish()(parsePublish(inv.workflowUrl, headers, body, this.clock.now())),
+        () => {},
+        (err) =>
+          this.warn(
+            `the result of run "${run.id}" could not reach its invoker "${inv.workflowRunId}"`,
+            err,
+          ),
+      );
     });
   }
 

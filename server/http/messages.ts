@@ -9,6 +9,7 @@ import { shownBody, shownHeaders } from '../../shared/protocol/redact';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import { askedForAll, matchesMessage, parseSelection } from './message-filter';
 import { HttpError, ok, type Reply } from './respond';
+import { after, all, type MaybePromise } from '../store/flow-store';
 
 const NAME_WHAT = (verb: string, ids: string) =>
   `name what to ${verb}: ${ids}, a filter (flowControlKey, label, url, topicName, scheduleId, queueName, host, path, fromDate, toDate), or all=true`;
@@ -95,15 +96,26 @@ export function messageHandlers(
   }
 
   /** Publishes what `resolve` read; a group answers one `{messageId, url}` per endpoint. */
-  function publishResolved(r: Resolved): PublishResult | Array<PublishResult & { url: string }> {
+  function publishResolved(
+    r: Resolved,
+  ): MaybePromise<PublishResult | Array<PublishResult & { url: string }>> {
     if (r.kind === 'url') return publisher.publish(r.parsed);
-    return r.parsed.map((p) => ({ ...publisher.publish(p), url: p.payload.destination }));
+    return all(r.parsed.map(publishTo));
+  }
+
+  /** Publishes one message; answers with its destination too (a group's or a batch's item). */
+  function publishTo(p: ParsedPublish): MaybePromise<PublishResult & { url: string }> {
+    return after(publisher.publish(p), (result) => ({ ...result, url: p.payload.destination }));
   }
 
   return {
     /** `POST /v2/publish/{destination}`: a URL, or a URL group's name (an array of answers). */
-    publish(destination: string, headers: HeaderBag, body: Uint8Array | undefined): Reply {
-      return ok(publishResolved(resolve(destination, headers, body, controller.now())));
+    publish(
+      destination: string,
+      headers: HeaderBag,
+      body: Uint8Array | undefined,
+    ): MaybePromise<Reply> {
+      return after(publishResolved(resolve(destination, headers, body, controller.now())), ok);
     },
 
     /**
@@ -116,7 +128,7 @@ export function messageHandlers(
       destination: string,
       headers: HeaderBag,
       body: Uint8Array | undefined,
-    ): Reply {
+    ): MaybePromise<Reply> {
       let name = queueName;
       try {
         name = decodeURIComponent(queueName);
@@ -130,11 +142,11 @@ export function messageHandlers(
       for (const p of r.kind === 'url' ? [r.parsed] : r.parsed) {
         if (p.input.key === undefined) p.input = { ...p.input, ...flow };
       }
-      return ok(publishResolved(r));
+      return after(publishResolved(r), ok);
     },
 
     /** Every item is checked before any is accepted: a bad item refuses the whole batch. */
-    batch(rawBody: string | undefined): Reply {
+    batch(rawBody: string | undefined): MaybePromise<Reply> {
       let items: unknown;
       try {
         items = JSON.parse(rawBody ?? '');
@@ -173,12 +185,9 @@ export function messageHandlers(
       // place: the client's `batch` returns the array as it is (typed `PublishToUrlGroupsResponse`
       // for such an item) and parses this without error. QStash's own shape for it is not
       // documented precisely ("an array of responses for each destination in the URL Group").
-      return ok(
-        parsed.map((r) =>
-          r.kind === 'url'
-            ? { ...publisher.publish(r.parsed), url: r.parsed.payload.destination }
-            : publishResolved(r),
-        ),
+      return after(
+        all(parsed.map((r) => (r.kind === 'url' ? publishTo(r.parsed) : publishResolved(r)))),
+        ok,
       );
     },
 
@@ -189,20 +198,19 @@ export function messageHandlers(
     },
 
     /** Cancels one message; 404 when unknown or already ended. */
-    cancel(id: string): Reply {
+    cancel(id: string): MaybePromise<Reply> {
       const m = log.get(messageId(id));
       if (m === undefined) throw new HttpError(404, `message "${id}" not found`);
       if (m.handle === undefined)
         throw new HttpError(404, `message "${id}" has already ended (${m.status})`);
-      controller.cancel(m.handle);
-      return ok({ cancelled: 1 });
+      return after(controller.cancel(m.handle), () => ok({ cancelled: 1 }));
     },
 
     /**
      * `DELETE /v2/messages`: the pending messages named by `messageIds`, or matching a filter, or
      * all of them when asked by name (`all=true`, or the clients' bare `count`); at most `count`.
      */
-    cancelMany(q: URLSearchParams): Reply {
+    async cancelMany(q: URLSearchParams): Promise<Reply> {
       const sel = parseSelection(q, 'messageIds');
       if (sel.all && !askedForAll(q)) throw new HttpError(400, NAME_WHAT('cancel', 'messageIds'));
       const targets: (LoggedMessage | undefined)[] = [];
@@ -218,7 +226,7 @@ export function messageHandlers(
       for (const m of targets) {
         // Checked as each is reached: only a live message has a handle (an earlier cancel may have ended it).
         if (m?.handle === undefined) continue;
-        controller.cancel(m.handle);
+        await controller.cancel(m.handle);
         cancelled++;
       }
       return ok({ cancelled });

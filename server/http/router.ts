@@ -243,7 +243,7 @@ export function apiRouter(options: ApiOptions): express.Router {
     path: string,
     params: URLSearchParams,
     body: string | undefined,
-  ): Reply | undefined {
+  ): MaybePromise<Reply> | undefined {
     const tail = (prefix: string) => decodeSegment(path.slice(prefix.length));
     if (path === '/v2/workflows/runs' && method === 'DELETE') return wf.cancelMany(params);
     if (path.startsWith('/v2/workflows/runs/')) {

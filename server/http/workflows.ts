@@ -6,6 +6,7 @@ import type { WorkflowWaiters } from '../flow/workflow-waiters';
 import { describeRun, matchesRun, parsePage, parseRunFilter } from '../flow/workflow-logs';
 import type { Run, Workflows } from '../flow/workflows';
 import { HttpError, ok, type Reply } from './respond';
+import { after, type MaybePromise } from '../store/flow-store';
 
 /** Most runs one bulk call acts on when it gives no `count`. */
 const DEFAULT_BULK_COUNT = 100;
@@ -75,7 +76,11 @@ export function workflowHandlers(
   }
 
   /** `dlq resume|restart`: each named failed run goes on from its failed call, or from its start. */
-  function revive(how: 'resume' | 'restart', q: URLSearchParams, headers: HeaderBag): Reply {
+  async function revive(
+    how: 'resume' | 'restart',
+    q: URLSearchParams,
+    headers: HeaderBag,
+  ): Promise<Reply> {
     const flow = parseFlowControlHeaders(
       headers['upstash-flow-control-key'],
       headers['upstash-flow-control-value'],
@@ -93,17 +98,16 @@ export function workflowHandlers(
           `workflow run "${run.id}" did not fail at dead letter "${m.dlqId}"`,
         );
     }
-    return ok({
-      workflowRuns: targets.map(({ m, run }) => {
-        workflows.revive(run, how, {
-          ...(flow !== undefined ? { key: flow.key, config: flow.config } : {}),
-          ...(retriesRaw !== undefined ? { retries: Number(retriesRaw.trim()) } : {}),
-        });
-        log.removeDeadLetter(m.dlqId!);
-        return { workflowRunId: run.id, workflowCreatedAt: String(run.createdAt) };
-      }),
-      ...(cursor !== undefined ? { cursor } : {}),
-    });
+    const workflowRuns = [];
+    for (const { m, run } of targets) {
+      await workflows.revive(run, how, {
+        ...(flow !== undefined ? { key: flow.key, config: flow.config } : {}),
+        ...(retriesRaw !== undefined ? { retries: Number(retriesRaw.trim()) } : {}),
+      });
+      log.removeDeadLetter(m.dlqId!);
+      workflowRuns.push({ workflowRunId: run.id, workflowCreatedAt: String(run.createdAt) });
+    }
+    return ok({ workflowRuns, ...(cursor !== undefined ? { cursor } : {}) });
   }
 
   return {
@@ -138,13 +142,12 @@ export function workflowHandlers(
       return ok({ cursor: next, runs: page.map((run) => describeRun(run, workflows, log)) });
     },
 
-    wait(eventId: string, headers: HeaderBag, body: string | undefined): Reply {
-      waiters.wait(eventId, headers, body);
-      return ok();
+    wait(eventId: string, headers: HeaderBag, body: string | undefined): MaybePromise<Reply> {
+      return after(waiters.wait(eventId, headers, body), () => ok());
     },
 
-    notify(eventId: string, body: string | undefined, runId?: string): Reply {
-      return ok(waiters.notify(eventId, body ?? '', runId));
+    notify(eventId: string, body: string | undefined, runId?: string): MaybePromise<Reply> {
+      return after(waiters.notify(eventId, body ?? '', runId), ok);
     },
 
     waiters(eventId: string): Reply {
@@ -155,10 +158,11 @@ export function workflowHandlers(
     dlqRestart: (q: URLSearchParams, headers: HeaderBag) => revive('restart', q, headers),
 
     /** `POST /v2/workflows/dlq/callback/{dlqId}`: the failed run's failure callback, again. */
-    dlqCallback(dlqId: string): Reply {
+    dlqCallback(dlqId: string): MaybePromise<Reply> {
       const { run } = deadLetterOfRun(dlqId);
-      workflows.retryFailureCallback(run);
-      return ok({ workflowRunId: run.id, workflowCreatedAt: String(run.createdAt) });
+      return after(workflows.retryFailureCallback(run), () =>
+        ok({ workflowRunId: run.id, workflowCreatedAt: String(run.createdAt) }),
+      );
     },
 
     /** `DELETE /v2/workflows/dlq?…`: the dead letters named (ids, a filter, or all with `count`). */

@@ -117,3 +117,27 @@ export function answeredNow<T>(value: MaybePromise<T>, what: string): T {
   }
   return value;
 }
+
+/** Every value of a list that may hold promises: the list itself when none is one. */
+export function all<T>(values: readonly MaybePromise<T>[]): MaybePromise<T[]> {
+  return values.some((v) => v instanceof Promise) ? Promise.all(values) : (values as T[]);
+}
+
+/**
+ * `then` on a value that may be a promise, and `fail` on its error, thrown at once or rejected:
+ * synchronously when it is not a promise.
+ */
+export function attempt<T, R>(
+  run: () => MaybePromise<T>,
+  then: (v: T) => R,
+  fail: (err: unknown) => R,
+): MaybePromise<R> {
+  let value: MaybePromise<T>;
+  try {
+    value = run();
+  } catch (err) {
+    return fail(err);
+  }
+  if (!(value instanceof Promise)) return then(value);
+  return value.then(then, fail);
+}
