@@ -1,6 +1,9 @@
-import { useEffect, useRef, useState, type ChangeEvent, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type ChangeEvent, type FormEvent } from 'react';
+import { predictNow, usePrediction } from '../hooks/usePrediction';
 import { startPublishRun, type PublishRun } from '../net/publish-run';
+import { RunWatch } from '../store/run-watch';
 import { useAppStoreApi } from '../store/useAppStore';
+import { PredictionPanel, type PublishedRun } from './PredictionPanel';
 import {
   destinationOf,
   flowControlValue,
@@ -82,17 +85,25 @@ export function TriggerForm() {
   const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
   const run = useRef<PublishRun | null>(null);
   useEffect(() => () => run.current?.cancel(), []);
+  const spec = useMemo(() => specOf(fields), [fields]);
+  const expectedMs = Number(fields.durationMs);
+  const live = usePrediction(spec, expectedMs);
+  // The last published run, drawn over its prediction until the form changes.
+  const [published, setPublished] = useState<PublishedRun | null>(null);
+  useEffect(() => () => published?.watch.close(), [published]);
 
   const field = (name: keyof Fields) => ({
     name,
     value: fields[name],
-    onChange: (e: ChangeEvent<HTMLInputElement | HTMLSelectElement>) =>
-      setFields((f) => ({ ...f, [name]: e.target.value })),
+    onChange: (e: ChangeEvent<HTMLInputElement | HTMLSelectElement>) => {
+      setFields((f) => ({ ...f, [name]: e.target.value }));
+      // A changed form asks a new question: back to the live prediction.
+      setPublished(null);
+    },
   });
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const spec = specOf(fields);
     const problem = problemWith(spec);
     if (problem !== null) {
       setResult({ ok: false, text: `Not sent: ${problem}` });
@@ -102,16 +113,33 @@ export function TriggerForm() {
     const offsets = publishOffsets(spec);
     setProgress({ sent: 0, total: offsets.length });
     store.getState().triggerPublished(spec.key);
+    // Predicted as it goes out (not the debounced one, which may lag a keystroke), and watched
+    // from before the first publish: its events may come before the publish call answers.
+    const predicted = predictNow(store, spec, Number(fields.durationMs));
+    const watch = new RunWatch(store, spec.key, offsets.length);
+    if (predicted.status === 'ok')
+      setPublished({
+        prediction: predicted.prediction,
+        sentences: predicted.sentences,
+        count: offsets.length,
+        watch,
+      });
+    else watch.close();
     const value = flowControlValue(spec);
     const r = startPublishRun(
       destinationOf(spec),
       { key: spec.key, ...(value !== undefined ? { value } : {}) },
       offsets,
-      setProgress,
+      (p) => {
+        setProgress(p);
+        watch.setIds(p.ids);
+      },
     );
     run.current = r;
-    const { sent, error } = await r.done;
+    const { sent, ids, error } = await r.done;
     run.current = null;
+    // A run stopped early is over when what was sent has ended.
+    watch.setIds(ids, true);
     setProgress(null);
     setResult(
       error === undefined
@@ -221,6 +249,11 @@ export function TriggerForm() {
             URL
             <input {...field('url')} type="url" required />
           </label>
+          <label>
+            {/* A real endpoint's time is not known: the prediction takes the person's guess. */}
+            Expected (ms)
+            <input {...field('durationMs')} type="number" min={0} />
+          </label>
         </div>
       )}
       <div className="row actions">
@@ -238,6 +271,7 @@ export function TriggerForm() {
           {result.text}
         </p>
       )}
+      <PredictionPanel live={live} run={published} />
     </form>
   );
 }

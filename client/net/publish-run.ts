@@ -7,13 +7,15 @@ import { publish, publishBatch, type PublishOptions } from './api';
 export interface RunProgress {
   sent: number;
   total: number;
+  /** The ids of the messages sent so far, in order (the page follows them by id). */
+  ids: readonly string[];
 }
 
 export interface PublishRun {
   /** Stops sending; what was sent stays sent. */
   cancel(): void;
-  /** Resolves with how many were sent, and the error that stopped the run, if one did. */
-  done: Promise<{ sent: number; error?: Error }>;
+  /** Resolves with how many were sent, their ids, and the error that stopped the run, if one did. */
+  done: Promise<{ sent: number; ids: readonly string[]; error?: Error }>;
 }
 
 const BATCH = 100;
@@ -38,8 +40,9 @@ export function startPublishRun(
   if (options.key !== undefined) headers['Upstash-Flow-Control-Key'] = options.key;
   if (options.value !== undefined) headers['Upstash-Flow-Control-Value'] = options.value;
 
-  async function run(): Promise<{ sent: number; error?: Error }> {
+  async function run(): Promise<{ sent: number; ids: readonly string[]; error?: Error }> {
     let sent = 0;
+    const ids: string[] = [];
     const started = Date.now();
     try {
       while (sent < total && !cancelled) {
@@ -50,14 +53,18 @@ export function startPublishRun(
         // Everything due now goes in one request, in order.
         let n = 0;
         while (sent + n < total && n < BATCH && offsets[sent + n]! <= Date.now() - started) n++;
-        if (n <= 1) await publish(destination, options);
-        else await publishBatch(Array.from({ length: n }, () => ({ destination, headers })));
+        if (n <= 1) ids.push((await publish(destination, options)).messageId);
+        else
+          for (const r of await publishBatch(
+            Array.from({ length: n }, () => ({ destination, headers })),
+          ))
+            ids.push(r.messageId);
         sent += Math.max(1, n);
-        onProgress({ sent, total });
+        onProgress({ sent, total, ids: ids.slice() });
       }
-      return { sent };
+      return { sent, ids };
     } catch (err) {
-      return { sent, error: err as Error };
+      return { sent, ids, error: err as Error };
     }
   }
 
