@@ -4,6 +4,7 @@
  */
 import type { KeyId, MessageId, Millis } from './engine/units';
 import type { KeySnapshot, EngineSnapshot, HandoffPolicy } from './engine/types';
+import type { KeyHistoryWire } from './history';
 
 /** Why a ready message may not start yet. */
 export type WaitReason = 'parallelism' | 'rate' | 'paused' | 'global';
@@ -182,6 +183,14 @@ export interface SnapshotPayload {
   at: Millis;
   policy: HandoffPolicy;
   engine: EngineSnapshot;
+  /**
+   * What the dashboard draws of the last minutes, so a page opened or reloaded now shows what an
+   * open page shows: the history of the recently active keys (see `shared/history.ts`), most
+   * recently active first, and the latest events (at most RECENT_EVENTS, oldest first, the last
+   * one at `seq`) for the event log.
+   */
+  history: KeyHistoryWire[];
+  recentEvents: EngineEvent[];
 }
 
 export interface ServerToClientEvents {

@@ -69,7 +69,7 @@ export function RateTimeline({ k, arrival }: RateTimelineProps) {
   const clockOffsetMs = useAppStore(selectClockOffset);
   const globalParallelism = useAppStore(selectGlobalParallelism);
   const globalInFlight = useAppStore(selectGlobalInFlight);
-  // Re-read at every tick: the history is mutated in place (see store/history.ts).
+  // Re-read at every tick: the history is mutated in place (see shared/history.ts).
   const starts = store.getState().histories.get(k.key)?.starts ?? [];
   const blocked = explainWait(k, { now, globalParallelism, globalInFlight }).reason;
   const waitingForRate = blocked === 'rate' ? k.waitListSize : 0;

@@ -4,6 +4,7 @@ import {
   ARRIVAL_MS,
   FOLLOW_HOLD_MS,
   FOLLOWED_KEYS,
+  followedKeys,
   initialActivity,
   recordActivity,
 } from './activity';
@@ -63,5 +64,28 @@ describe('recordActivity', () => {
     const b = recordActivity(a, h.publish('k', 5), 0);
     expect(b.recentKeys).toBe(a.recentKeys);
     expect(b.arrivals).toBe(a.arrivals);
+  });
+});
+
+describe('followedKeys', () => {
+  it('follows what a page open all along follows: the latest active keys, held in view a while', () => {
+    const h = engineHarness();
+    const events = [
+      ...h.publish('a', 1),
+      ...h.publish('b', 1),
+      ...h.publish('c', 1),
+      ...h.advance(FOLLOW_HOLD_MS + 1),
+      ...h.publish('d', 1),
+      ...h.publish('e', 1),
+    ];
+    const followed = followedKeys(events, 0);
+    expect(FOLLOWED_KEYS).toBe(3);
+    // d and e take the places held longest, each at the time it took messages; c stays.
+    expect(followed.recentKeys).toEqual(['d', 'e', 'c']);
+    expect(followed.recentSince).toEqual([
+      events.find((e) => e.key === 'd')!.at,
+      events.find((e) => e.key === 'e')!.at,
+      events[0]!.at,
+    ]);
   });
 });

@@ -107,3 +107,19 @@ export function recordActivity(
     recentSince: since ?? activity.recentSince,
   };
 }
+
+/**
+ * The keys a page open all along would follow after `events` (the latest events, as a snapshot
+ * brings them): their `message:accepted` replayed at the page time each happened.
+ */
+export function followedKeys(
+  events: readonly EngineEvent[],
+  clockOffsetMs: number,
+): Pick<Activity, 'recentKeys' | 'recentSince'> {
+  let activity = initialActivity;
+  for (const e of events) {
+    if (e.type === 'message:accepted')
+      activity = recordActivity(activity, [e], e.at - clockOffsetMs);
+  }
+  return { recentKeys: activity.recentKeys, recentSince: activity.recentSince };
+}

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineEvent, SnapshotPayload } from '../../shared/events';
 import { keyId, messageId, ms } from '../../shared/engine/units';
+import { Histories } from '../../shared/history';
 import { createAppStore } from './app-store';
 import { engineHarness } from './engine-harness';
+import type { LogEntry } from './event-log';
 import { selectKey, selectKeyNames, selectVisibleKeys } from './selectors';
 
 const snapshot = (seq: number): SnapshotPayload => ({
@@ -15,6 +17,8 @@ const snapshot = (seq: number): SnapshotPayload => ({
     keys: [],
     stats: { accepted: seq, delivered: 0, dead: 0, cancelled: 0 },
   },
+  history: [],
+  recentEvents: [],
 });
 
 const accepted = (seq: number, key = 'k'): EngineEvent => ({
@@ -149,6 +153,67 @@ describe('coalesced frames', () => {
     expect(store.getState().flow.keys.k!.waitListSize).toBe(
       h.snapshot().engine.keys[0]!.waitListSize,
     );
+  });
+});
+
+describe('a snapshot with history', () => {
+  /** A page open all along, and the server's payload for one opened now. */
+  function midBurst() {
+    const h = engineHarness();
+    const open = createAppStore();
+    open.getState().snapshotReceived(h.snapshot(), 0);
+    const server = new Histories();
+    const recent: EngineEvent[] = [];
+    const run = (events: EngineEvent[]) => {
+      server.recordRun(events, (k) => h.engine.getKey(k, ms(0), 0));
+      recent.push(...events);
+      open.getState().eventsReceived(events, 0);
+    };
+    for (let i = 0; i < 5; i++) run(h.publish('k', 2));
+    run(h.advance(300));
+    run(h.finish(h.oldestInFlight()));
+    run(h.advance(300));
+    run(h.finish(h.oldestInFlight()));
+    const snap = h.snapshot();
+    return {
+      h,
+      open,
+      payload: { ...snap, history: server.toWire(snap.at), recentEvents: recent },
+    };
+  }
+
+  it('draws the charts and the log a page open all along draws', () => {
+    const { open, payload } = midBurst();
+    const reloaded = createAppStore();
+    reloaded.getState().snapshotReceived(payload, 0);
+    const s = reloaded.getState();
+    expect(s.histories.get('k')).toEqual(open.getState().histories.get('k'));
+    expect(s.histories.get('k')!.starts).toHaveLength(4);
+    const events = (log: readonly LogEntry[]) => log.filter((e) => e.type !== 'snapshot');
+    expect(events(s.log)).toEqual(events(open.getState().log));
+    expect(s.log.at(-1)).toMatchObject({ type: 'snapshot', seq: payload.seq });
+    expect(selectVisibleKeys(s)).toEqual(['k']);
+  });
+
+  it('replaces what the page held, as often as snapshots come', () => {
+    const { h, open, payload } = midBurst();
+    const before = open.getState().histories.get('k');
+    open.getState().snapshotReceived(payload, 0);
+    open.getState().snapshotReceived(payload, 0);
+    expect(open.getState().histories.get('k')).toEqual(before);
+    const seqs = open
+      .getState()
+      .log.filter((e) => e.type !== 'snapshot')
+      .map((e) => e.seq);
+    expect(seqs).toEqual(payload.recentEvents.map((e) => e.seq));
+    // The page goes on from the snapshot as before.
+    expect(open.getState().eventsReceived(h.publish('k', 2), 0)).toBe('applied');
+  });
+
+  it('starts empty from a restarted server, which has no history', () => {
+    const { open } = midBurst();
+    open.getState().snapshotReceived(snapshot(0), 0);
+    expect(open.getState().histories.size).toBe(0);
   });
 });
 

@@ -29,6 +29,8 @@ export function engineHarness(policy: 'fifo' | 'random' = 'fifo') {
       at: ms(now),
       policy: engine.policy,
       engine: engine.snapshot(ms(now)),
+      history: [],
+      recentEvents: [],
     }),
     pause: (key: string) => engine.pause(keyId(key), ms(now)),
     resume: (key: string) => engine.resume(keyId(key), ms(now)),

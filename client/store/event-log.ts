@@ -3,9 +3,10 @@
  * the state (after a reconnect or a resync), and the filters the log view offers.
  */
 import type { EngineEvent, EngineEventType } from '../../shared/events';
+import { RECENT_EVENTS } from '../../shared/history';
 
-/** Entries kept; older ones scroll away. */
-export const LOG_LIMIT = 2000;
+/** Entries kept; older ones scroll away. A snapshot brings as many of the latest events. */
+export const LOG_LIMIT = RECENT_EVENTS;
 
 /** Where a snapshot replaced the picture; events before it may have been missed. */
 export interface SnapshotMark {
@@ -23,6 +24,29 @@ export function appendLog(log: readonly LogEntry[], entries: readonly LogEntry[]
   if (entries.length >= LOG_LIMIT) return entries.slice(entries.length - LOG_LIMIT);
   const overflow = Math.max(0, log.length + entries.length - LOG_LIMIT);
   return [...log.slice(overflow), ...entries];
+}
+
+/**
+ * The log after a snapshot: what it held before the snapshot's `recent` events (which replace
+ * any it had of theirs, and fill a gap it missed), then those, then the snapshot's mark. After a
+ * server restart (its `seq` went back), everything held stays, before the new server's events.
+ */
+export function logAfterSnapshot(
+  log: readonly LogEntry[],
+  recent: readonly EngineEvent[],
+  mark: SnapshotMark,
+): LogEntry[] {
+  const first = recent[0]?.seq;
+  let lastSeq = 0;
+  for (let i = log.length - 1; i >= 0; i--) {
+    if (log[i]!.type !== 'snapshot') {
+      lastSeq = log[i]!.seq;
+      break;
+    }
+  }
+  const restarted = lastSeq > mark.seq;
+  const kept = first === undefined || restarted ? log : log.filter((e) => e.seq < first);
+  return appendLog(kept, [...recent, mark]);
 }
 
 /** A type filter: one event type, every type of a resource (`token:*`), or everything (''). */

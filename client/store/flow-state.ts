@@ -5,7 +5,8 @@
  */
 import type { EngineEvent, SnapshotPayload, WorkflowTag } from '../../shared/events';
 import type { KeySnapshot } from '../../shared/engine/types';
-import type { Millis } from '../../shared/engine/units';
+import type { KeyId, Millis } from '../../shared/engine/units';
+import { POINT_MS } from '../../shared/history';
 import { applyEvent, Batch } from './apply-event';
 import { VISIBLE_WAITERS, type EventsOutcome, type FlowState, type KeyView } from './flow-types';
 
@@ -65,26 +66,53 @@ export function fromSnapshot(payload: SnapshotPayload, receivedAt?: number): Flo
 }
 
 /**
+ * Told of the events applied, in runs that each lie within one POINT_MS bucket of server time,
+ * with each key's view as it stands at the run's end (the history records that; see
+ * shared/history.ts). Called synchronously, in order, during `applyEvents`.
+ */
+export type RunListener = (
+  run: readonly EngineEvent[],
+  keyAfter: (key: KeyId) => KeyView | undefined,
+) => void;
+
+/**
  * Applies a batch of events. Events at or below the state's `seq` are skipped (already applied);
  * a gap in `seq` leaves the state as it was, marks it unsynced and asks for a resync. So does a
  * key whose visible waiters ran out while more wait: only a snapshot can say who they are.
+ * `onRun` hears the applied events bucket by bucket (up to a gap, if there is one).
  */
 export function applyEvents(
   state: FlowState,
   batch: readonly EngineEvent[],
+  onRun?: RunListener,
 ): { state: FlowState; outcome: EventsOutcome } {
   if (!state.synced) return { state, outcome: 'ignored' };
   const out: FlowState = { ...state, stats: { ...state.stats } };
   const b = new Batch(state.keys, state.workflows);
+  const keyAfter = (key: KeyId) =>
+    b.forgotten.has(key) ? undefined : (b.drafts.get(key) ?? state.keys[key]);
+  let run: EngineEvent[] = [];
+  const endRun = () => {
+    if (onRun !== undefined && run.length > 0) onRun(run, keyAfter);
+    run = [];
+  };
   let applied = 0;
   for (const e of batch) {
     if (e.seq <= out.seq) continue;
-    if (e.seq !== out.seq + 1) return { state: { ...state, synced: false }, outcome: 'resync' };
+    if (e.seq !== out.seq + 1) {
+      endRun();
+      return { state: { ...state, synced: false }, outcome: 'resync' };
+    }
+    const last = run[run.length - 1];
+    if (last !== undefined && Math.floor(last.at / POINT_MS) !== Math.floor(e.at / POINT_MS))
+      endRun();
     applyEvent(out, b, e);
     out.seq = e.seq;
     out.at = e.at;
+    if (onRun !== undefined) run.push(e);
     applied++;
   }
+  endRun();
   if (applied === 0) return { state, outcome: 'ignored' };
   out.keys = { ...state.keys };
   out.workflows = b.workflows;

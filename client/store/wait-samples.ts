@@ -3,7 +3,7 @@
  * far of every message still waiting. Counting only starts would say "p95 0 ms" while dozens wait:
  * the waits that matter most are the ones not over yet.
  */
-import type { WaitRecord } from './history';
+import type { WaitRecord } from '../../shared/history';
 
 /** What the chart counts, and how many of each. */
 export interface WaitSamples {

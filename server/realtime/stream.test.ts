@@ -329,11 +329,64 @@ describe('attachRealtime', () => {
       expect([...plain.active, ...plain.waiting].some((v) => 'workflow' in v)).toBe(false);
     });
 
-    it('asks nothing while no socket is connected', async () => {
+    it('asks once per message, socket or not, and a later page’s log has the steps', async () => {
       const tags = tagger();
       const s = await start({ tagOf: tags.tagOf }, endless);
       s.publish();
-      expect(tags.asked).toEqual([]);
+      s.publish();
+      // Asked while nobody watches: the tag of a message that ends is gone by the time one does.
+      expect(tags.asked).toEqual(['msg_1', 'msg_2']);
+      const rec = record(s.client());
+      await rec.until(() => rec.snapshots().length === 1);
+      const accepted = rec
+        .snapshots()[0]!
+        .recentEvents.filter((e) => e.type === 'message:accepted');
+      expect(accepted.map((e) => e.workflow?.step)).toEqual(['step-msg_1', undefined]);
+      // The snapshot asks again only for its two active messages, not for the events it brings.
+      expect(tags.asked).toHaveLength(4);
+    });
+  });
+
+  describe('what a snapshot brings of the last minutes', () => {
+    it('brings each recent key’s history and the latest events to a page that opens later', async () => {
+      const s = await start({}, endless);
+      for (let i = 0; i < 3; i++) s.publish('k', 2);
+      const rec = record(s.client());
+      await rec.until(() => rec.snapshots().length === 1);
+      const snap = rec.snapshots()[0]!;
+      expect(snap.recentEvents.map((e) => e.seq)).toEqual(range(1, snap.seq));
+      const [k] = snap.history;
+      expect(k?.key).toBe('k');
+      // Its last point: 2 in flight, 1 waiting, limit 2; two starts, neither waited.
+      expect(k!.points.slice(-3)).toEqual([2, 1, 2]);
+      expect(k!.starts.filter((_, i) => i % 2 === 1)).toEqual([0, 0]);
+    });
+
+    it('brings them in a snapshot resent to a client that fell behind', async () => {
+      const t = manualTimers();
+      const s = await start({ maxBatch: 5, timers: t.timers }, endless);
+      const rec = record(s.client());
+      await rec.until(() => rec.snapshots().length === 1);
+      for (let i = 0; i < 4; i++) s.publish('flood', 1);
+      t.fire();
+      await rec.until(() => rec.snapshots().length === 2);
+      expect(rec.events()).toEqual([]);
+      const snap = rec.snapshots()[1]!;
+      // The events the client never got are in the log it is sent.
+      expect(snap.recentEvents.map((e) => e.seq)).toEqual(range(1, snap.seq));
+      expect(snap.history.map((k) => k.key)).toEqual(['flood']);
+      // One start (parallelism 1): its time and its wait.
+      expect(snap.history[0]!.starts).toHaveLength(2);
+    });
+
+    it('stays within the limits it was given', async () => {
+      const s = await start({ recent: { maxKeys: 2, events: 3 } }, endless);
+      for (const key of ['a', 'b', 'c']) s.publish(key, 1);
+      const rec = record(s.client());
+      await rec.until(() => rec.snapshots().length === 1);
+      const snap = rec.snapshots()[0]!;
+      expect(snap.history.map((k) => k.key)).toEqual(['c', 'b']);
+      expect(snap.recentEvents.map((e) => e.seq)).toEqual(range(snap.seq - 2, snap.seq));
     });
   });
 

@@ -2,6 +2,10 @@
  * The dashboard's live feed: a snapshot when a socket connects, then the engine's events after the
  * snapshot's `seq`, batched per socket so a burst of thousands of events is a handful of emits.
  *
+ * It also keeps what the dashboard showed lately (`RecentActivity`: each recently active key's
+ * history and the latest events), whether or not a socket is connected, and every snapshot
+ * carries it, so a page opened or reloaded mid-burst draws the last minutes too.
+ *
  * Memory per socket is bounded: a socket that falls behind (its batch grows past `maxBatch`, or
  * its transport's write buffer backs up) loses its pending events and gets a fresh snapshot once
  * it can take one. A snapshot is always correct, and costs one emit however far behind it was.
@@ -17,6 +21,7 @@ import type {
 } from '../../shared/events';
 import type { EngineSnapshot } from '../../shared/engine/types';
 import type { MessageId } from '../../shared/engine/units';
+import { RecentActivity, type RecentOptions } from '../../shared/recent-activity';
 import type { FlowController } from '../flow/controller';
 import { after, type StoreSnapshot } from '../store/flow-store';
 import { systemClock, systemTimers, type Clock, type Timers } from '../flow/types';
@@ -40,6 +45,8 @@ export interface RealtimeOptions {
    * streamed and to each active and waiting entry of a snapshot, so the dashboard can name steps.
    */
   tagOf?: (id: MessageId) => WorkflowTag | undefined;
+  /** Limits of the history and events snapshots carry (see shared/recent-activity.ts). */
+  recent?: RecentOptions;
 }
 
 export interface Realtime {
@@ -127,6 +134,18 @@ export function attachRealtime(
   const timers = options.timers ?? systemTimers;
   const tagOf = options.tagOf;
   const subscribers = new Map<string, Subscriber>();
+  // Read once per key that becomes active. A store answering with a promise (Redis) cannot say
+  // how a key stands right after the events, so it is asked once only: the history then keeps
+  // starts and events, not points (issue 11: such a store's snapshot will carry its points).
+  let readsAtOnce = true;
+  const recent = new RecentActivity((key) => {
+    if (!readsAtOnce) return undefined;
+    const k = controller.key(key, 0);
+    if (!(k instanceof Promise)) return k;
+    readsAtOnce = false;
+    k.catch(() => {});
+    return undefined;
+  }, options.recent);
 
   function sendSnapshot(sub: Subscriber): void {
     // A store answering with a promise (Redis) takes the snapshot later; the memory store's is
@@ -141,6 +160,8 @@ export function attachRealtime(
       at: s.at,
       policy: s.policy,
       engine: tagOf === undefined ? s.engine : tagSnapshot(s.engine, tagOf),
+      history: recent.history(s.at),
+      recentEvents: recent.events(s.seq),
     };
     sub.seq = payload.seq;
     sub.pending = [];
@@ -187,9 +208,10 @@ export function attachRealtime(
   }
 
   const offEvents = controller.onEvents((batch) => {
-    if (subscribers.size === 0) return;
-    // Tagged once here, not once per socket.
+    // Tagged once here, not once per socket; kept tagged, as the log shows them.
     const events = tagOf === undefined ? batch : tagEvents(batch, tagOf);
+    recent.record(events);
+    if (subscribers.size === 0) return;
     for (const sub of subscribers.values()) {
       if (sub.stale) continue;
       for (const e of events) {
