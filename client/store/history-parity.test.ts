@@ -106,7 +106,7 @@ describe('the history a page records, against the server’s', () => {
         for (const page of pages) {
           // A key the engine made without an event (a resume) is drawn from the snapshot on: a
           // page opened then holds a point from before the server's first (the server saw no
-          // event of the key until later). Only such leading points may differ.
+          // event of the key until later). From the server's first point on, they must agree.
           const mine = page
             .getState()
             .histories.toWire(now)
@@ -122,14 +122,24 @@ describe('the history a page records, against the server’s', () => {
 
 /**
  * Wire points (four numbers each: time, in flight, waiting, limit; each time after the one
- * before, the first absolute) from the first at or after absolute time `t` on, coded the same way.
+ * before, the first absolute) from absolute time `t` on, coded the same way: the point in force
+ * at `t` (its time made `t`), then the later ones.
  */
 function fromFirst(points: readonly number[], t: number | undefined): number[] {
   if (t === undefined) return [...points];
+  const decoded: number[][] = [];
   let at = 0;
   for (let i = 0; i < points.length; i += 4) {
     at += points[i]!;
-    if (at >= t) return [at, ...points.slice(i + 1)];
+    decoded.push([at, points[i + 1]!, points[i + 2]!, points[i + 3]!]);
   }
-  return [];
+  const inForce = decoded.findLastIndex((p) => p[0]! <= t);
+  const kept = decoded.slice(Math.max(0, inForce));
+  if (inForce >= 0) kept[0] = [t, ...kept[0]!.slice(1)];
+  let prev = 0;
+  return kept.flatMap(([time, ...rest]) => {
+    const delta = time! - prev;
+    prev = time!;
+    return [delta, ...rest];
+  });
 }
