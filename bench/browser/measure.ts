@@ -1,11 +1,18 @@
 /**
  * One measured run of the browser bench: build the dashboard, start Baton, make the load, open the
- * page in Chromium, let it warm up, measure one window, and stop everything (also on failure).
+ * page in Chromium, let it warm up, measure one window, then check every frame of a second window
+ * for a false picture, and stop everything (also on failure).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser } from '@playwright/test';
 import { Load, type LoadOptions, type LoadSample } from './load';
 import { probeScript, type Probe, type ProbeResult } from './probe';
+import {
+  frameCheckScript,
+  startFrameCheck,
+  stopFrameCheck,
+  type FrameCheckResult,
+} from '../../e2e/frame-check';
 import { buildClient, startBaton, type BatonProcess } from './processes';
 import { CHROMIUM_LAUNCH_OPTIONS } from '../../scripts/chromium';
 
@@ -14,6 +21,12 @@ export interface RunOptions {
   viewport: { width: number; height: number };
   warmupMs: number;
   windowMs: number;
+  /**
+   * Then, under the same load, this long with every frame checked for a false picture (the
+   * checker of e2e/frame-check.ts). After the measured window, not in it: the checks read the
+   * layout every frame, which would slow the very frames being timed.
+   */
+  truthMs: number;
   /**
    * Also save a Chromium performance trace of the window here, with JavaScript samples of an
    * unminified build. Tracing slows the page: such a run is for profiling, not for the numbers.
@@ -37,6 +50,8 @@ export interface RunResult {
   serverCpuSeconds: number;
   /** WebSocket frames the page received during the window (0: it fell back to long-polling). */
   socketFrames: number;
+  /** What the frame checker saw in the truth window. */
+  truth: FrameCheckResult;
 }
 
 /** What DevTools' Performance panel records, with JavaScript samples. */
@@ -107,6 +122,12 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
     if (o.tracePath !== undefined) await browser.stopTracing();
     const after = await pageTimes();
     load.check();
+
+    await page.evaluate(frameCheckScript);
+    await page.evaluate(startFrameCheck);
+    await sleep(o.truthMs);
+    const truth = await page.evaluate(stopFrameCheck);
+    load.check();
     return {
       probe,
       samples: load.samples,
@@ -117,6 +138,7 @@ export async function runOnce(o: RunOptions): Promise<RunResult> {
       },
       serverCpuSeconds,
       socketFrames,
+      truth,
     };
   } finally {
     load?.stop();

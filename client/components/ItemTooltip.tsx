@@ -3,23 +3,23 @@ import { useNow } from '../hooks/useNow';
 import type { ActiveRequest, KeyView, Waiter } from '../store/flow-types';
 import { selectGlobalInFlight, selectGlobalParallelism } from '../store/selectors';
 import { useAppStore } from '../store/useAppStore';
-import { DIAGRAM_WIDTH, ITEM } from '../viz/key-layout';
+import type { TipArea } from '../viz/key-layout';
 import { explainWaiter } from './explain-wait';
 import { formatDuration } from './format';
 import { stepTitle } from './step-text';
 
-/** What the pointer or focus is on, in diagram units, and the diagram's scale on screen. */
+/** What the pointer or focus is on, and the diagram's scale on screen. */
 export interface TipTarget {
   kind: 'token' | 'active' | 'waiter';
   /** Token number, or message id. */
   id: string;
-  x: number;
-  y: number;
   scale: number;
 }
 
 export interface ItemTooltipProps {
   target: TipTarget;
+  /** Where it goes, in diagram units: under its item's column (see `tipArea`). */
+  area: TipArea;
   k: KeyView;
   active: ActiveRequest | undefined;
   waiter: Waiter | undefined;
@@ -33,7 +33,15 @@ export interface ItemTooltipProps {
  * The details of one token or request: who holds it, which Workflow step it is, how long it has
  * waited and why.
  */
-export function ItemTooltip({ target, k, active, waiter, workflow, waitReason }: ItemTooltipProps) {
+export function ItemTooltip({
+  target,
+  area,
+  k,
+  active,
+  waiter,
+  workflow,
+  waitReason,
+}: ItemTooltipProps) {
   const now = useNow(250);
   const globalParallelism = useAppStore(selectGlobalParallelism);
   const globalInFlight = useAppStore(selectGlobalInFlight);
@@ -59,17 +67,15 @@ export function ItemTooltip({ target, k, active, waiter, workflow, waitReason }:
   } else {
     return null;
   }
-  // A waiter's tip goes beside the waitlist, left of its column, level with the waiter: below it,
-  // it would cover the next row of waiters. The others go below their item, clear of the header.
-  const beside = target.kind === 'waiter';
-  const style = beside
-    ? {
-        left: ((DIAGRAM_WIDTH * 2) / 3 - 6) * target.scale,
-        top: (target.y - ITEM / 2) * target.scale,
-      }
-    : { left: target.x * target.scale, top: (target.y + ITEM / 2 + 8) * target.scale };
+  // Centred under the item's column and no wider than it: below the item it would cover the
+  // column's next row, beside it the neighbouring column.
+  const style = {
+    left: ((area.x0 + area.x1) / 2) * target.scale,
+    top: area.y * target.scale,
+    maxWidth: `min(330px, ${(area.x1 - area.x0) * target.scale}px)`,
+  };
   return (
-    <div role="tooltip" className={beside ? 'tip tip-beside' : 'tip'} style={style}>
+    <div role="tooltip" className="tip" style={style}>
       <strong>{title}</strong>
       {workflow !== undefined && <span className="tip-step">{stepTitle(workflow)}</span>}
       <span>{body}</span>

@@ -1,12 +1,13 @@
 import { memo, useMemo } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { useNow } from '../hooks/useNow';
 import { useThrottledStore } from '../hooks/useThrottledStore';
-import { selectHistoryVersion } from '../store/selectors';
-import { useAppStoreApi } from '../store/useAppStore';
+import { selectHistoryVersion, selectKeyCounts } from '../store/selectors';
+import { useAppStore, useAppStoreApi } from '../store/useAppStore';
 import { waitSamples } from '../store/wait-samples';
 import { percentileBuckets, percentiles } from '../viz/percentiles';
 import { formatDuration } from './format';
-import { LineChart } from './LineChart';
+import { LineChart, type ChartSeries } from './LineChart';
 
 export interface KeyChartsProps {
   /** The key whose history to chart. */
@@ -31,13 +32,17 @@ const ms = (v: number) => (v < 1000 ? `${Math.round(v)} ms` : formatDuration(v))
 
 /**
  * The key's last minute: in flight against the limit, the waitlist's size, and the wait before
- * start (p50/p95/p99 per 5 s, of the starts and of the waiters' ages so far). Redrawn twice a second, whatever the event rate: memoized,
- * so the key panel's render with every frame of events does not redraw the charts.
+ * start (p50/p95/p99 per 5 s, of the starts and of the waiters' ages so far). The history and the
+ * percentiles are computed twice a second, whatever the event rate; the counts' subtitles and the
+ * last step of their lines come from the key's live counts, so they agree with the key's header on
+ * every frame. Memoized: the key panel's render with every frame of events does not redraw them,
+ * and a change of the live counts redraws only the chart it concerns.
  */
 export const KeyCharts = memo(function KeyCharts({ name }: KeyChartsProps) {
   const store = useAppStoreApi();
   const version = useThrottledStore(selectHistoryVersion, 500);
   const now = useNow(500);
+  const live = useAppStore(useShallow(selectKeyCounts(name)));
   const charts = useMemo(() => {
     // `version` is the dependency that says the mutable history moved.
     void version;
@@ -63,32 +68,60 @@ export const KeyCharts = memo(function KeyCharts({ name }: KeyChartsProps) {
       p50: buckets.map((b) => ({ t: b.t, v: b.p50 })),
       p95: buckets.map((b) => ({ t: b.t, v: b.p95 })),
       p99: buckets.map((b) => ({ t: b.t, v: b.p99 })),
-      last: points[points.length - 1],
       span,
       bucketMs,
       waits,
       overall: percentiles(waits.samples.map((w) => w.waitedMs)),
     };
   }, [store, name, version, now]);
-  const { last, overall, waits, bucketMs } = charts;
+  const { overall, waits, bucketMs } = charts;
+  const inFlight = live?.inFlight;
+  const limit = live?.limit;
+  const waiting = live?.waiting;
+  const countSeries = useMemo(
+    (): ChartSeries[] => [
+      { name: 'limit', points: charts.limit, className: 'limit' },
+      { name: 'in flight', points: charts.inFlight, className: 'in-flight' },
+    ],
+    [charts],
+  );
+  const countLive = useMemo(
+    () =>
+      inFlight === undefined
+        ? undefined
+        : { 'in flight': inFlight, ...(limit == null ? {} : { limit }) },
+    [inFlight, limit],
+  );
+  const waitingSeries = useMemo(
+    (): ChartSeries[] => [{ name: 'waiting', points: charts.waiting, className: 'waiting' }],
+    [charts],
+  );
+  const waitingLive = useMemo(() => (waiting === undefined ? undefined : { waiting }), [waiting]);
+  const waitSeries = useMemo(
+    (): ChartSeries[] => [
+      { name: 'p99', points: charts.p99, className: 'p99', bucketMs },
+      { name: 'p95', points: charts.p95, className: 'p95', bucketMs },
+      { name: 'p50', points: charts.p50, className: 'p50', bucketMs },
+    ],
+    [charts, bucketMs],
+  );
   return (
     <div className="charts" role="group" aria-label="Charts">
       <LineChart
         title="In flight vs limit"
         now={now}
         spanMs={charts.span}
-        summary={last === undefined ? 'no data yet' : `${last.inFlight} of ${last.limit ?? '∞'}`}
-        series={[
-          { name: 'limit', points: charts.limit, className: 'limit' },
-          { name: 'in flight', points: charts.inFlight, className: 'in-flight' },
-        ]}
+        summary={live === undefined ? 'no data yet' : `${live.inFlight} of ${live.limit ?? '∞'}`}
+        series={countSeries}
+        live={countLive}
       />
       <LineChart
         title="Waitlist size"
         now={now}
         spanMs={charts.span}
-        summary={last === undefined ? 'no data yet' : `${last.waiting} waiting`}
-        series={[{ name: 'waiting', points: charts.waiting, className: 'waiting' }]}
+        summary={live === undefined ? 'no data yet' : `${live.waiting} waiting`}
+        series={waitingSeries}
+        live={waitingLive}
       />
       <LineChart
         title="Wait before start"
@@ -102,11 +135,7 @@ export const KeyCharts = memo(function KeyCharts({ name }: KeyChartsProps) {
             ? 'no starts or waiters seen yet'
             : `p50 ${ms(overall.p50)} · p95 ${ms(overall.p95)} · p99 ${ms(overall.p99)} (${counted(waits)})`
         }
-        series={[
-          { name: 'p99', points: charts.p99, className: 'p99', bucketMs },
-          { name: 'p95', points: charts.p95, className: 'p95', bucketMs },
-          { name: 'p50', points: charts.p50, className: 'p50', bucketMs },
-        ]}
+        series={waitSeries}
       />
     </div>
   );

@@ -1,5 +1,6 @@
+import { memo, useMemo } from 'react';
 import { bucketPath } from '../viz/bucket-path';
-import { chartScales, stepPath, visibleMax, type TimePoint } from '../viz/chart-geometry';
+import { chartScales, liveStep, stepPath, visibleMax, type TimePoint } from '../viz/chart-geometry';
 
 export interface ChartSeries {
   name: string;
@@ -28,6 +29,12 @@ export interface LineChartProps {
   yFloor?: number;
   /** A short text of the current values, for the caption and the accessible name. */
   summary: string;
+  /**
+   * The live value now of held series, by series name, when their points (read at a slower pace)
+   * may lag it: the line ends with a step to it at now. A change of it alone redraws only that
+   * step, not the lines.
+   */
+  live?: Readonly<Record<string, number>>;
 }
 
 /** A legend swatch: a short stretch of the series' own line. */
@@ -41,8 +48,12 @@ function Swatch({ className }: { className: string }) {
 
 const frame = { width: 260, height: 130, margin: { top: 10, right: 8, bottom: 20, left: 34 } };
 
-/** A small live chart: D3 computes the scales and paths, React draws them. */
-export function LineChart({
+/**
+ * A small live chart: D3 computes the scales and paths, React draws them. Memoized, and the lines
+ * computed only when their points or the time axis move: a chart whose live values change with
+ * every frame of events redraws just their last steps.
+ */
+export const LineChart = memo(function LineChart({
   title,
   series,
   now,
@@ -51,15 +62,31 @@ export function LineChart({
   integer = true,
   yFloor = 1,
   summary,
+  live,
 }: LineChartProps) {
-  const yMax = Math.max(
-    yFloor,
-    visibleMax(
-      series.map((s) => s.points),
-      now - spanMs,
-    ),
+  const pointsMax = useMemo(
+    () =>
+      visibleMax(
+        series.map((s) => s.points),
+        now - spanMs,
+      ),
+    [series, now, spanMs],
   );
-  const scales = chartScales(frame, now, spanMs, yMax, integer);
+  const liveMax = live === undefined ? 0 : Math.max(0, ...Object.values(live));
+  const yMax = Math.max(yFloor, pointsMax, liveMax);
+  const scales = useMemo(
+    () => chartScales(frame, now, spanMs, yMax, integer),
+    [now, spanMs, yMax, integer],
+  );
+  const paths = useMemo(
+    () =>
+      series.map((s) =>
+        s.bucketMs === undefined
+          ? stepPath(s.points, scales, now)
+          : bucketPath(s.points, s.bucketMs, scales),
+      ),
+    [series, scales, now],
+  );
   const [left, right] = scales.x.range() as [number, number];
   const bottom = frame.height - frame.margin.bottom;
   return (
@@ -96,18 +123,12 @@ export function LineChart({
         <text className="time-label" x={right} y={bottom + 15} textAnchor="end">
           now
         </text>
-        {series.map((s) => (
-          <path
-            key={s.name}
-            className={`series ${s.className}`}
-            d={
-              s.bucketMs === undefined
-                ? stepPath(s.points, scales, now)
-                : bucketPath(s.points, s.bucketMs, scales)
-            }
-          />
-        ))}
+        {series.map((s, i) => {
+          const value = s.bucketMs === undefined ? live?.[s.name] : undefined;
+          const step = value === undefined ? '' : liveStep(s.points, scales, now, value);
+          return <path key={s.name} className={`series ${s.className}`} d={paths[i] + step} />;
+        })}
       </svg>
     </figure>
   );
-}
+});

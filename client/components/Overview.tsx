@@ -1,9 +1,15 @@
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { memo, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useNow } from '../hooks/useNow';
 import { useThrottledStore } from '../hooks/useThrottledStore';
-import { overviewRows, type OverviewRow, type SortColumn } from '../store/overview-rows';
-import { selectKeys, selectSearch, selectSelected, selectSort } from '../store/selectors';
+import { overviewRows, toRow, type OverviewRow, type SortColumn } from '../store/overview-rows';
+import {
+  selectKey,
+  selectKeys,
+  selectSearch,
+  selectSelected,
+  selectSort,
+} from '../store/selectors';
 import { useAppStore, useAppStoreApi } from '../store/useAppStore';
 import { formatPeriod } from './format';
 import { MiddleCut } from './MiddleCut';
@@ -32,7 +38,22 @@ function Bar({ value, max }: { value: number; max: number | null }) {
   );
 }
 
-function Cells({ row }: { row: OverviewRow }) {
+interface LiveCellsProps {
+  /** The row as the (throttled) order saw it: shown if the key has gone from the store since. */
+  row: OverviewRow;
+  /** Server time, for whether the rate window has passed. */
+  now: number;
+}
+
+/**
+ * A row's numbers, from its key's live view rather than the throttled list that orders the rows:
+ * the order may lag a quarter of a second, the numbers never disagree with the key's header. One
+ * store subscription per rendered row (a few dozen, however many keys), each re-rendering only
+ * when its own key changes.
+ */
+const LiveCells = memo(function LiveCells({ row: ordered, now }: LiveCellsProps) {
+  const k = useAppStore(selectKey(ordered.key));
+  const row = useMemo(() => (k === undefined ? ordered : toRow(k, now)), [k, ordered, now]);
   return (
     <>
       <div role="cell" className="num">
@@ -56,7 +77,7 @@ function Cells({ row }: { row: OverviewRow }) {
       </div>
     </>
   );
-}
+});
 
 /**
  * Every key at a glance: in flight of the limit, waitlist, rate use, paused or pinned; searchable,
@@ -175,7 +196,7 @@ export function Overview() {
                       <MiddleCut name={row.key} query={search} named />
                     </button>
                   </div>
-                  <Cells row={row} />
+                  <LiveCells row={row} now={now} />
                 </div>
               );
             })}

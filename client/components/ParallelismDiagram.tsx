@@ -13,6 +13,7 @@ import {
   ITEM,
   TITLE_Y,
   keyLayout,
+  tipArea,
 } from '../viz/key-layout';
 import { palette } from '../viz/palette';
 import { circlePaths, diamondPaths, linePaths, variantOf } from '../viz/rough-shapes';
@@ -159,7 +160,7 @@ export function ParallelismDiagram({
               tabIndex={i === 0 ? 0 : -1}
               className={`item${(k.freedAt[t.token] ?? 0) > mountedAt ? ' enter-release' : ''}`}
               style={place(t.x, t.y)}
-              {...hover({ kind: 'token', id: String(t.token), x: t.x, y: t.y })}
+              {...hover({ kind: 'token', id: String(t.token) })}
             >
               <circle className="focus-ring" r={ITEM / 2 + 5} />
               <Rough paths={diamondPaths(FREE_TOKEN, t.token % 4)} />
@@ -189,7 +190,7 @@ export function ParallelismDiagram({
                 tabIndex={i === 0 ? 0 : -1}
                 className={`item${fresh ? ` enter-${view.via}` : ''}`}
                 style={place(a.x, a.y)}
-                {...hover({ kind: 'active', id: a.messageId, x: a.x, y: a.y })}
+                {...hover({ kind: 'active', id: a.messageId })}
               >
                 <circle className="focus-ring" r={ITEM / 2 + 5} />
                 <Rough paths={circlePaths(ITEM, 'request', variantOf(a.messageId))} />
@@ -218,7 +219,7 @@ export function ParallelismDiagram({
                     onExplain(w.messageId);
                   }
                 }}
-                {...hover({ kind: 'waiter', id: w.messageId, x: w.x, y: w.y })}
+                {...hover({ kind: 'waiter', id: w.messageId })}
               >
                 <circle className="focus-ring" r={ITEM / 2 + 5} />
                 <Rough paths={circlePaths(ITEM, 'waiter', variantOf(w.messageId))} />
@@ -252,6 +253,10 @@ export function ParallelismDiagram({
       {tip !== null && (
         <ItemTooltip
           target={tip}
+          area={tipArea(
+            layout,
+            tip.kind === 'token' ? 'tokens' : tip.kind === 'active' ? 'active' : 'waiters',
+          )}
           k={k}
           active={activeById.get(tip.id)}
           waiter={waiterById.get(tip.id)}

@@ -30,6 +30,27 @@ export const selectKey =
   (s: AppState): KeyView | undefined =>
     s.flow.keys[name];
 
+/** What a key's count charts show now: in flight, its limit, waiting. */
+export interface KeyCounts {
+  inFlight: number;
+  /** The parallelism limit (null: none). */
+  limit: number | null;
+  waiting: number;
+}
+
+/**
+ * The key's counts as its header shows them, or undefined for a key the page does not hold. Read
+ * with `useShallow`: the object is new on every call, so a view re-renders only when a count does.
+ */
+export const selectKeyCounts =
+  (name: string) =>
+  (s: AppState): KeyCounts | undefined => {
+    const k = s.flow.keys[name];
+    return k === undefined
+      ? undefined
+      : { inFlight: k.inFlight, limit: k.parallelism, waiting: k.waitListSize };
+  };
+
 /** True when no key is selected and the views follow the latest active keys. */
 export const selectFollowing = (s: AppState) => s.selected.length === 0;
 

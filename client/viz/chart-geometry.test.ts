@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chartScales, pointPath, stepPath, visibleMax } from './chart-geometry';
+import { chartScales, liveStep, pointPath, stepPath, visibleMax } from './chart-geometry';
 
 const frame = { width: 110, height: 60, margin: { top: 0, right: 10, bottom: 10, left: 0 } };
 
@@ -34,6 +34,30 @@ describe('stepPath', () => {
     const s = chartScales(frame, 10_000, 5_000, 4);
     expect(stepPath([{ t: 1_000, v: 2 }], s, 10_000).startsWith('M0,25')).toBe(true);
     expect(stepPath([], s, 10_000)).toBe('');
+  });
+});
+
+describe('liveStep', () => {
+  const history = [
+    { t: 2_000, v: 2 },
+    { t: 6_000, v: 3 },
+  ];
+  const s = chartScales(frame, 10_000, 10_000, 4);
+
+  it("steps from the line's last value to the live one at now", () => {
+    // The line is carried to now at 3 (y 12.5); the live value is 1 (y 37.5).
+    expect(stepPath(history, s, 10_000).endsWith('L100,12.5')).toBe(true);
+    expect(liveStep(history, s, 10_000, 1)).toBe('M100,12.5V37.5');
+  });
+
+  it('draws the step the whole line would draw with the live value as its last point', () => {
+    const whole = stepPath([...history, { t: 10_000, v: 1 }], s, 10_000);
+    expect(whole).toContain('L100,12.5L100,37.5');
+  });
+
+  it('is empty when the line already ends with the live value, or there is no line', () => {
+    expect(liveStep(history, s, 10_000, 3)).toBe('');
+    expect(liveStep([], s, 10_000, 3)).toBe('');
   });
 });
 

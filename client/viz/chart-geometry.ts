@@ -65,6 +65,23 @@ export function stepPath(points: readonly TimePoint[], scales: ChartScales, now:
   );
 }
 
+/**
+ * The last step of a held value's line, to its live value: the points are read at a slower pace
+ * than the value changes, so where the value now differs from the line's last one, a vertical step
+ * at `now` takes the line there (the step `stepPath` would draw with the live value as a last
+ * point, without recomputing the rest). Empty when they agree, or when there is no line yet.
+ */
+export function liveStep(
+  points: readonly TimePoint[],
+  scales: ChartScales,
+  now: number,
+  live: number,
+): string {
+  const last = points[points.length - 1];
+  if (last === undefined || last.v === live) return '';
+  return `M${scales.x(now)},${scales.y(last.v)}V${scales.y(live)}`;
+}
+
 /** A straight line through `points` (for percentiles, which are samples, not held values). */
 export function pointPath(points: readonly TimePoint[], scales: ChartScales): string {
   const [t0] = scales.x.domain() as [number, number];

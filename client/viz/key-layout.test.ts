@@ -11,6 +11,9 @@ import {
   keyLayout,
   perRow,
   slot,
+  tipArea,
+  type KeyLayout,
+  type TipArea,
 } from './key-layout';
 
 const active = (...tokens: number[]) => tokens.map((token) => ({ messageId: `a${token}`, token }));
@@ -171,5 +174,60 @@ describe('slot', () => {
     const n = perRow();
     expect(slot(column, 1).x).toBeGreaterThan(slot(column, 0).x);
     expect(slot(column, n).y).toBeGreaterThan(slot(column, n - 1).y);
+  });
+});
+
+describe('tipArea', () => {
+  /** Whether a tip anywhere in `area` (any height) would cover the item at `p`. */
+  const covers = (area: TipArea, p: { x: number; y: number }) =>
+    p.x + ITEM / 2 > area.x0 && p.x - ITEM / 2 < area.x1 && p.y + ITEM / 2 > area.y;
+  const everyItem = (l: KeyLayout) => [...l.tokens, ...l.active, ...l.waiters];
+
+  it("puts a waiter's tip under the waitlist's rows, clear of every item", () => {
+    // Parallelism 3 and 8 waiters: two rows of waiters, one row of active requests.
+    const l = keyLayout({
+      parallelism: 3,
+      active: active(1, 2, 3),
+      waiting: waiting(8),
+      waitListSize: 8,
+    });
+    const area = tipArea(l, 'waiters');
+    expect(l.waiters.at(-1)!.y).toBeGreaterThan(l.waiters[0]!.y);
+    expect(area.y).toBeGreaterThan(l.waiters.at(-1)!.y + ITEM / 2);
+    expect(area.x0).toBeGreaterThanOrEqual(l.columns[2].x0);
+    expect(area.x1).toBeLessThanOrEqual(l.columns[2].x1);
+    expect(everyItem(l).filter((p) => covers(area, p))).toEqual([]);
+  });
+
+  it('keeps each column\'s tip inside that column, under its last row and "+N more" note', () => {
+    const l = keyLayout({
+      parallelism: 30,
+      active: active(...Array.from({ length: 22 }, (_, i) => i + 1)),
+      waiting: waiting(60),
+      waitListSize: 250,
+    });
+    for (const [list, i] of [
+      ['tokens', 0],
+      ['active', 1],
+      ['waiters', 2],
+    ] as const) {
+      const area = tipArea(l, list);
+      expect(area.x0).toBeGreaterThanOrEqual(l.columns[i].x0);
+      expect(area.x1).toBeLessThanOrEqual(l.columns[i].x1);
+      expect(everyItem(l).filter((p) => covers(area, p))).toEqual([]);
+    }
+    expect(tipArea(l, 'waiters').y).toBeGreaterThan(l.more.waiters.y);
+    expect(tipArea(l, 'active').y).toBeGreaterThan(l.active.at(-1)!.y + ITEM / 2);
+  });
+
+  it('leaves room for the captions of Workflow steps', () => {
+    const l = keyLayout({
+      parallelism: 1,
+      active: [],
+      waiting: waiting(2),
+      waitListSize: 2,
+      steps: { w1: { runId: 'wfr_1', step: 'init' } },
+    });
+    expect(tipArea(l, 'waiters').y).toBeGreaterThan(l.waiters[0]!.y + CAPTION_DY[1]);
   });
 });

@@ -229,3 +229,38 @@ export function keyLayout(input: LayoutInput, width = DIAGRAM_WIDTH): KeyLayout 
     },
   };
 }
+
+/** A place in the diagram, under one column's items, where a tip covers none of them. */
+export interface TipArea {
+  /** The column's left and right edges, inset so the tip stays inside it. */
+  x0: number;
+  x1: number;
+  /** Below the column's last drawn row (captions and focus ring included) and its "+N more". */
+  y: number;
+}
+
+/** Room between a tip and what it must not cover. */
+const TIP_GAP = 8;
+
+/**
+ * Where the tip of one of a column's items goes: under everything the column draws, inside the
+ * column, so it covers no token, no active request and no waiter, however many rows each column
+ * has (a tip beside or below its item would cover the next row, or the neighbouring column).
+ */
+export function tipArea(layout: KeyLayout, list: 'tokens' | 'active' | 'waiters'): TipArea {
+  const i = list === 'tokens' ? 0 : list === 'active' ? 1 : 2;
+  const column = layout.columns[i];
+  const items: readonly Point[] = layout[list];
+  const more =
+    list === 'tokens'
+      ? layout.tokensMore
+      : list === 'active'
+        ? layout.activeMore
+        : layout.waitersMore;
+  const under = layout.captioned ? CAPTION_DY[1] + 6 : ITEM / 2 + 5;
+  let y = FIRST_ROW_Y + under;
+  for (const item of items) y = Math.max(y, item.y + under);
+  // The note's baseline is at `more.y`; its letters' descent goes a little further.
+  if (more > 0) y = Math.max(y, layout.more[list].y + 6);
+  return { x0: column.x0 + PAD / 2, x1: column.x1 - PAD / 2, y: y + TIP_GAP };
+}
