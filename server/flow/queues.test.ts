@@ -82,9 +82,9 @@ describe('parseUpsertQueue', () => {
 });
 
 describe('Queues', () => {
-  it('creates a queue on upsert and pins its parallelism on the key queue:{name}', () => {
+  it('creates a queue on upsert and pins its parallelism on the key queue:{name}', async () => {
     const { queues, key } = setup();
-    const q = queues.upsert({ queueName: 'q', parallelism: 2 });
+    const q = await queues.upsert({ queueName: 'q', parallelism: 2 });
     expect(q).toEqual({
       name: 'q',
       createdAt: 1_000,
@@ -96,15 +96,15 @@ describe('Queues', () => {
     expect(key('q')).toMatchObject({ parallelism: 2, pinnedParallelism: true, paused: false });
   });
 
-  it('updates a queue: new parallelism and updatedAt, same createdAt; messages cannot change the pin', () => {
+  it('updates a queue: new parallelism and updatedAt, same createdAt; messages cannot change the pin', async () => {
     const { queues, key, time, publish, started } = setup();
-    queues.upsert({ queueName: 'q', parallelism: 2 });
+    await queues.upsert({ queueName: 'q', parallelism: 2 });
     // A message under the key asking for parallelism 5 does not get it: the pin holds.
     for (let i = 0; i < 4; i++) publish('queue:q', 5);
     expect(started).toHaveLength(2);
     expect(key('q')).toMatchObject({ parallelism: 2, inFlight: 2, waitListSize: 2 });
     time.advance(2_000);
-    queues.upsert({ queueName: 'q', parallelism: 3 });
+    await queues.upsert({ queueName: 'q', parallelism: 3 });
     expect(queues.get('q')).toEqual({
       name: 'q',
       createdAt: 1_000,
@@ -114,88 +114,90 @@ describe('Queues', () => {
     });
     // The raised pin lets one more start at once.
     expect(started).toHaveLength(3);
-    expect(queues.lag('q')).toBe(1);
+    expect(await queues.lag('q')).toBe(1);
   });
 
-  it('starts nothing when one upsert raises the parallelism and pauses the queue', () => {
+  it('starts nothing when one upsert raises the parallelism and pauses the queue', async () => {
     const { queues, publish, started, key } = setup();
-    queues.upsert({ queueName: 'q', parallelism: 1 });
+    await queues.upsert({ queueName: 'q', parallelism: 1 });
     for (let i = 0; i < 3; i++) publish('queue:q');
     expect(started).toHaveLength(1);
-    queues.upsert({ queueName: 'q', parallelism: 3, paused: true });
+    await queues.upsert({ queueName: 'q', parallelism: 3, paused: true });
     expect(started).toHaveLength(1);
     expect(key('q')).toMatchObject({ parallelism: 3, paused: true, waitListSize: 2 });
-    queues.upsert({ queueName: 'q', parallelism: 3 });
+    await queues.upsert({ queueName: 'q', parallelism: 3 });
     expect(started).toHaveLength(3);
   });
 
-  it('does not pin again when an upsert leaves the parallelism as it is', () => {
+  it('does not pin again when an upsert leaves the parallelism as it is', async () => {
     const { queues, events } = setup();
-    queues.upsert({ queueName: 'q', parallelism: 2 });
+    await queues.upsert({ queueName: 'q', parallelism: 2 });
     const before = events.length;
-    queues.upsert({ queueName: 'q', parallelism: 2 });
+    await queues.upsert({ queueName: 'q', parallelism: 2 });
     expect(events.slice(before)).toEqual([]);
   });
 
-  it('changes nothing for a refused upsert', () => {
+  it('changes nothing for a refused upsert', async () => {
     const { queues, controller } = setup();
-    expect(() => queues.upsert({ queueName: 'q', parallelism: 0 })).toThrow(InvalidRequest);
-    queues.upsert({ queueName: 'q', parallelism: 2 });
-    expect(() => queues.upsert({ queueName: 'q', parallelism: 'many' })).toThrow(InvalidRequest);
+    await expect(queues.upsert({ queueName: 'q', parallelism: 0 })).rejects.toThrow(InvalidRequest);
+    await queues.upsert({ queueName: 'q', parallelism: 2 });
+    await expect(queues.upsert({ queueName: 'q', parallelism: 'many' })).rejects.toThrow(
+      InvalidRequest,
+    );
     expect(queues.list()).toEqual([expect.objectContaining({ name: 'q', parallelism: 2 })]);
     expect(controller.keys().map((k) => k.key)).toEqual(['queue:q']);
   });
 
-  it('lists queues in creation order; lag is the key waitlist', () => {
+  it('lists queues in creation order; lag is the key waitlist', async () => {
     const { queues, publish } = setup();
-    queues.upsert({ queueName: 'b' });
-    queues.upsert({ queueName: 'a', parallelism: 2 });
+    await queues.upsert({ queueName: 'b' });
+    await queues.upsert({ queueName: 'a', parallelism: 2 });
     expect(queues.list().map((q) => q.name)).toEqual(['b', 'a']);
     for (let i = 0; i < 5; i++) publish('queue:a', 2);
-    expect(queues.lag('a')).toBe(3);
-    expect(queues.lag('b')).toBe(0);
-    expect(queues.lag('never')).toBe(0);
+    expect(await queues.lag('a')).toBe(3);
+    expect(await queues.lag('b')).toBe(0);
+    expect(await queues.lag('never')).toBe(0);
   });
 
-  it('pauses and resumes the key, from upsert or from pause/resume', () => {
+  it('pauses and resumes the key, from upsert or from pause/resume', async () => {
     const { queues, key, publish, started, time } = setup();
-    queues.upsert({ queueName: 'q', parallelism: 1, paused: true });
+    await queues.upsert({ queueName: 'q', parallelism: 1, paused: true });
     expect(key('q')?.paused).toBe(true);
     publish('queue:q');
     expect(started).toHaveLength(0);
-    expect(queues.lag('q')).toBe(1);
+    expect(await queues.lag('q')).toBe(1);
     time.advance(1_500);
-    expect(queues.resume('q')).toBe(true);
+    expect(await queues.resume('q')).toBe(true);
     expect(started).toHaveLength(1);
     expect(queues.get('q')).toMatchObject({ paused: false, updatedAt: 1_500 });
-    expect(queues.pause('q')).toBe(true);
+    expect(await queues.pause('q')).toBe(true);
     expect(key('q')?.paused).toBe(true);
     expect(queues.get('q')?.paused).toBe(true);
     // An upsert sets the whole queue: without paused, it is resumed.
-    queues.upsert({ queueName: 'q', parallelism: 1 });
+    await queues.upsert({ queueName: 'q', parallelism: 1 });
     expect(key('q')?.paused).toBe(false);
-    expect(queues.pause('nope')).toBe(false);
-    expect(queues.resume('nope')).toBe(false);
+    expect(await queues.pause('nope')).toBe(false);
+    expect(await queues.resume('nope')).toBe(false);
     expect(key('nope')).toBeUndefined();
   });
 
-  it('deletes a queue: unpins and resumes its key, and its waiting messages go on in order', () => {
+  it('deletes a queue: unpins and resumes its key, and its waiting messages go on in order', async () => {
     const { queues, key, publish, started } = setup();
-    queues.upsert({ queueName: 'q', parallelism: 1, paused: true });
+    await queues.upsert({ queueName: 'q', parallelism: 1, paused: true });
     publish('queue:q');
     publish('queue:q');
-    expect(queues.delete('q')).toBe(true);
+    expect(await queues.delete('q')).toBe(true);
     expect(queues.get('q')).toBeUndefined();
     expect(queues.list()).toEqual([]);
     expect(key('q')).toMatchObject({ pinnedParallelism: false, paused: false, parallelism: 1 });
     expect(started.map((d) => d.id)).toEqual(['m1']);
-    expect(queues.lag('q')).toBe(1);
-    expect(queues.delete('q')).toBe(false);
+    expect(await queues.lag('q')).toBe(1);
+    expect(await queues.delete('q')).toBe(false);
   });
 
-  it('creates a queue enqueued to before any upsert, with parallelism 1, pinned', () => {
+  it('creates a queue enqueued to before any upsert, with parallelism 1, pinned', async () => {
     const { queues, key } = setup();
-    expect(queues.flowFor('auto')).toEqual({
+    expect(await queues.flowFor('auto')).toEqual({
       key: 'queue:auto',
       config: { parallelism: 1 },
     });
@@ -207,9 +209,9 @@ describe('Queues', () => {
       paused: false,
     });
     expect(key('auto')).toMatchObject({ parallelism: 1, pinnedParallelism: true });
-    queues.upsert({ queueName: 'auto', parallelism: 4 });
-    expect(queues.flowFor('auto')).toEqual({ key: 'queue:auto', config: { parallelism: 4 } });
-    expect(() => queues.flowFor('bad name')).toThrow(/queue name "bad name" is not valid/);
+    await queues.upsert({ queueName: 'auto', parallelism: 4 });
+    expect(await queues.flowFor('auto')).toEqual({ key: 'queue:auto', config: { parallelism: 4 } });
+    await expect(queues.flowFor('bad name')).rejects.toThrow(/queue name "bad name" is not valid/);
     expect(queues.list().map((q) => q.name)).toEqual(['auto']);
   });
 });

@@ -3,7 +3,7 @@ import { keyId, type KeyId, type Millis } from '../../shared/engine/units';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import type { FlowController } from './controller';
 import { isValidName, NAME_HELP } from './names';
-import { answeredNow } from '../store/flow-store';
+import { after, type MaybePromise } from '../store/flow-store';
 
 /** A queue never upserted, or upserted without a parallelism, delivers one message at a time. */
 export const DEFAULT_QUEUE_PARALLELISM = 1;
@@ -80,7 +80,7 @@ export class Queues {
   constructor(private readonly controller: FlowController) {}
 
   /** Creates or updates the queue from a `POST /v2/queues` body, and applies it to its key. */
-  upsert(raw: unknown): Queue {
+  async upsert(raw: unknown): Promise<Queue> {
     const want = parseUpsertQueue(raw);
     const now = this.controller.now();
     const queue: Queue = this.queues.get(want.name) ?? {
@@ -96,9 +96,9 @@ export class Queues {
     this.queues.set(queue.name, queue);
     // Paused before a raised parallelism could start anything, resumed after it is in place.
     const key = queueKey(queue.name);
-    if (queue.paused) this.controller.pause(key);
-    this.pinParallelism(queue);
-    if (!queue.paused) this.controller.resume(key);
+    if (queue.paused) await this.controller.pause(key);
+    await this.pinParallelism(queue);
+    if (!queue.paused) await this.controller.resume(key);
     return queue;
   }
 
@@ -112,17 +112,17 @@ export class Queues {
   }
 
   /** Messages waiting under the queue's key (neither in flight nor delayed). */
-  lag(name: string): number {
-    return answeredNow(this.controller.key(queueKey(name)), "a queue's listing")?.waitListSize ?? 0;
+  lag(name: string): MaybePromise<number> {
+    return after(this.controller.key(queueKey(name)), (k) => k?.waitListSize ?? 0);
   }
 
   /** Stops new starts from the queue; false when unknown. */
-  pause(name: string): boolean {
+  pause(name: string): Promise<boolean> {
     return this.setPaused(name, true);
   }
 
   /** Restarts the queue's starts; false when unknown. */
-  resume(name: string): boolean {
+  resume(name: string): Promise<boolean> {
     return this.setPaused(name, false);
   }
 
@@ -131,13 +131,13 @@ export class Queues {
    * the key's last parallelism (a paused queue's key is resumed, or they would wait for good).
    * False when unknown.
    */
-  delete(name: string): boolean {
+  async delete(name: string): Promise<boolean> {
     const queue = this.queues.get(name);
     if (queue === undefined) return false;
     this.queues.delete(name);
     const key = queueKey(name);
-    this.controller.unpin(key, { parallelism: true });
-    if (queue.paused) this.controller.resume(key);
+    await this.controller.unpin(key, { parallelism: true });
+    if (queue.paused) await this.controller.resume(key);
     return true;
   }
 
@@ -146,7 +146,7 @@ export class Queues {
    * A queue enqueued to before it was upserted is created as QStash creates it: parallelism 1,
    * not paused. Throws `InvalidRequest` for a bad name.
    */
-  flowFor(name: string): { key: KeyId; config: FlowConfig } {
+  async flowFor(name: string): Promise<{ key: KeyId; config: FlowConfig }> {
     let queue = this.queues.get(name);
     if (queue === undefined) {
       checkQueueName(name);
@@ -159,17 +159,17 @@ export class Queues {
         paused: false,
       };
       this.queues.set(name, queue);
-      this.pinParallelism(queue);
+      await this.pinParallelism(queue);
     }
     return { key: queueKey(name), config: { parallelism: queue.parallelism } };
   }
 
-  private setPaused(name: string, paused: boolean): boolean {
+  private async setPaused(name: string, paused: boolean): Promise<boolean> {
     const queue = this.queues.get(name);
     if (queue === undefined) return false;
     const key = queueKey(name);
-    if (paused) this.controller.pause(key);
-    else this.controller.resume(key);
+    if (paused) await this.controller.pause(key);
+    else await this.controller.resume(key);
     if (queue.paused !== paused) {
       queue.paused = paused;
       queue.updatedAt = this.controller.now();
@@ -178,10 +178,10 @@ export class Queues {
   }
 
   /** Pins the queue's parallelism on its key, unless it already is (a pin restarts the rate window). */
-  private pinParallelism(queue: Queue): void {
+  private async pinParallelism(queue: Queue): Promise<void> {
     const key = queueKey(queue.name);
-    const k = answeredNow(this.controller.key(key), "a queue's update");
+    const k = await this.controller.key(key);
     if (k?.pinnedParallelism === true && k.parallelism === queue.parallelism) return;
-    this.controller.pin(key, { parallelism: queue.parallelism });
+    await this.controller.pin(key, { parallelism: queue.parallelism });
   }
 }

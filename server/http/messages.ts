@@ -123,12 +123,12 @@ export function messageHandlers(
      * key (`queue:{name}`) with its parallelism, unless they carry their own flow-control key
      * (theirs wins). A queue enqueued to before it was upserted is created, as QStash does.
      */
-    enqueue(
+    async enqueue(
       queueName: string,
       destination: string,
       headers: HeaderBag,
       body: Uint8Array | undefined,
-    ): MaybePromise<Reply> {
+    ): Promise<Reply> {
       let name = queueName;
       try {
         name = decodeURIComponent(queueName);
@@ -138,11 +138,11 @@ export function messageHandlers(
       checkQueueName(name);
       const r = resolve(destination, headers, body, controller.now());
       // Everything is parsed before the queue is created or anything is published.
-      const flow = queues.flowFor(name);
+      const flow = await queues.flowFor(name);
       for (const p of r.kind === 'url' ? [r.parsed] : r.parsed) {
         if (p.input.key === undefined) p.input = { ...p.input, ...flow };
       }
-      return after(publishResolved(r), ok);
+      return ok(await publishResolved(r));
     },
 
     /** Every item is checked before any is accepted: a bad item refuses the whole batch. */

@@ -1,5 +1,6 @@
 import type { Queue, Queues } from '../flow/queues';
 import { HttpError, ok, type Reply } from './respond';
+import { after, type MaybePromise } from '../store/flow-store';
 
 /** A queue as QStash's `QueueResponse` type has it (the client's `queue().get()` and `list()`). */
 export function describeQueue(q: Readonly<Queue>, lag: number) {
@@ -30,7 +31,7 @@ export function queueHandlers(queues: Queues) {
   };
   const handlers = {
     /** `POST /v2/queues`: `{queueName, parallelism?, paused?}` creates or updates the queue. */
-    upsert(body: string | undefined): Reply {
+    async upsert(body: string | undefined): Promise<Reply> {
       let parsed: unknown;
       try {
         parsed = JSON.parse(body ?? '');
@@ -40,35 +41,38 @@ export function queueHandlers(queues: Queues) {
           'body must be JSON like {"queueName": "q", "parallelism": 1, "paused": false}',
         );
       }
-      queues.upsert(parsed);
+      await queues.upsert(parsed);
       return ok();
     },
 
-    list(): Reply {
-      return ok(queues.list().map((q) => describeQueue(q, queues.lag(q.name))));
+    async list(): Promise<Reply> {
+      const described = [];
+      for (const q of queues.list()) described.push(describeQueue(q, await queues.lag(q.name)));
+      return ok(described);
     },
 
-    get(name: string): Reply {
-      return ok(describeQueue(find(name), queues.lag(name)));
+    get(name: string): MaybePromise<Reply> {
+      const q = find(name);
+      return after(queues.lag(name), (lag) => ok(describeQueue(q, lag)));
     },
 
-    remove(name: string): Reply {
-      queues.delete(find(name).name);
+    async remove(name: string): Promise<Reply> {
+      await queues.delete(find(name).name);
       return ok();
     },
 
-    pause(name: string): Reply {
-      queues.pause(find(name).name);
+    async pause(name: string): Promise<Reply> {
+      await queues.pause(find(name).name);
       return ok();
     },
 
-    resume(name: string): Reply {
-      queues.resume(find(name).name);
+    async resume(name: string): Promise<Reply> {
+      await queues.resume(find(name).name);
       return ok();
     },
 
     /** Routes `/v2/queues…`; `rest` is the path after `/v2/queues`. */
-    route(method: string, rest: string, body: string | undefined): Reply | undefined {
+    route(method: string, rest: string, body: string | undefined): MaybePromise<Reply> | undefined {
       if (rest === '' || rest === '/') {
         if (method === 'GET') return handlers.list();
         if (method === 'POST') return handlers.upsert(body);

@@ -106,18 +106,6 @@ export function after<T, R>(value: MaybePromise<T>, then: (v: T) => R): MaybePro
   return value instanceof Promise ? value.then(then) : then(value);
 }
 
-/**
- * The answer of a call made on a path that is still synchronous (publishing, queues): the memory
- * store's. A store answering with promises cannot serve such a path until it is made asynchronous.
- */
-export function answeredNow<T>(value: MaybePromise<T>, what: string): T {
-  if (value instanceof Promise) {
-    value.catch(() => {});
-    throw new Error(`${what} needs a store that answers at once`);
-  }
-  return value;
-}
-
 /** Every value of a list that may hold promises: the list itself when none is one. */
 export function all<T>(values: readonly MaybePromise<T>[]): MaybePromise<T[]> {
   return values.some((v) => v instanceof Promise) ? Promise.all(values) : (values as T[]);
