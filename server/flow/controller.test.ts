@@ -85,6 +85,22 @@ describe('FlowController', () => {
     expect(d.started.map((s) => s.id)).toEqual(['a', 'b']);
   });
 
+  it('arms again after a wake-up that made no event, for what comes due later', () => {
+    const { time, d, c } = setup();
+    const rated = { rate: 1, periodMs: ms(1000) };
+    c.publish({ id: messageId('a'), key: keyId('r'), config: rated }, payload);
+    c.publish({ id: messageId('b'), key: keyId('r'), config: rated }, payload);
+    c.pause(keyId('r'));
+    c.publish({ id: messageId('later'), key: keyId('d'), notBefore: ms(5000) }, payload);
+    expect(time.armed()).toEqual([1000]);
+    // The window ends while its key is paused: nothing starts, no event.
+    time.advance(1000);
+    expect(d.started.map((s) => s.id)).toEqual(['a']);
+    expect(time.armed()).toEqual([5000]);
+    time.advance(5000);
+    expect(d.started.map((s) => s.id)).toEqual(['a', 'later']);
+  });
+
   it('retries after the backoff the result asks for, with the attempt counted up', async () => {
     const { time, d, c } = setup();
     const a = c.publish(

@@ -222,7 +222,9 @@ export class FlowController<S extends FlowStore = FlowStore> {
     this.timer = this.timers.set(() => {
       this.timer = null;
       this.timerAt = null;
-      settle(this.store.wake());
+      // Armed again whatever the wake did: one that made no event (a rate window ending while
+      // its key is still blocked) dispatches nothing, and would leave no timer for what is next.
+      settle(after(this.store.wake(), () => this.arm()));
     }, delay);
   }
 }
