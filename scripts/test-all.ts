@@ -4,6 +4,7 @@
  * Gates that are not test runners count as one check each (passed or failed); the test runners
  * count their tests, read from their JSON reports. Every gate runs even after a failure, so the
  * summary is complete; only e2e is skipped (and counted failed) when the build it needs failed.
+ * Chromium (e2e) and redis-server (the Redis store's unit tests) are installed first when missing.
  * The last line is always `N passed, N failed` (plus `, N skipped` when any were skipped).
  */
 import { spawn } from 'node:child_process';
@@ -170,6 +171,9 @@ async function main(): Promise<void> {
   const results: Result[] = [];
 
   const chromiumReady = (await run('bash', [path.join('scripts', 'ensure-chromium.sh')])) === 0;
+  // The unit gate's Redis tests start their own redis-server (scripts/test-redis.ts); without one
+  // they fail, saying why, and the other unit tests still count.
+  const redisReady = (await run('bash', [path.join('scripts', 'ensure-redis.sh')])) === 0;
 
   results.push(await gate('typecheck', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']));
   results.push(await gate('lint', bin('eslint'), ['.']));
@@ -185,7 +189,9 @@ async function main(): Promise<void> {
       `--outputFile.json=${file}`,
     ]);
     const seconds = (performance.now() - start) / 1000;
-    results.push(fromReport('unit', code, seconds, vitestCounts(readJson(file))));
+    const unit = fromReport('unit', code, seconds, vitestCounts(readJson(file)));
+    if (!redisReady) unit.note = [unit.note, 'redis-server is missing'].filter(Boolean).join('; ');
+    results.push(unit);
   }
 
   const build = await gate('build', bin('vite'), ['build']);

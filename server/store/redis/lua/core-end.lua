@@ -1,0 +1,57 @@
+-- core-end.lua: what ends a script (see core-records.lua for the frame).
+
+-- ── the end of a script ────────────────────────────────────────────────────────────────────────
+
+local function writeBack()
+  for id, k in pairs(KS) do
+    if k then
+      local packed = packRecord(k, KF)
+      if packed ~= k.raw then redis.call('SET', P .. 'k:' .. id, packed) end
+    end
+  end
+  for id, m in pairs(MS) do
+    if m then
+      local packed = packRecord(m, MF)
+      if m.payload ~= nil then
+        if m.body ~= nil then
+          redis.call('HSET', P .. 'm:' .. id, 'c', packed, 'p', m.payload, 'b', m.body)
+        else
+          redis.call('HSET', P .. 'm:' .. id, 'c', packed, 'p', m.payload)
+        end
+      elseif packed ~= m.raw then
+        redis.call('HSET', P .. 'm:' .. id, 'c', packed)
+      end
+    end
+  end
+  local packed = packRecord(G, GF)
+  if packed ~= G_RAW then redis.call('SET', P .. 'g', packed) end
+end
+
+-- What a command answers when it refuses (it has changed nothing).
+local function fail(msg)
+  return { err = msg }
+end
+
+--[[
+  The starts a command granted, as a flat list of six per start: message id, key, attempt, lease
+  number, payload JSON, body (false when absent). Read after writeBack (a message accepted in
+  this script has its payload written there). `skipPayload` names a message whose payload the
+  caller already has (accept's own).
+]]
+local function startsOf(started, skipPayload)
+  local out = {}
+  for _, m in ipairs(started) do
+    local p, b = false, false
+    if m.id ~= skipPayload then
+      local v = redis.call('HMGET', P .. 'm:' .. m.id, 'p', 'b')
+      p, b = v[1], v[2]
+    end
+    out[#out + 1] = m.id
+    out[#out + 1] = m.key
+    out[#out + 1] = tostring(m.att)
+    out[#out + 1] = m.sn
+    out[#out + 1] = p
+    out[#out + 1] = b
+  end
+  return out
+end

@@ -1,0 +1,268 @@
+-- core-rules.lua: the rules of shared/engine/core.ts (see core-records.lua for the frame).
+
+-- ── rules (core.ts) ───────────────────────────────────────────────────────────────────────────
+
+local STARTS = {}
+
+local function reasonAt(k)
+  if k.paused then return 'paused' end
+  if k.par ~= nil and k.inf >= k.par then return 'parallelism' end
+  if k.rate ~= nil then
+    local _, count = windowAt(k.ws, k.period, k.rc, now)
+    if count >= k.rate then return 'rate' end
+  end
+  if G.max ~= nil and G.inf >= G.max then return 'global' end
+  return nil
+end
+
+local function blocked(k)
+  roll(k)
+  return reasonAt(k)
+end
+
+local function configured(k, source)
+  roll(k)
+  emit({
+    type = 'key:configured', key = k.id, source = source, parallelism = nn(k.par),
+    rate = nn(k.rate), periodMs = k.period, pinnedParallelism = k.pp, pinnedRate = k.pr,
+    ratePeriodStart = k.ws, rateCount = k.rc,
+  })
+end
+
+local function queueForGlobal(k)
+  if not k.igq then
+    k.igq = true
+    redis.call('RPUSH', P .. 'gq', k.id)
+  end
+end
+
+local function onBlocked(k, reason)
+  if reason == 'rate' then
+    local e = k.ws + k.period
+    if k.wt ~= e then setWindowWake(k, e) end
+  elseif reason == 'global' then
+    queueForGlobal(k)
+  end
+end
+
+local function activeAdd(k, m)
+  redis.call('ZADD', P .. 'a:' .. k.id, nextCtr(), m.id)
+end
+
+local function activeDel(k, m)
+  redis.call('ZREM', P .. 'a:' .. k.id, m.id)
+  redis.call('ZREM', P .. 'leases', m.id)
+end
+
+-- A start holds its token under a lease of the calling server, renewed while it runs.
+local function start(m, from)
+  local k = getKey(m.key)
+  m.st = 'in-flight'
+  m.started = now
+  k.inf = k.inf + 1
+  G.inf = G.inf + 1
+  activeAdd(k, m)
+  roll(k)
+  k.rc = k.rc + 1
+  m.own = OWNER
+  m.sn = tostring(nextCtr())
+  redis.call('ZADD', P .. 'leases', now + LEASE_MS, m.id)
+  STARTS[#STARTS + 1] = m
+  local waited = now - m.ready
+  local rated = k.rate ~= nil
+  local rateCount, ratePeriodStart
+  if rated then
+    rateCount = k.rc
+    ratePeriodStart = k.ws
+  end
+  if from == nil then
+    emit({
+      type = 'token:acquired', key = k.id, messageId = m.id, attempt = m.att, inFlight = k.inf,
+      rateCount = rateCount, ratePeriodStart = ratePeriodStart, waitedMs = waited,
+    })
+  else
+    emit({
+      type = 'token:handed-off', key = k.id, from = from.id, to = m.id, attempt = m.att,
+      waitedMs = waited, rateCount = rateCount, ratePeriodStart = ratePeriodStart,
+    })
+  end
+end
+
+local function pump(k)
+  while k.wsize > 0 do
+    local reason = blocked(k)
+    if reason ~= nil then
+      onBlocked(k, reason)
+      return
+    end
+    local m = takeWaiter(k)
+    if m == nil then return end
+    start(m, nil)
+  end
+end
+
+local function enterFlow(m)
+  local k = getKey(m.key)
+  m.st = 'waiting'
+  m.ready = now
+  local reason = blocked(k)
+  if reason == nil and k.wsize > 0 then
+    pump(k)
+    reason = blocked(k)
+  end
+  if reason == nil then
+    start(m, nil)
+    return
+  end
+  m.reason = reason
+  wlPush(k, m)
+  emit({
+    type = 'message:waitlisted', key = k.id, messageId = m.id, reason = reason,
+    position = k.wsize,
+  })
+  onBlocked(k, reason)
+end
+
+local function otherKeyFirstForGlobal(k)
+  if G.max == nil then return false end
+  local gq = P .. 'gq'
+  while true do
+    local hid = redis.call('LPOP', gq)
+    if not hid then return false end
+    local head = getKey(hid)
+    if head ~= nil then
+      head.igq = false
+      if head == k then return false end
+      if head.wsize > 0 then
+        local reason = blocked(head)
+        if reason == nil or reason == 'global' then
+          redis.call('LPUSH', gq, hid)
+          head.igq = true
+          return true
+        end
+        onBlocked(head, reason)
+      end
+    end
+  end
+end
+
+local function drainGlobal()
+  local gq = P .. 'gq'
+  while G.max == nil or G.inf < G.max do
+    local hid = redis.call('LPOP', gq)
+    if not hid then return end
+    local k = getKey(hid)
+    if k ~= nil then
+      k.igq = false
+      if k.wsize > 0 then
+        local reason = blocked(k)
+        if reason ~= nil then
+          onBlocked(k, reason)
+        else
+          local m = takeWaiter(k)
+          if m ~= nil then start(m, nil) end
+          if k.wsize > 0 then
+            local nextReason = blocked(k)
+            if nextReason == nil then queueForGlobal(k) else onBlocked(k, nextReason) end
+          end
+        end
+      end
+    end
+  end
+end
+
+local function passToken(from)
+  local k = getKey(from.key)
+  if k.wsize > 0 then
+    local reason = blocked(k)
+    if reason == nil and not otherKeyFirstForGlobal(k) then
+      local nxt = takeWaiter(k)
+      if nxt ~= nil then
+        start(nxt, from)
+        pump(k)
+        return
+      end
+    end
+    if reason == nil then queueForGlobal(k) else onBlocked(k, reason) end
+  end
+  emit({ type = 'token:released', key = k.id, messageId = from.id, inFlight = k.inf })
+  drainGlobal()
+end
+
+-- Ends a message for good: its record is deleted (a view of it answers nothing).
+local function settle(m, state, reason)
+  local k = getKey(m.key)
+  m.st = state
+  k.last = now
+  if state == 'delivered' then
+    G.del = G.del + 1
+    emit({ type = 'message:delivered', key = k.id, messageId = m.id })
+  elseif state == 'dead' then
+    G.dead = G.dead + 1
+    emit({ type = 'message:dead-lettered', key = k.id, messageId = m.id, reason = reason })
+  else
+    G.can = G.can + 1
+    emit({ type = 'message:cancelled', key = k.id, messageId = m.id })
+  end
+  MS[m.id] = false
+  redis.call('DEL', P .. 'm:' .. m.id)
+end
+
+-- An in-flight message whose server stopped renewing its lease: the token is freed (handed off
+-- or released) and the message goes back through flow control as its next attempt, at once. It
+-- is never dead-lettered for it (the attempt's outcome is unknown; it may have been delivered).
+local function leaseExpired(m)
+  local k = getKey(m.key)
+  k.inf = k.inf - 1
+  G.inf = G.inf - 1
+  activeDel(k, m)
+  emit({ type = 'lease:expired', key = k.id, messageId = m.id })
+  passToken(m)
+  m.own = ''
+  m.sn = ''
+  if m.cr then
+    settle(m, 'cancelled')
+  else
+    m.att = m.att + 1
+    enterFlow(m)
+  end
+end
+
+local function reclaimExpiredLeases()
+  local L = P .. 'leases'
+  while true do
+    local r = redis.call('ZRANGE', L, 0, 0, 'WITHSCORES')
+    if r[1] == nil or tonumber(r[2]) > now then return end
+    redis.call('ZREM', L, r[1])
+    local m = getMsg(r[1])
+    if m ~= nil and m.st == 'in-flight' then leaseExpired(m) end
+  end
+end
+
+-- Runs every wake-up due now, earliest first, including ones that become due meanwhile.
+local function runDue()
+  local W = P .. 'wake'
+  while true do
+    local r = redis.call('ZRANGE', W, 0, 0, 'WITHSCORES')
+    if r[1] == nil or tonumber(r[2]) > now then return end
+    local member = r[1]
+    redis.call('ZREM', W, member)
+    local kind, id = string.sub(member, 17, 17), string.sub(member, 19)
+    if kind == 'm' then
+      local m = getMsg(id)
+      if m ~= nil and m.wm == member and (m.st == 'scheduled' or m.st == 'retry-scheduled') then
+        m.wm = ''
+        local k = getKey(m.key)
+        k.sched = k.sched - 1
+        enterFlow(m)
+      end
+    else
+      local k = getKey(id)
+      if k ~= nil and k.wm == member then
+        k.wm = ''
+        k.wt = 0
+        pump(k)
+      end
+    end
+  end
+end

@@ -1,0 +1,21 @@
+--[[
+  forget-idle.lua: forgets every key idle for idleMs or more (FlowEngine.forgetIdleKeys): nothing
+  waiting, in flight or scheduled, not paused, nothing pinned, its rate window over. Walks every
+  key, as the engine does; the controller calls it at most once a minute.
+  ARGV[A]   idleMs (validated by the caller)
+  Result    see batch.lua
+]]
+local idleMs = tonumber(ARGV[A])
+local ids = redis.call('ZRANGE', P .. 'keys', 0, -1)
+for _, id in ipairs(ids) do
+  local k = getKey(id)
+  if k ~= nil and k.inf == 0 and k.wsize == 0 and k.sched == 0 and not k.paused and not k.pp
+    and not k.pr and now - k.last >= idleMs and now >= k.ws + k.period then
+    dropWindowWake(k)
+    if k.igq then redis.call('LREM', P .. 'gq', 1, id) end
+    redis.call('DEL', P .. 'k:' .. id, P .. 'w:' .. id, P .. 'a:' .. id)
+    redis.call('ZREM', P .. 'keys', id)
+    KS[id] = false
+    emit({ type = 'key:forgotten', key = id })
+  end
+end

@@ -1,0 +1,10 @@
+--[[
+  pause.lua: stops new starts for the key (FlowEngine.pause).
+  ARGV[A]   key
+  Result    see batch.lua
+]]
+local k = commandedKey(ARGV[A])
+if not k.paused then
+  k.paused = true
+  emit({ type = 'key:paused', key = k.id })
+end

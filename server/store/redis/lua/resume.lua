@@ -1,0 +1,11 @@
+--[[
+  resume.lua: lets the key's waiters start again (FlowEngine.resume).
+  ARGV[A]   key
+  Result    see batch.lua
+]]
+local k = commandedKey(ARGV[A])
+if k.paused then
+  k.paused = false
+  emit({ type = 'key:resumed', key = k.id })
+  pump(k)
+end

@@ -1,0 +1,9 @@
+--[[
+  set-global.lua: sets the global parallelism (FlowEngine.setGlobalParallelism) and gives the
+  slots it frees to the keys waiting for one.
+  ARGV[A]   the limit, '' for none (validated by the caller)
+  Result    see batch.lua
+]]
+G.max = num(ARGV[A])
+emit({ type = 'global:configured', key = '$', parallelism = nn(G.max) })
+drainGlobal()
