@@ -2,13 +2,14 @@
  * `npm run bench [-- --quick]`: Baton against p-limit and Bottleneck on four workloads, each
  * workload × implementation in a child process of its own (see `child.ts`), then one table, the
  * targets with their ratios, and the numbers in `bench/results.json`; then the server (S1), the
- * soak (S3) and the browser (B1) sections.
+ * soak (S3), the Redis (W5) and the browser (B1) sections.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { browserSection } from './browser/section';
+import { redisSection } from './redis/section';
 import { serverSection } from './server/section';
 import { soakSection } from './server/soak-section';
 import { formatNumber, formatRatio, formatTable } from './table';
@@ -162,6 +163,8 @@ const server = await serverSection(quick);
 console.log(`\n${server.report}`);
 const soak = await soakSection(quick);
 console.log(`\n${soak.report}`);
+const redis = await redisSection(quick);
+console.log(`\n${redis.report}`);
 const browser = await browserSection(quick);
 console.log(`\n${browser.report}`);
 // A quick run never overwrites the full run's numbers (results.local.json is git-ignored).
@@ -170,6 +173,7 @@ const measurements = [
   ...all,
   ...server.measurements,
   ...soak.measurements,
+  ...redis.measurements,
   ...browser.measurements,
 ];
 writeFileSync(`${root}${file}`, `${JSON.stringify(measurements, null, 2)}\n`);
