@@ -28,6 +28,7 @@ import { drain, type ShutdownReport } from './flow/shutdown';
 import { WorkflowWaiters } from './flow/workflow-waiters';
 import { Workflows } from './flow/workflows';
 import { attachRealtime } from './realtime/stream';
+import type { FlowStore } from './store/flow-store';
 import { MemoryStore } from './store/memory-store';
 
 export interface AppOptions {
@@ -37,6 +38,11 @@ export interface AppOptions {
   timers?: Timers;
   /** Required token for the API and the socket; none: any bearer token is accepted. */
   token?: string;
+  /**
+   * Where flow control lives; a fresh in-memory store by default (then built with
+   * `globalParallelism` and `policy`, which a given store was built with already).
+   */
+  store?: FlowStore;
   globalParallelism?: number | null;
   policy?: HandoffPolicy;
   /** Signing keys for `Upstash-Signature`; the clients' development keys by default. */
@@ -79,11 +85,13 @@ export interface App {
 /** The composition root: builds the engine, controller, HTTP API, dashboard and Socket.IO stream. */
 export function createApp(options: AppOptions): App {
   const clock = options.clock ?? systemClock;
-  const store = new MemoryStore({
-    clock,
-    globalParallelism: options.globalParallelism ?? null,
-    policy: options.policy ?? 'fifo',
-  });
+  const store =
+    options.store ??
+    new MemoryStore({
+      clock,
+      globalParallelism: options.globalParallelism ?? null,
+      policy: options.policy ?? 'fifo',
+    });
   const signingKeys = options.signingKeys ?? DEV_SIGNING_KEYS;
   const http_ =
     options.httpDeliverer ??
@@ -240,7 +248,7 @@ export function createApp(options: AppOptions): App {
       schedules.close();
       waiters.close();
       realtime.close();
-      controller.close();
+      await controller.close();
       if (http_ instanceof HttpDeliverer) await http_.close();
       await io.close();
       if (http.listening) {

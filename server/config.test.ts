@@ -17,9 +17,24 @@ describe('readConfig', () => {
       shutdownTimeoutMs: 30_000,
       keyTtlMs: 3_600_000,
       policy: 'fifo',
+      redisUrl: null,
+      redisPrefix: 'baton:',
       logLevel: 'info',
       retention: DEFAULT_RETENTION,
     });
+  });
+
+  it('reads the Redis store and its prefix, and refuses what is not a Redis URL', () => {
+    expect(readConfig(['--redis', 'redis://10.0.0.5:6380/2'], {})).toMatchObject({
+      redisUrl: 'redis://10.0.0.5:6380/2',
+      redisPrefix: 'baton:',
+    });
+    expect(
+      readConfig([], { REDIS_URL: 'rediss://:pw@cache:6379', BATON_REDIS_PREFIX: 'staging:' }),
+    ).toMatchObject({ redisUrl: 'rediss://:pw@cache:6379', redisPrefix: 'staging:' });
+    expect(() => readConfig(['--redis', 'http://x'], {})).toThrow(/--redis \(REDIS_URL\)/);
+    expect(() => readConfig(['--redis-prefix', 'a b'], {})).toThrow(/--redis-prefix/);
+    expect(() => readConfig(['--redis-prefix', '{x}'], {})).toThrow(/no spaces or braces/);
   });
 
   it('lets flags win over the environment', () => {

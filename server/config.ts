@@ -81,6 +81,18 @@ export const SETTINGS = [
     help: 'which waiter receives a freed token: fifo or random',
   },
   {
+    flag: 'redis',
+    env: 'REDIS_URL',
+    default: '',
+    help: 'keep flow control in this Redis (redis://host:port), shared by every Baton server on it (none: in memory)',
+  },
+  {
+    flag: 'redis-prefix',
+    env: 'BATON_REDIS_PREFIX',
+    default: 'baton:',
+    help: "prefix of Baton's Redis keys, so several deployments can share one Redis",
+  },
+  {
     flag: 'log-level',
     env: 'LOG_LEVEL',
     default: 'info',
@@ -107,6 +119,9 @@ export interface Config {
   /** null: keys are never forgotten. */
   keyTtlMs: number | null;
   policy: 'fifo' | 'random';
+  /** Redis URL of the shared store; null: the in-memory store. */
+  redisUrl: string | null;
+  redisPrefix: string;
   logLevel: string;
   /** What is kept of ended messages, dead letters and logs (bytes and age). */
   retention: RetentionOptions;
@@ -188,6 +203,18 @@ const schema = z.object({
     return d;
   }),
   policy: z.enum(['fifo', 'random']),
+  redis: z.string().transform((s, ctx) => {
+    const url = s.trim();
+    if (url === '') return null;
+    if (!/^rediss?:\/\/[^\s]+$/.test(url) || !URL.canParse(url)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a URL like redis://127.0.0.1:6379' });
+      return z.NEVER;
+    }
+    return url;
+  }),
+  'redis-prefix': z
+    .string()
+    .regex(/^[^\s{}]{1,64}$/, 'must be 1 to 64 characters, no spaces or braces'),
   'log-level': z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   ...retentionSchema,
 });
@@ -275,6 +302,8 @@ export function readConfig(
     shutdownTimeoutMs: c['shutdown-timeout'],
     keyTtlMs: c['key-ttl'],
     policy: c.policy,
+    redisUrl: c.redis,
+    redisPrefix: c['redis-prefix'],
     logLevel: c['log-level'],
     retention: retentionOf(c),
   };

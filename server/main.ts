@@ -1,6 +1,7 @@
 /**
  * Baton's entry point: the only module that reads the environment. It parses the configuration,
- * builds the app with the in-memory store and starts listening. Nothing imports this file.
+ * builds the app on the in-memory store (or on Redis, with `--redis`) and starts listening.
+ * Nothing imports this file.
  */
 import { isIP } from 'node:net';
 import os from 'node:os';
@@ -12,8 +13,11 @@ import { releaseMemoryWhenQuiet } from './flow/idle-memory';
 import { systemTimers } from './flow/types';
 import { ConfigError, helpText, readConfig } from './config';
 import { hostName } from './http/browser-guard';
+import type { FlowStore } from './store/flow-store';
+import { Redis } from 'ioredis';
+import { RedisStore } from './store/redis/redis-store';
 
-function main(): void {
+async function main(): Promise<void> {
   let config;
   try {
     config = readConfig(process.argv.slice(2), process.env);
@@ -42,8 +46,31 @@ function main(): void {
   const allowedHosts = [...config.allowedHosts];
   if (isIP(ownName) === 0 && hostName(ownName) !== undefined) allowedHosts.push(ownName);
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  let store: FlowStore | undefined;
+  if (config.redisUrl !== null) {
+    try {
+      await reachable(config.redisUrl);
+      store = await RedisStore.open({
+        url: config.redisUrl,
+        prefix: config.redisPrefix,
+        policy: config.policy,
+        ...(config.globalParallelism !== null
+          ? { globalParallelism: config.globalParallelism }
+          : {}),
+        warn: (msg, err) => log.warn({ err }, msg),
+      });
+    } catch (err) {
+      log.fatal({ err }, `cannot use Redis at ${redactUrl(config.redisUrl)}`);
+      process.exit(1);
+    }
+    log.info(
+      { prefix: config.redisPrefix },
+      `flow control in Redis at ${redactUrl(config.redisUrl)}, shared by every Baton server on it`,
+    );
+  }
   const app = createApp({
     log,
+    ...(store !== undefined ? { store } : {}),
     token: config.token,
     signingKeys: config.signingKeys ?? undefined,
     allowedOrigins: config.allowedOrigins,
@@ -82,6 +109,11 @@ function main(): void {
         `stopped after ${r.waitedMs} ms: ${r.finished} deliveries in flight finished; left behind ` +
         `${r.waiting} waiting, ${r.scheduled} delayed or awaiting a retry, ${r.abandoned} still in flight`;
       if (left === 0) log.info(r, `${summary}. Nothing was lost`);
+      else if (store !== undefined)
+        log.info(
+          r,
+          `${summary}. They stay in Redis: the other servers, or this one when it starts again, deliver them`,
+        );
       else
         log.warn(
           r,
@@ -97,4 +129,28 @@ function main(): void {
   process.on('SIGTERM', stop);
 }
 
-main();
+/** Resolves once Redis answers PING; rejects at once when it cannot be reached (no retries). */
+async function reachable(url: string): Promise<void> {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 5_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    await probe.ping();
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** The URL without its password, for logs. */
+function redactUrl(url: string): string {
+  const u = new URL(url);
+  if (u.password !== '') u.password = '***';
+  return u.toString();
+}
+
+void main();

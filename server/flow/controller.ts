@@ -58,6 +58,8 @@ export class FlowController<S extends FlowStore = FlowStore> {
   private timerAt: number | null = null;
   private sweepTimer: unknown = null;
   private closed = false;
+  private starting = true;
+  private inFlight = 0;
 
   constructor(options: FlowControllerOptions<S>) {
     this.store = options.store;
@@ -73,6 +75,20 @@ export class FlowController<S extends FlowStore = FlowStore> {
   /** Which store holds flow control's state. */
   get storeKind(): FlowStore['kind'] {
     return this.store.kind;
+  }
+
+  /** Deliveries this process is running now (with a shared store, not the other servers'). */
+  get inFlightHere(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * Begins no more deliveries (a stop). A token the store grants this process from now on is
+   * not used: with a shared store its lease runs out and another server delivers the message
+   * (as a retry); the memory store's keys are paused first, so it grants none.
+   */
+  stopStarting(): void {
+    this.starting = false;
   }
 
   /** Subscribes to every event, in `seq` order; returns the unsubscribe function. */
@@ -170,6 +186,8 @@ export class FlowController<S extends FlowStore = FlowStore> {
    * the store is never re-entered.
    */
   private startDelivery(message: MessageHandle, key: KeyId, attempt: number): void {
+    if (!this.starting) return;
+    this.inFlight++;
     // `publish` above is the only way data reaches the store, and it always passes a payload.
     const payload = message.data as MessagePayload | undefined;
     const id = message.id;
@@ -192,6 +210,7 @@ export class FlowController<S extends FlowStore = FlowStore> {
   }
 
   private finish(message: MessageHandle, result: AttemptResult): void {
+    this.inFlight--;
     settle(this.store.finish(message, result));
   }
 

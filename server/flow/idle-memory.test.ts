@@ -7,20 +7,17 @@ import { manualTime } from '../test/manual-time';
 function fakeController() {
   const listeners: EventListener[] = [];
   const c = {
-    inFlight: 0,
-    global() {
-      return { parallelism: null, inFlight: this.inFlight };
-    },
+    inFlightHere: 0,
     onEvents(l: EventListener) {
       listeners.push(l);
       return () => {};
     },
   };
   const emit = (inFlight: number) => {
-    c.inFlight = inFlight;
+    c.inFlightHere = inFlight;
     for (const l of listeners) l([]);
   };
-  return { controller: c as unknown as Pick<FlowController, 'global' | 'onEvents'>, emit };
+  return { controller: c as unknown as Pick<FlowController, 'inFlightHere' | 'onEvents'>, emit };
 }
 
 describe('releaseMemoryWhenQuiet', () => {

@@ -1,7 +1,6 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { FlowController } from './controller';
-import { after } from '../store/flow-store';
 import type { Timers } from './types';
 
 /**
@@ -12,7 +11,7 @@ import type { Timers } from './types';
  * event batch is one comparison, the collection runs from a timer.
  */
 export function releaseMemoryWhenQuiet(
-  controller: Pick<FlowController, 'global' | 'onEvents'>,
+  controller: Pick<FlowController, 'inFlightHere' | 'onEvents'>,
   timers: Timers,
   { quietMs = 2_000, minIntervalMs = 60_000, gc = exposedGc(), now = Date.now } = {},
 ): () => void {
@@ -20,8 +19,7 @@ export function releaseMemoryWhenQuiet(
   let timer: unknown = null;
   let lastAt = -Infinity;
   let wasBusy = false;
-  const busy = (then: (inFlight: boolean) => void) =>
-    void after(controller.global(), (g) => then(g.inFlight > 0));
+  const busy = (then: (inFlight: boolean) => void) => then(controller.inFlightHere > 0);
   const off = controller.onEvents(() =>
     busy((inFlight) => {
       if (inFlight) {

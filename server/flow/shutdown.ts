@@ -15,23 +15,28 @@ export interface ShutdownReport {
 }
 
 /**
- * Stops starting deliveries and waits for those in flight, at most `timeoutMs`. Every key is
- * paused (the dashboard shows it so), so a finishing delivery hands its token to nobody and a retry
- * that comes due waits; then counts what is left. The caller stops accepting requests first.
+ * Stops starting deliveries and waits for this process's in flight, at most `timeoutMs`; then
+ * counts what is left. With the memory store every key is paused (the dashboard shows it so), so a
+ * finishing delivery hands its token to nobody and a retry that comes due waits. A shared store's
+ * keys are not paused (the other servers go on with them): a token granted to this process while it
+ * stops goes unused, and its lease brings the message back to the others. The caller stops
+ * accepting requests first.
  */
 export async function drain(
   controller: FlowController,
   timeoutMs: number,
 ): Promise<ShutdownReport> {
   const started = Date.now();
-  const inFlight = async () => (await controller.global()).inFlight;
-  const inFlightAtStart = await inFlight();
-  for (const k of await controller.keys()) await controller.pause(k.key);
-  if ((await inFlight()) > 0) {
+  const inFlightAtStart = controller.inFlightHere;
+  if (controller.storeKind === 'memory') {
+    for (const k of await controller.keys()) await controller.pause(k.key);
+  }
+  controller.stopStarting();
+  if (controller.inFlightHere > 0) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, timeoutMs);
       const off = controller.onEvents(() => {
-        void inFlight().then((n) => n === 0 && done());
+        if (controller.inFlightHere === 0) done();
       });
       function done() {
         clearTimeout(timer);
@@ -46,7 +51,7 @@ export async function drain(
     waiting += k.waitListSize;
     scheduled += k.scheduled;
   }
-  const abandoned = await inFlight();
+  const abandoned = controller.inFlightHere;
   return {
     finished: inFlightAtStart - abandoned,
     abandoned,
