@@ -19,6 +19,7 @@ describe('readConfig', () => {
       policy: 'fifo',
       redisUrl: null,
       redisPrefix: 'baton:',
+      redisLeaseMs: 30_000,
       logLevel: 'info',
       retention: DEFAULT_RETENTION,
     });

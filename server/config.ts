@@ -93,6 +93,12 @@ export const SETTINGS = [
     help: "prefix of Baton's Redis keys, so several deployments can share one Redis",
   },
   {
+    flag: 'redis-lease',
+    env: 'BATON_REDIS_LEASE',
+    default: '30s',
+    help: "with --redis: how long a delivery in flight holds its token unless its server renews it (renewed every third of it); a dead server's deliveries go back to the others after it",
+  },
+  {
     flag: 'log-level',
     env: 'LOG_LEVEL',
     default: 'info',
@@ -122,6 +128,8 @@ export interface Config {
   /** Redis URL of the shared store; null: the in-memory store. */
   redisUrl: string | null;
   redisPrefix: string;
+  /** With Redis: a delivery's lease, renewed every third of it. */
+  redisLeaseMs: number;
   logLevel: string;
   /** What is kept of ended messages, dead letters and logs (bytes and age). */
   retention: RetentionOptions;
@@ -215,6 +223,14 @@ const schema = z.object({
   'redis-prefix': z
     .string()
     .regex(/^[^\s{}]{1,64}$/, 'must be 1 to 64 characters, no spaces or braces'),
+  'redis-lease': z.string().transform((s, ctx) => {
+    const d = parseDuration(s);
+    if (d === null || d < 1000) {
+      ctx.addIssue({ code: 'custom', message: 'must be a duration like 30s or 2m (at least 1s)' });
+      return z.NEVER;
+    }
+    return d;
+  }),
   'log-level': z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   ...retentionSchema,
 });
@@ -304,6 +320,7 @@ export function readConfig(
     policy: c.policy,
     redisUrl: c.redis,
     redisPrefix: c['redis-prefix'],
+    redisLeaseMs: c['redis-lease'],
     logLevel: c['log-level'],
     retention: retentionOf(c),
   };

@@ -53,6 +53,8 @@ async function main(): Promise<void> {
       store = await RedisStore.open({
         url: config.redisUrl,
         prefix: config.redisPrefix,
+        leaseMs: config.redisLeaseMs,
+        renewEveryMs: Math.max(100, Math.floor(config.redisLeaseMs / 3)),
         policy: config.policy,
         ...(config.globalParallelism !== null
           ? { globalParallelism: config.globalParallelism }
