@@ -28,6 +28,7 @@ import { drain, type ShutdownReport } from './flow/shutdown';
 import { WorkflowWaiters } from './flow/workflow-waiters';
 import { Workflows } from './flow/workflows';
 import { attachRealtime } from './realtime/stream';
+import { MemoryDedupIds, type DedupIds } from './store/dedup';
 import type { FlowStore } from './store/flow-store';
 import { MemoryStore } from './store/memory-store';
 
@@ -43,6 +44,8 @@ export interface AppOptions {
    * `globalParallelism` and `policy`, which a given store was built with already).
    */
   store?: FlowStore;
+  /** Where deduplication ids are kept; this process's memory by default. */
+  dedupIds?: DedupIds;
   globalParallelism?: number | null;
   policy?: HandoffPolicy;
   /** Signing keys for `Upstash-Signature`; the clients' development keys by default. */
@@ -147,11 +150,13 @@ export function createApp(options: AppOptions): App {
     warn,
     retention: retention.history,
   });
+  const dedupIds = options.dedupIds ?? new MemoryDedupIds(() => clock.now());
   const publisher: Publisher = new Publisher(
     controller,
     messageLog,
     options.newMessageId ?? randomMessageId,
     workflows,
+    dedupIds,
   );
   // After the publisher, whose callbacks read a failed run's message before the run ends.
   controller.onEvents((events) => workflows.apply(events));
@@ -249,6 +254,7 @@ export function createApp(options: AppOptions): App {
       waiters.close();
       realtime.close();
       await controller.close();
+      await dedupIds.close();
       if (http_ instanceof HttpDeliverer) await http_.close();
       await io.close();
       if (http.listening) {

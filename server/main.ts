@@ -13,6 +13,7 @@ import { releaseMemoryWhenQuiet } from './flow/idle-memory';
 import { systemTimers } from './flow/types';
 import { ConfigError, helpText, readConfig } from './config';
 import { hostName } from './http/browser-guard';
+import { RedisDedupIds, type DedupIds } from './store/dedup';
 import type { FlowStore } from './store/flow-store';
 import { Redis } from 'ioredis';
 import { RedisStore } from './store/redis/redis-store';
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
   if (isIP(ownName) === 0 && hostName(ownName) !== undefined) allowedHosts.push(ownName);
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   let store: FlowStore | undefined;
+  let dedupIds: DedupIds | undefined;
   if (config.redisUrl !== null) {
     try {
       await reachable(config.redisUrl);
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
       log.fatal({ err }, `cannot use Redis at ${redactUrl(config.redisUrl)}`);
       process.exit(1);
     }
+    dedupIds = new RedisDedupIds(config.redisUrl, config.redisPrefix);
     log.info(
       { prefix: config.redisPrefix },
       `flow control in Redis at ${redactUrl(config.redisUrl)}, shared by every Baton server on it`,
@@ -73,6 +76,7 @@ async function main(): Promise<void> {
   const app = createApp({
     log,
     ...(store !== undefined ? { store } : {}),
+    ...(dedupIds !== undefined ? { dedupIds } : {}),
     token: config.token,
     signingKeys: config.signingKeys ?? undefined,
     allowedOrigins: config.allowedOrigins,

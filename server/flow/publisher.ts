@@ -4,6 +4,7 @@ import type { MessageId, Millis } from '../../shared/engine/units';
 import { bodyText, bytesToBase64 } from '../../shared/protocol/body';
 import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
 import type { FlowController } from './controller';
+import { MemoryDedupIds, type DedupIds } from '../store/dedup';
 import { attempt, type MaybePromise } from '../store/flow-store';
 import type { MessageLog } from './message-log';
 import type { Admission, Workflows } from './workflows';
@@ -34,7 +35,6 @@ export interface PublishResult {
  * for good.
  */
 export class Publisher {
-  private readonly dedup = new Map<string, { messageId: MessageId; until: number }>();
   private readonly pending = new Map<MessageId, Pending>();
 
   constructor(
@@ -42,6 +42,7 @@ export class Publisher {
     private readonly log: MessageLog,
     private readonly newId: () => MessageId,
     private readonly workflows: Workflows,
+    private readonly dedupIds: DedupIds = new MemoryDedupIds(() => controller.now()),
   ) {
     controller.onEvents((events) => this.follow(events));
   }
@@ -52,12 +53,32 @@ export class Publisher {
    */
   publish(request: ParsedPublish): MaybePromise<PublishResult> {
     const now = this.controller.now();
+    const id = this.newId();
     const dedupId = this.dedupIdOf(request);
-    if (dedupId !== undefined) {
-      const seen = this.dedup.get(dedupId);
-      if (seen !== undefined && seen.until > now)
-        return { messageId: seen.messageId, deduplicated: true };
-    }
+    if (dedupId === undefined) return this.accept(request, id, now);
+    // Claimed before the message is accepted (so two servers accept one of two publishes at
+    // once), given back when it is not accepted after all.
+    const release = () => quietly(this.dedupIds.release(dedupId, id));
+    const go = (holder: MessageId): MaybePromise<PublishResult> => {
+      if (holder !== id) return { messageId: holder, deduplicated: true };
+      return attempt(
+        () => this.accept(request, id, now),
+        (result) => {
+          if (result.messageId !== id) release();
+          return result;
+        },
+        (err) => {
+          release();
+          throw err;
+        },
+      );
+    };
+    const holder = this.dedupIds.claim(dedupId, id, DEDUP_WINDOW_MS);
+    return holder instanceof Promise ? holder.then(go) : go(holder);
+  }
+
+  /** Admits a Workflow call, logs the message and gives it to the store. */
+  private accept(request: ParsedPublish, id: MessageId, now: Millis): MaybePromise<PublishResult> {
     let parsed = request;
     let commit: Extract<Admission, { kind: 'publish' }>['commit'] | undefined;
     if (request.workflow !== undefined) {
@@ -68,7 +89,6 @@ export class Publisher {
       commit = admission.commit;
     }
     const { input, payload } = parsed;
-    const id = this.newId();
     const entry = this.log.accepted(
       id,
       input.key ?? null,
@@ -87,9 +107,6 @@ export class Publisher {
         // A delivery never ends within the store's call (its end is a later task), so the entry
         // is still live here.
         entry.handle = accepted.message;
-        if (dedupId !== undefined)
-          this.dedup.set(dedupId, { messageId: id, until: now + DEDUP_WINDOW_MS });
-        this.forgetExpired(now);
         return { messageId: id };
       },
       (err) => {
@@ -122,14 +139,6 @@ export class Publisher {
     for (const [k, v] of Object.entries(parsed.payload.headers).sort()) h.update(`${k}:${v}\n`);
     if (parsed.payload.body !== undefined) h.update(parsed.payload.body);
     return `content:${h.digest('base64url')}`;
-  }
-
-  private forgetExpired(now: number): void {
-    // Insertion order is expiry order, so only the front can be stale.
-    for (const [id, d] of this.dedup) {
-      if (d.until > now) break;
-      this.dedup.delete(id);
-    }
   }
 
   private follow(events: readonly EngineEvent[]): void {
@@ -208,4 +217,9 @@ function answerOf(p: Pending) {
   const headers: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(p.answer?.headers ?? {})) headers[k] = [v];
   return { status: p.answer?.status ?? 0, headers, body: bodyText(p.answer?.body) };
+}
+
+/** Work whose failure has no one to tell (a claim given back): a rejection must not crash. */
+function quietly(value: MaybePromise<unknown>): void {
+  if (value instanceof Promise) value.catch(() => {});
 }

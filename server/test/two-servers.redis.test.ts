@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../shared/events';
+import { RedisDedupIds } from '../store/dedup';
 import { RedisStore } from '../store/redis/redis-store';
 import { deletePrefix, testPrefix, TEST_REDIS_URL } from '../store/redis/testing';
 import { startApp, type Running } from './helpers';
@@ -16,7 +17,8 @@ afterEach(async () => {
 
 async function server(prefix: string): Promise<Running> {
   const store = await RedisStore.open({ url: TEST_REDIS_URL, prefix });
-  const running = await startApp({ store });
+  const dedupIds = new RedisDedupIds(TEST_REDIS_URL, prefix);
+  const running = await startApp({ store, dedupIds });
   cleanup.push(() => running.close());
   return running;
 }
@@ -78,5 +80,22 @@ describe('two servers on one Redis', () => {
       };
       expect(info).toMatchObject({ parallelismMax: 3, parallelismCount: 0, waitListSize: 0 });
     }
+  });
+
+  it('share deduplication ids: the same id published to both is one message', async () => {
+    const prefix = testPrefix('two-servers-dedup');
+    cleanup.push(() => deletePrefix(prefix));
+    const a = await server(prefix);
+    const b = await server(prefix);
+    const send = (base: string) =>
+      fetch(`${base}/v2/publish/sim://work?duration=10ms`, {
+        method: 'POST',
+        headers: { 'Upstash-Deduplication-Id': 'order-42' },
+        body: 'once',
+      }).then((r) => r.json() as Promise<{ messageId: string; deduplicated?: boolean }>);
+    const [first, second, third] = await Promise.all([send(a.base), send(b.base), send(a.base)]);
+    const ids = new Set([first.messageId, second.messageId, third.messageId]);
+    expect(ids.size).toBe(1);
+    expect([first, second, third].filter((r) => r.deduplicated === true)).toHaveLength(2);
   });
 });
