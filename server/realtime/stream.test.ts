@@ -9,6 +9,7 @@ import type {
   ServerToClientEvents,
   SnapshotPayload,
 } from '../../shared/events';
+import type { FlowStore } from '../store/flow-store';
 import { MemoryStore } from '../store/memory-store';
 import { keyId, messageId, type MessageId } from '../../shared/engine/units';
 import { instantDeliverer } from '../delivery/simulated';
@@ -125,6 +126,61 @@ const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('attachRealtime', () => {
+  it('with a store whose snapshot arrives later, sends it first and then every newer event', async () => {
+    // The snapshot is taken at once but answered later (a Redis round trip), while events go on.
+    const inner = new MemoryStore();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const store: FlowStore = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'snapshot') {
+          return (limit?: number) => {
+            const taken = target.snapshot(limit);
+            return gate.then(() => taken);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const controller = new FlowController({ store, clock: systemClock, deliverer: endless });
+    const http = createServer();
+    const io: IoServer = new Server(http);
+    const realtime = attachRealtime(io, controller);
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    cleanup.push(async () => {
+      realtime.close();
+      await controller.close();
+      await io.close();
+    });
+    let n = 0;
+    const publish = () =>
+      controller.publish(
+        { id: messageId(`m${++n}`), key: keyId('slow'), config: { parallelism: 1 } },
+        { destination: 'sim://work', method: 'POST', headers: {} },
+      );
+    await publish();
+    const { port } = http.address() as AddressInfo;
+    const c: Client = connect(`http://127.0.0.1:${port}`, {
+      transports: ['websocket'],
+      forceNew: true,
+    });
+    cleanup.push(() => void c.close());
+    const rec = record(c);
+    await new Promise<void>((resolve) => io.once('connection', () => resolve()));
+    // Taken now (the snapshot covers m1), answered after three more publishes.
+    for (let i = 0; i < 3; i++) await publish();
+    await new Promise((r) => setTimeout(r, 120));
+    expect(rec.received).toEqual([]);
+    release();
+    const last = inner.snapshot().seq;
+    await rec.until(() => rec.events().at(-1)?.seq === last);
+    expect(rec.received[0]?.kind).toBe('snapshot');
+    const snap = rec.snapshots()[0]!;
+    expect(seqs(rec.events())).toEqual(range(snap.seq + 1, last));
+    expect(snap.engine.stats.accepted).toBe(1);
+  });
+
   it('sends a snapshot first, then every later event in seq order, batched', async () => {
     const s = await start();
     s.publish('before');

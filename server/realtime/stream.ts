@@ -65,6 +65,11 @@ interface Subscriber {
   pending: EngineEvent[];
   /** Behind: queue nothing, and send a snapshot at the next chance. */
   stale: boolean;
+  /**
+   * A snapshot is being taken (a store answering with a promise): events are queued but not
+   * sent, and those the snapshot turns out to cover are dropped when it arrives.
+   */
+  snapshotting: boolean;
   timer: unknown;
   /** When the last emit went out, so emits stay `batchMs` apart. */
   lastEmitAt: number;
@@ -148,8 +153,11 @@ export function attachRealtime(
   }, options.recent);
 
   function sendSnapshot(sub: Subscriber): void {
-    // A store answering with a promise (Redis) takes the snapshot later; the memory store's is
-    // taken now, between two event batches.
+    // A store answering with a promise (Redis) takes the snapshot later, while events go on; the
+    // memory store's is taken now, between two event batches.
+    sub.stale = false;
+    sub.pending = [];
+    sub.snapshotting = true;
     void after(controller.snapshot(), (s) => emitSnapshot(sub, s));
   }
 
@@ -163,11 +171,13 @@ export function attachRealtime(
       history: recent.history(s.at),
       recentEvents: recent.events(s.seq),
     };
-    sub.seq = payload.seq;
-    sub.pending = [];
-    sub.stale = false;
+    // What arrived while it was taken and is newer than it goes out after it, in order.
+    sub.pending = sub.pending.filter((e) => e.seq > s.seq);
+    sub.seq = sub.pending.at(-1)?.seq ?? s.seq;
+    sub.snapshotting = false;
     sub.lastEmitAt = now;
     sub.socket.emit('snapshot', payload);
+    if (sub.pending.length > 0) schedule(sub);
   }
 
   const backedUp = (sub: Subscriber) => writeBufferLength(sub.socket) > maxWriteBuffer;
@@ -188,6 +198,7 @@ export function attachRealtime(
   /** Sends what is due: a snapshot when stale, else the pending batch. */
   function flush(sub: Subscriber): void {
     sub.timer = null;
+    if (sub.snapshotting) return;
     if (backedUp(sub)) {
       // Anything sent now would wait behind packets the client has not read yet. Drop the batch;
       // the transport's `drain` brings us back here, and then a snapshot replaces it.
@@ -231,6 +242,7 @@ export function attachRealtime(
       seq: 0,
       pending: [],
       stale: false,
+      snapshotting: false,
       timer: null,
       lastEmitAt: 0,
     };
