@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick]`: Baton against p-limit and Bottleneck on four workloads, each
  * workload × implementation in a child process of its own (see `child.ts`), then one table, the
  * targets with their ratios, and the numbers in `bench/results.json`; then the server (S1), the
- * soak (S3), the Redis (W5) and the browser (B1) sections.
+ * soak (S3), the Redis (W5), the servers on Redis against BullMQ (S2) and the browser (B1) sections.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { browserSection } from './browser/section';
 import { redisSection } from './redis/section';
+import { s2Section } from './server/s2';
 import { serverSection } from './server/section';
 import { soakSection } from './server/soak-section';
 import { formatNumber, formatRatio, formatTable } from './table';
@@ -165,6 +166,8 @@ const soak = await soakSection(quick);
 console.log(`\n${soak.report}`);
 const redis = await redisSection(quick);
 console.log(`\n${redis.report}`);
+const s2 = await s2Section(quick);
+console.log(`\n${s2.report}`);
 const browser = await browserSection(quick);
 console.log(`\n${browser.report}`);
 // A quick run never overwrites the full run's numbers (results.local.json is git-ignored).
@@ -174,6 +177,7 @@ const measurements = [
   ...server.measurements,
   ...soak.measurements,
   ...redis.measurements,
+  ...s2.measurements,
   ...browser.measurements,
 ];
 writeFileSync(`${root}${file}`, `${JSON.stringify(measurements, null, 2)}\n`);
