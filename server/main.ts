@@ -131,8 +131,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
 
 /** Resolves once Redis answers PING; rejects at once when it cannot be reached (no retries). */
