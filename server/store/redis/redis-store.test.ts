@@ -284,13 +284,13 @@ describe('RedisStore', () => {
   });
 
   describe('scripts', () => {
-    it('loads them again after SCRIPT FLUSH', async () => {
+    it('loads them again after FUNCTION FLUSH', async () => {
       const { open } = deployment();
       const a = await open();
       await accept(a, 'a1', 'k');
       const admin = new Redis(TEST_REDIS_URL);
       onTestFinished(() => admin.quit().then(() => {}));
-      await admin.script('FLUSH');
+      await admin.function('FLUSH');
       const events = await accept(a, 'a2', 'k');
       expect(types(events.events)).toEqual(['message:accepted', 'token:acquired']);
       expect((await a.store.key(keyId('k')))?.inFlight).toBe(2);

@@ -2,14 +2,16 @@
  * The Redis store: flow control's state and decisions in Redis, so several Baton servers share one
  * set of limits and a restart loses nothing. The rules of shared/engine are ported to Lua
  * (lua/core-*.lua), one file per operation (lua/accept.lua, lua/finish.lua…); time inside the
- * scripts is Redis's TIME, so servers with skewed clocks share one rate window.
+ * scripts is Redis's TIME, so servers with skewed clocks share one rate window. The Lua is one
+ * Redis Functions library (scripts.ts; Redis 7 or later), loaded once and called with FCALL,
+ * loaded again when Redis answers that a function is missing (a restart, FUNCTION FLUSH).
  *
  * Commands go to Redis in batches (batches.ts, lua/batch.lua): the commands one tick brings run
- * in one script call, in order, each exactly as it would alone. Reads (a key, a snapshot…) are
- * one script each.
+ * in one function call, in order, each exactly as it would alone. Reads (a key, a snapshot…) are
+ * one call each.
  *
  * Data layout (all keys under one hash tag, `{<prefix>}`; names in keys.ts). Records are msgpack
- * arrays in one string: read once per script, written back only when they changed.
+ * arrays in one string: read once per call, written back only when they changed.
  *   g            string  global record: limit, in flight, last seq, stats (accepted, delivered,
  *                        dead, cancelled), the random policy's source, a counter (tickets,
  *                        orders), the last instant a command ran at (time never goes back)
@@ -172,7 +174,7 @@ export class RedisStore implements FlowStore {
     this.ready.catch((err: unknown) => this.warn('redis store: could not start', err));
   }
 
-  /** A store that has connected, loaded its scripts and started reading the event stream. */
+  /** A store that has connected, loaded its functions and started reading the event stream. */
   static async open(options: RedisStoreOptions = {}): Promise<RedisStore> {
     const store = new RedisStore(options);
     try {

@@ -1,9 +1,12 @@
 /**
- * The Lua scripts, built from lua/*.lua: the shared rules (lua/core-*.lua) first, then either
- * every command (one file each) as a function and the loop that runs a batch of them (batch),
- * or the reads (read) or the start (init); next-wake stands alone. Loaded once when a store
- * starts, called by SHA, loaded again when Redis answers NOSCRIPT (after a restart or SCRIPT
- * FLUSH).
+ * The Lua, built from lua/*.lua into one Redis Functions library: the shared rules
+ * (lua/core-*.lua) first, every command (one file each) as a function, then the library's
+ * functions: batch (runs a batch of commands), read, init and next-wake (which stands alone).
+ * The library is loaded once (FUNCTION LOAD) when a store starts and its functions called by
+ * name (FCALL), so the rules are built once per Redis rather than once per call. Its name carries
+ * a hash of its code, so servers running different versions share a Redis without replacing each
+ * other's library. Loaded again when Redis answers that a function is missing (after a restart
+ * without persistence, or FUNCTION FLUSH).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -30,14 +33,18 @@ export type Operation = (typeof OPERATIONS)[number];
 export const SCRIPT_NAMES = ['init', 'batch', 'read', 'next-wake'] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
-/** The shared rules, in the order they are put before each script. */
+/** The shared rules, in library order. */
 const CORE = ['core-records.lua', 'core-lists.lua', 'core-rules.lua', 'core-end.lua'];
 
 export type ScriptArg = string | number | Buffer;
 
-interface Script {
+export interface Library {
+  /** The library's name: `baton_` and a hash of its code. */
+  name: string;
+  /** Its source, for FUNCTION LOAD. */
   lua: string;
-  sha: string;
+  /** Each function's name in Redis. */
+  functions: Record<ScriptName, string>;
 }
 
 function source(file: string): string {
@@ -51,49 +58,52 @@ function backoffTable(): string {
   return `local BACKOFF = { ${steps.join(', ')} }\nlocal MAX_BACKOFF = ${MAX_BACKOFF}\n`;
 }
 
-let compiled: Map<ScriptName, Script> | null = null;
+let compiled: Library | null = null;
 
-/** The scripts' sources and SHAs, read once per process. */
-export function scripts(): Map<ScriptName, Script> {
+/** The library's source, name and functions, built once per process. */
+export function library(): Library {
   if (compiled === null) {
-    const core = CORE.map(source).join('\n');
-    const header = backoffTable();
-    compiled = new Map();
     // Every command becomes a function of its arguments' first index and count (A, N).
     const operations = OPERATIONS.map(
       (op) => `OPS['${op}'] = function(A, N)\n${source(`${op}.lua`)}\nend\n`,
     ).join('');
-    for (const name of SCRIPT_NAMES) {
-      const lua =
-        name === 'batch'
-          ? `${header}${core}\nlocal OPS = {}\n${operations}${source('batch.lua')}`
-          : name === 'next-wake'
-            ? source('next-wake.lua')
-            : `${header}${core}\n${source(`${name}.lua`)}`;
-      compiled.set(name, { lua, sha: createHash('sha1').update(lua).digest('hex') });
-    }
+    // batch, read and init run in the core frame (begin); next-wake takes its own KEYS and ARGV.
+    const body = (name: ScriptName, fn: string) =>
+      name === 'next-wake'
+        ? `redis.register_function('${fn}', function(KEYS, ARGV)\n${source(`${name}.lua`)}\nend)\n`
+        : `redis.register_function('${fn}', function(keys, args)\nbegin(keys, args)\n${source(`${name}.lua`)}\nend)\n`;
+    const code = (prefix: string) =>
+      `${backoffTable()}${CORE.map(source).join('\n')}\nlocal OPS = {}\n${operations}` +
+      SCRIPT_NAMES.map((name) => body(name, `${prefix}_${name.replace('-', '_')}`)).join('');
+    const hash = createHash('sha1').update(code('')).digest('hex').slice(0, 16);
+    const name = `baton_${hash}`;
+    const functions = Object.fromEntries(
+      SCRIPT_NAMES.map((n) => [n, `${name}_${n.replace('-', '_')}`]),
+    ) as Record<ScriptName, string>;
+    compiled = { name, lua: `#!lua name=${name}\n${code(name)}`, functions };
   }
   return compiled;
 }
 
 /**
- * `EVALSHA` with Buffer replies. ioredis generates `evalshaBuffer` for every connection but does
- * not type it; `callBuffer('EVALSHA', …)` would lose its command name under auto-pipelining.
+ * `FCALL` with Buffer replies. ioredis generates `fcallBuffer` for every connection but does not
+ * type it; `callBuffer('FCALL', …)` would lose its command name under auto-pipelining.
  */
-type EvalShaBuffer = (sha: string, keys: number, ...args: ScriptArg[]) => Promise<unknown>;
+type FcallBuffer = (fn: string, keys: number, ...args: ScriptArg[]) => Promise<unknown>;
 
-function evalsha(redis: Redis): EvalShaBuffer {
-  const fn = (redis as unknown as { evalshaBuffer: EvalShaBuffer }).evalshaBuffer;
+function fcall(redis: Redis): FcallBuffer {
+  const fn = (redis as unknown as { fcallBuffer: FcallBuffer }).fcallBuffer;
   return fn.bind(redis);
 }
 
-const isNoScript = (err: unknown): boolean =>
-  err instanceof Error && err.message.startsWith('NOSCRIPT');
+const isMissing = (err: unknown): boolean =>
+  err instanceof Error && err.message.includes('Function not found');
 
 /**
- * Runs a script by SHA with one key (the deployment's hash-tagged prefix), replies as Buffers.
- * On NOSCRIPT the script is loaded again and the call repeated: EVALSHA that answered NOSCRIPT
- * ran nothing, so the repeat cannot apply a command twice.
+ * Calls one of the library's functions with one key (the deployment's hash-tagged prefix),
+ * replies as Buffers. When Redis answers that the function is missing, the library is loaded
+ * again and the call repeated: an FCALL of a missing function ran nothing, so the repeat cannot
+ * apply a command twice.
  */
 export async function runScript(
   redis: Redis,
@@ -101,18 +111,21 @@ export async function runScript(
   space: string,
   args: readonly ScriptArg[],
 ): Promise<unknown> {
-  const script = scripts().get(name);
-  if (script === undefined) throw new Error(`no script ${name}`);
+  const lib = library();
+  const fn = lib.functions[name];
   try {
-    return await evalsha(redis)(script.sha, 1, space, ...args);
+    return await fcall(redis)(fn, 1, space, ...args);
   } catch (err) {
-    if (!isNoScript(err)) throw err;
-    await redis.script('LOAD', script.lua);
-    return await evalsha(redis)(script.sha, 1, space, ...args);
+    if (!isMissing(err)) throw err;
+    await loadScripts(redis);
+    return await fcall(redis)(fn, 1, space, ...args);
   }
 }
 
-/** Loads every script (a store starting), so the first commands are called by SHA at once. */
+/**
+ * Loads the library (a store starting, or a function found missing). REPLACE: another server may
+ * have loaded the same library meanwhile; its code is the same (the name is its hash).
+ */
 export async function loadScripts(redis: Redis): Promise<void> {
-  await Promise.all([...scripts().values()].map((s) => redis.script('LOAD', s.lua)));
+  await redis.function('LOAD', 'REPLACE', library().lua);
 }

@@ -5,13 +5,13 @@
 local function writeBack()
   for id, k in pairs(KS) do
     if k then
-      local packed = packRecord(k, KF)
+      local packed = packK(k)
       if packed ~= k.raw then redis.call('SET', P .. 'k:' .. id, packed) end
     end
   end
   for id, m in pairs(MS) do
     if m then
-      local packed = packRecord(m, MF)
+      local packed = packM(m)
       if m.payload ~= nil then
         if m.body ~= nil then
           redis.call('HSET', P .. 'm:' .. id, 'c', packed, 'p', m.payload, 'b', m.body)
@@ -23,7 +23,7 @@ local function writeBack()
       end
     end
   end
-  local packed = packRecord(G, GF)
+  local packed = packG(G)
   if packed ~= G_RAW then redis.call('SET', P .. 'g', packed) end
 end
 

@@ -33,6 +33,13 @@ end
 -- ── wake-ups (wake-queue.ts) ──────────────────────────────────────────────────────────────────
 -- Members are "<15-digit counter>|m|<message id>" or "…|w|<key>": same-instant wake-ups run in the
 -- order they were set. Entries that no longer apply are removed at once, never left stale.
+-- WAKE_AT is never later than the earliest wake-up (every wake-up added lowers it), so runDue
+-- reads the set only when something may be due: once per call, not once per command.
+
+local function wakeAdd(at, member)
+  if WAKE_AT ~= nil and at < WAKE_AT then WAKE_AT = at end
+  redis.call('ZADD', P .. 'wake', at, member)
+end
 
 local function wakeMember(kind, id)
   return string.format('%015d', nextCtr()) .. '|' .. kind .. '|' .. id
@@ -42,7 +49,7 @@ local function setWindowWake(k, at)
   if k.wm ~= '' then redis.call('ZREM', P .. 'wake', k.wm) end
   k.wt = at
   k.wm = wakeMember('w', k.id)
-  redis.call('ZADD', P .. 'wake', at, k.wm)
+  wakeAdd(at, k.wm)
 end
 
 local function schedule(m, at)
@@ -50,7 +57,7 @@ local function schedule(m, at)
   k.sched = k.sched + 1
   m.ready = at
   m.wm = wakeMember('m', m.id)
-  redis.call('ZADD', P .. 'wake', at, m.wm)
+  wakeAdd(at, m.wm)
 end
 
 -- ── waitlist (waitlist.ts) ────────────────────────────────────────────────────────────────────

@@ -2,10 +2,14 @@
   The flow-control rules of shared/engine in Lua, shared by every operation: core-records.lua
   (this frame: arguments, time, records, events), core-lists.lua (rate windows, wake-ups,
   waitlists), core-rules.lua (the rules of core.ts) and core-end.lua (the end of a script).
-  The commands (one file each: accept.lua, finish.lua…) run in batch.lua, which is these four,
-  every command as a function, and the loop that runs a batch of them; the reads (read.lua,
-  next-wake.lua) and init.lua are these four followed by their own (see scripts.ts). The
-  TypeScript engine is the source of truth; these files follow it function by function.
+  The TypeScript engine is the source of truth; these files follow it function by function.
+
+  They are one Redis Functions library (see scripts.ts), loaded once: these four, every command
+  (one file each: accept.lua, finish.lua…) as a function, and the library's functions: batch
+  (batch.lua: runs a batch of commands), read (read.lua), init (init.lua) and next-wake
+  (next-wake.lua, which stands alone). batch, read and init each begin with `begin(keys, args)`,
+  which sets this frame up for the call: the library's state lives on between calls, so
+  everything a call uses is set here afresh.
 
   KEYS[1]  the deployment's hash-tagged prefix, e.g. "{baton:}". Every key a script touches starts
            with it, so all of them live in one cluster slot (a script reaches a flow-control key,
@@ -21,19 +25,15 @@
   ARGV[6]  the event stream's approximate MAXLEN
   ARGV[7…] the script's own arguments (A is their first index)
 
-  State is read into Lua tables once per script (global, keys, messages), changed in place as the
-  engine changes its records, and written back at the end of the script (only what changed).
+  State is read into Lua tables once per call (global, keys, messages), changed in place as the
+  engine changes its records, and written back at the end of the call (only what changed).
   Waitlists, in-flight sets, the wake-up and lease sets are changed directly.
 ]]
 
-local P = KEYS[1]
-local OWNER = ARGV[2]
-local LEASE_MS = tonumber(ARGV[3])
-local POLICY = ARGV[4]
-local RANDOM_WINDOW = tonumber(ARGV[5])
-local MAXLEN = ARGV[6]
+-- The call's frame, set by begin().
+-- (cjson is not reachable while a library loads: NULL, cjson.null, is set there too.)
+local KEYS, ARGV, P, OWNER, LEASE_MS, POLICY, RANDOM_WINDOW, MAXLEN, NULL
 local A = 7
-local NULL = cjson.null
 local DEFAULT_PERIOD = 1000
 local U32 = 4294967296
 
@@ -54,55 +54,53 @@ end
 -- one string (a message's in the `c` field of its hash): read once, changed in place, packed again
 -- at the end and written only when the packing changed. Absent values are stored as false.
 
-local function unpackRecord(raw, fields)
-  local r = {}
-  if raw then
-    local a = cmsgpack.unpack(raw)
-    for i, f in ipairs(fields) do r[f] = a[i] end
+-- Each record has its own pack and unpack, field by field (a loop over a field list, filling a
+-- table one field at a time, costs several times as much in Redis's Lua). Limits that may be
+-- absent are false in the packing and nil in the record.
+
+-- The global record: limit, in flight, last seq, stats, the random source, a counter, last now.
+local function unpackG(raw)
+  local a = raw and cmsgpack.unpack(raw) or {}
+  return {
+    max = a[1] or nil, inf = a[2] or 0, seq = a[3] or 0, acc = a[4] or 0, del = a[5] or 0,
+    dead = a[6] or 0, can = a[7] or 0, rng = a[8] or 1, ctr = a[9] or 0, last = a[10] or nil,
+  }
+end
+
+local function packG(g)
+  return cmsgpack.pack({
+    g.max or false, g.inf, g.seq, g.acc, g.del, g.dead, g.can, g.rng, g.ctr, g.last or false,
+  })
+end
+
+-- The global record (G, and G_RAW as read), this call's now, its events (OUT), the starts a
+-- command granted (STARTS), the key and message records read (KS, MS), and no later than the
+-- earliest wake-up (WAKE_AT, core-lists.lua; nil until read): set by begin().
+local G_RAW, G, now, OUT, STARTS, KS, MS, WAKE_AT
+
+local function begin(keys, args)
+  KEYS, ARGV = keys, args
+  NULL = cjson.null
+  P = KEYS[1]
+  OWNER = ARGV[2]
+  LEASE_MS = tonumber(ARGV[3])
+  POLICY = ARGV[4]
+  RANDOM_WINDOW = tonumber(ARGV[5])
+  MAXLEN = ARGV[6]
+  OUT, STARTS, KS, MS, WAKE_AT = {}, {}, {}, {}, nil
+  G_RAW = redis.call('GET', P .. 'g')
+  G = unpackG(G_RAW)
+  -- Time never goes back within a deployment: Redis's clock (or a test's) is clamped to the
+  -- latest instant a command ran at.
+  if ARGV[1] ~= '' then
+    now = tonumber(ARGV[1])
+  else
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   end
-  return r
+  if G.last ~= nil and now < G.last then now = G.last end
+  G.last = now
 end
-
--- Numbers that may be absent (limits): false in the packing, nil in the record.
-local function absent(r, f)
-  if r[f] == false then r[f] = nil end
-end
-
-local function packRecord(r, fields)
-  local a = {}
-  for i, f in ipairs(fields) do
-    local v = r[f]
-    if v == nil then v = false end
-    a[i] = v
-  end
-  return cmsgpack.pack(a)
-end
-
-local GF = { 'max', 'inf', 'seq', 'acc', 'del', 'dead', 'can', 'rng', 'ctr', 'last' }
-local G_RAW = redis.call('GET', P .. 'g')
-local G = unpackRecord(G_RAW, GF)
-absent(G, 'max')
-absent(G, 'last')
-G.inf = G.inf or 0
-G.seq = G.seq or 0
-G.acc = G.acc or 0
-G.del = G.del or 0
-G.dead = G.dead or 0
-G.can = G.can or 0
-G.rng = G.rng or 1
-G.ctr = G.ctr or 0
-
--- Time never goes back within a deployment: Redis's clock (or a test's) is clamped to the latest
--- instant a command ran at.
-local now
-if ARGV[1] ~= '' then
-  now = tonumber(ARGV[1])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-if G.last ~= nil and now < G.last then now = G.last end
-G.last = now
 
 local function nextCtr()
   G.ctr = G.ctr + 1
@@ -111,8 +109,8 @@ end
 
 -- ── events ────────────────────────────────────────────────────────────────────────────────────
 
-local OUT = {}
-
+-- Every event is made with seq and at already among its fields (as 0), set here: a table made at
+-- its full size is not grown (rehashed) when they are added, which costs in Redis's Lua.
 local function emit(ev)
   G.seq = G.seq + 1
   ev.seq = G.seq
@@ -122,9 +120,25 @@ end
 
 -- ── key records ───────────────────────────────────────────────────────────────────────────────
 
-local KF = { 'par', 'rate', 'period', 'pp', 'pr', 'paused', 'inf', 'rc', 'ws', 'sched', 'wt', 'wm',
-  'igq', 'last', 'wsize' }
-local KS = {}
+-- A key record: parallelism, rate, period, pinned flags, paused, in flight, rate count and window
+-- start, scheduled, its window wake-up (instant, member), queued for a global slot, last activity,
+-- live waitlist size.
+local function unpackK(id, raw)
+  local a = cmsgpack.unpack(raw)
+  return {
+    id = id, raw = raw, par = a[1] or nil, rate = a[2] or nil, period = a[3], pp = a[4],
+    pr = a[5], paused = a[6], inf = a[7], rc = a[8], ws = a[9], sched = a[10], wt = a[11],
+    wm = a[12], igq = a[13], last = a[14], wsize = a[15],
+  }
+end
+
+local function packK(k)
+  return cmsgpack.pack({
+    k.par or false, k.rate or false, k.period or false, k.pp or false, k.pr or false,
+    k.paused or false, k.inf or false, k.rc or false, k.ws or false, k.sched or false,
+    k.wt or false, k.wm or false, k.igq or false, k.last or false, k.wsize or false,
+  })
+end
 
 local function getKey(id)
   local k = KS[id]
@@ -134,11 +148,7 @@ local function getKey(id)
     KS[id] = false
     return nil
   end
-  k = unpackRecord(raw, KF)
-  absent(k, 'par')
-  absent(k, 'rate')
-  k.id = id
-  k.raw = raw
+  k = unpackK(id, raw)
   KS[id] = k
   return k
 end
@@ -166,9 +176,24 @@ end
 
 -- ── message records ───────────────────────────────────────────────────────────────────────────
 
-local MF = { 'key', 'st', 'att', 'max', 'ready', 'started', 'reason', 'passes', 'cr', 'wm', 'own',
-  'tk', 'sn' }
-local MS = {}
+-- A message's control fields: key, state, attempt, max retries, ready, started, wait reason,
+-- passes, cancel requested, wake member, lease owner, ticket, lease number.
+local function unpackM(id, raw)
+  local a = cmsgpack.unpack(raw)
+  return {
+    id = id, raw = raw, key = a[1], st = a[2], att = a[3], max = a[4], ready = a[5],
+    started = a[6], reason = a[7], passes = a[8], cr = a[9], wm = a[10], own = a[11], tk = a[12],
+    sn = a[13],
+  }
+end
+
+local function packM(m)
+  return cmsgpack.pack({
+    m.key or false, m.st or false, m.att or false, m.max or false, m.ready or false,
+    m.started or false, m.reason or false, m.passes or false, m.cr or false, m.wm or false,
+    m.own or false, m.tk or false, m.sn or false,
+  })
+end
 
 local function getMsg(id)
   local m = MS[id]
@@ -178,9 +203,7 @@ local function getMsg(id)
     MS[id] = false
     return nil
   end
-  m = unpackRecord(raw, MF)
-  m.id = id
-  m.raw = raw
+  m = unpackM(id, raw)
   MS[id] = m
   return m
 end

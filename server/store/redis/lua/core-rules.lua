@@ -2,8 +2,6 @@
 
 -- ── rules (core.ts) ───────────────────────────────────────────────────────────────────────────
 
-local STARTS = {}
-
 local function reasonAt(k)
   if k.paused then return 'paused' end
   if k.par ~= nil and k.inf >= k.par then return 'parallelism' end
@@ -23,7 +21,7 @@ end
 local function configured(k, source)
   roll(k)
   emit({
-    type = 'key:configured', key = k.id, source = source, parallelism = nn(k.par),
+    seq = 0, at = 0, type = 'key:configured', key = k.id, source = source, parallelism = nn(k.par),
     rate = nn(k.rate), periodMs = k.period, pinnedParallelism = k.pp, pinnedRate = k.pr,
     ratePeriodStart = k.ws, rateCount = k.rc,
   })
@@ -77,12 +75,14 @@ local function start(m, from)
   end
   if from == nil then
     emit({
-      type = 'token:acquired', key = k.id, messageId = m.id, attempt = m.att, inFlight = k.inf,
+      seq = 0, at = 0, type = 'token:acquired', key = k.id,
+      messageId = m.id, attempt = m.att, inFlight = k.inf,
       rateCount = rateCount, ratePeriodStart = ratePeriodStart, waitedMs = waited,
     })
   else
     emit({
-      type = 'token:handed-off', key = k.id, from = from.id, to = m.id, attempt = m.att,
+      seq = 0, at = 0, type = 'token:handed-off', key = k.id,
+      from = from.id, to = m.id, attempt = m.att,
       waitedMs = waited, rateCount = rateCount, ratePeriodStart = ratePeriodStart,
     })
   end
@@ -117,7 +117,7 @@ local function enterFlow(m)
   m.reason = reason
   wlPush(k, m)
   emit({
-    type = 'message:waitlisted', key = k.id, messageId = m.id, reason = reason,
+    seq = 0, at = 0, type = 'message:waitlisted', key = k.id, messageId = m.id, reason = reason,
     position = k.wsize,
   })
   onBlocked(k, reason)
@@ -185,7 +185,9 @@ local function passToken(from)
     end
     if reason == nil then queueForGlobal(k) else onBlocked(k, reason) end
   end
-  emit({ type = 'token:released', key = k.id, messageId = from.id, inFlight = k.inf })
+  emit({
+    seq = 0, at = 0, type = 'token:released', key = k.id, messageId = from.id, inFlight = k.inf,
+  })
   drainGlobal()
 end
 
@@ -196,13 +198,16 @@ local function settle(m, state, reason)
   k.last = now
   if state == 'delivered' then
     G.del = G.del + 1
-    emit({ type = 'message:delivered', key = k.id, messageId = m.id })
+    emit({ seq = 0, at = 0, type = 'message:delivered', key = k.id, messageId = m.id })
   elseif state == 'dead' then
     G.dead = G.dead + 1
-    emit({ type = 'message:dead-lettered', key = k.id, messageId = m.id, reason = reason })
+    emit({
+      seq = 0, at = 0, type = 'message:dead-lettered', key = k.id, messageId = m.id,
+      reason = reason,
+    })
   else
     G.can = G.can + 1
-    emit({ type = 'message:cancelled', key = k.id, messageId = m.id })
+    emit({ seq = 0, at = 0, type = 'message:cancelled', key = k.id, messageId = m.id })
   end
   MS[m.id] = false
   redis.call('DEL', P .. 'm:' .. m.id)
@@ -216,7 +221,7 @@ local function leaseExpired(m)
   k.inf = k.inf - 1
   G.inf = G.inf - 1
   activeDel(k, m)
-  emit({ type = 'lease:expired', key = k.id, messageId = m.id })
+  emit({ seq = 0, at = 0, type = 'lease:expired', key = k.id, messageId = m.id })
   passToken(m)
   m.own = ''
   m.sn = ''
@@ -241,10 +246,19 @@ end
 
 -- Runs every wake-up due now, earliest first, including ones that become due meanwhile.
 local function runDue()
+  if WAKE_AT ~= nil and WAKE_AT > now then return end
   local W = P .. 'wake'
   while true do
     local r = redis.call('ZRANGE', W, 0, 0, 'WITHSCORES')
-    if r[1] == nil or tonumber(r[2]) > now then return end
+    if r[1] == nil then
+      WAKE_AT = math.huge
+      return
+    end
+    local at = tonumber(r[2])
+    if at > now then
+      WAKE_AT = at
+      return
+    end
     local member = r[1]
     redis.call('ZREM', W, member)
     local kind, id = string.sub(member, 17, 17), string.sub(member, 19)

@@ -40,7 +40,8 @@ local seqAfter = G.seq
 G.seq = seq0
 if ok then
   emit({
-    type = 'delivery:succeeded', key = k.id, messageId = id, attempt = m.att, status = status,
+    seq = 0, at = 0, type = 'delivery:succeeded', key = k.id,
+    messageId = id, attempt = m.att, status = status,
     durationMs = durationMs,
   })
   settle(m, 'delivered')
@@ -51,7 +52,8 @@ else
     retryAt = now + (retryDelay or BACKOFF[n] or MAX_BACKOFF)
   end
   emit({
-    type = 'delivery:failed', key = k.id, messageId = id, attempt = m.att, status = status,
+    seq = 0, at = 0, type = 'delivery:failed', key = k.id,
+    messageId = id, attempt = m.att, status = status,
     error = err, durationMs = durationMs, retryAt = nn(retryAt),
   })
   if retryAt ~= nil then

@@ -6,6 +6,6 @@
 local k = commandedKey(ARGV[A])
 if k.paused then
   k.paused = false
-  emit({ type = 'key:resumed', key = k.id })
+  emit({ seq = 0, at = 0, type = 'key:resumed', key = k.id })
   pump(k)
 end
