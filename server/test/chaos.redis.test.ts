@@ -229,10 +229,16 @@ describe('three Baton servers on one Redis with AOF, under chaos', () => {
             .map((g) => ({ attempt: g.attempt, afterKill: Math.round(g.at - killAt) })),
         })),
       );
-      expect(tap.expired.length, expiries).toBeLessThanOrEqual(victimKeys.size * PARALLELISM);
+      // The killed server mostly holds its own keys' tokens, but a token of another key it took
+      // when it happened to be free is its too (a finishing server hands its token on and delivers
+      // itself): what expires is bounded by all the tokens, and each one was granted before the kill.
+      expect(tap.expired.length, expiries).toBeLessThanOrEqual(KEYS * PARALLELISM);
       for (const e of tap.expired) expect(e.at, expiries).toBeGreaterThan(killAt);
       for (const e of tap.expired) {
-        expect(victimKeys.has(keyOf.get(e.id) ?? ''), expiries).toBe(true);
+        const first = tap.starts.find((g) => g.id === e.id && g.attempt === 0);
+        // Redis's time against this process's, and a SIGKILL that lands a moment after it is
+        // sent: a grant up to 100 ms after `killAt` can still be the dying server's.
+        expect(first !== undefined && first.at < killAt + 100, expiries).toBe(true);
       }
       for (const a of retriedAttempts) expect(expiredIds.has(a.id)).toBe(true);
       // Its keys went on within a lease and a renewal of the kill (and a second of lag: under
