@@ -228,7 +228,10 @@ export class FlowController<S extends FlowStore = FlowStore> {
   /** Keeps one timer armed for the store's next wake-up. */
   private arm(): void {
     if (this.closed) return;
-    settle(after(this.store.nextWakeAt(), (at) => this.armAt(at)));
+    // No closure on the memory store's path: this runs after every batch of events.
+    const at = this.store.nextWakeAt();
+    if (at instanceof Promise) at.then((t) => this.armAt(t), () => {});
+    else this.armAt(at);
   }
 
   private armAt(at: Millis | null): void {
