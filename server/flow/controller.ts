@@ -230,7 +230,11 @@ export class FlowController<S extends FlowStore = FlowStore> {
     if (this.closed) return;
     // No closure on the memory store's path: this runs after every batch of events.
     const at = this.store.nextWakeAt();
-    if (at instanceof Promise) at.then((t) => this.armAt(t), () => {});
+    if (at instanceof Promise)
+      at.then(
+        (t) => this.armAt(t),
+        () => {},
+      );
     else this.armAt(at);
   }
 
