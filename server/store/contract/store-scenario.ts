@@ -5,31 +5,17 @@
 import type { EngineEvent } from '../../../shared/events';
 import type { FlowEngine } from '../../../shared/engine/engine';
 import { ENDED, Ledger, must, type Cause } from '../../../shared/engine/testing/ledger';
-import { RANDOM_WINDOW, type Scenario } from '../../../shared/engine/testing/scenario';
+import {
+  KEYS,
+  RANDOM_WINDOW,
+  resultOf,
+  type Scenario,
+} from '../../../shared/engine/testing/scenario';
 import type { AttemptResult, HandoffPolicy } from '../../../shared/engine/types';
-import { GLOBAL_KEY, ms } from '../../../shared/engine/units';
+import { GLOBAL_KEY } from '../../../shared/engine/units';
 import { crossCheckStore } from './store-cross-check';
 import type { ContractContext } from './contract-context';
 import type { StoreDriver } from './store-driver';
-
-/** The scenario's keys; each takes the preset of its index. */
-const KEYS = ['a', 'b', 'c'] as const;
-
-type Cmd = Scenario['cmds'][number];
-type Outcome = Extract<Cmd, { t: 'finish' }>['outcome'];
-
-function resultOf(outcome: Outcome, delayMs: number): AttemptResult {
-  switch (outcome) {
-    case 'ok':
-      return { ok: true, status: 200 };
-    case 'fail':
-      return { ok: false, status: 500 };
-    case 'non-retryable':
-      return { ok: false, status: 489, nonRetryable: true };
-    case 'fail-with-delay':
-      return { ok: false, status: 429, retryDelayMs: ms(delayMs) };
-  }
-}
 
 /**
  * The ledger reads events only; its `engine` is there for the engine's own cross-check, which the

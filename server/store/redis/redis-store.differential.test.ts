@@ -13,13 +13,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../../shared/events';
-import { RANDOM_WINDOW, scenario, type Scenario } from '../../../shared/engine/testing/scenario';
-import type {
-  AttemptResult,
-  FlowConfig,
-  HandoffPolicy,
-  MessageHandle,
-} from '../../../shared/engine/types';
+import {
+  KEYS,
+  RANDOM_WINDOW,
+  resultOf,
+  scenario,
+  type Scenario,
+} from '../../../shared/engine/testing/scenario';
+import type { FlowConfig, HandoffPolicy, MessageHandle } from '../../../shared/engine/types';
 import { keyId, messageId, ms } from '../../../shared/engine/units';
 import type { FlowStore } from '../flow-store';
 import { MemoryStore } from '../memory-store';
@@ -28,26 +29,10 @@ import { keyspace } from './keys';
 import { RedisStore } from './redis-store';
 import { TEST_REDIS_URL, deletePrefix, payloadOf, testPrefix } from './testing';
 
-const KEYS = ['a', 'b', 'c'] as const;
 const RUNS = Number(process.env['BATON_DIFF_RUNS'] ?? 60);
 /** `seed:path` of a failure to replay (fast-check prints both). */
 const REPLAY = process.env['BATON_DIFF_REPLAY']?.split(':');
 const DEBUG = process.env['BATON_DIFF_DEBUG'] === '1';
-type Cmd = Scenario['cmds'][number];
-type Outcome = Extract<Cmd, { t: 'finish' }>['outcome'];
-
-function resultOf(outcome: Outcome, delayMs: number): AttemptResult {
-  switch (outcome) {
-    case 'ok':
-      return { ok: true, status: 200 };
-    case 'fail':
-      return { ok: false, status: 500 };
-    case 'non-retryable':
-      return { ok: false, status: 489, nonRetryable: true };
-    case 'fail-with-delay':
-      return { ok: false, status: 429, retryDelayMs: ms(delayMs) };
-  }
-}
 
 /** JSON's view of a value: fields set to undefined drop out, as they do on the wire. */
 const plain = <T>(v: T): T => (v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T));

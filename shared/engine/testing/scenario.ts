@@ -11,7 +11,8 @@ import { crossCheck } from './cross-check';
 import { Handles } from './handles';
 import { ENDED, Ledger, must, type Cause } from './ledger';
 
-const KEYS = ['a', 'b', 'c'] as const;
+/** The scenario's keys; each takes the preset of its index. */
+export const KEYS = ['a', 'b', 'c'] as const;
 /** The random policy's window in these runs (small, so the bound is exercised). */
 export const RANDOM_WINDOW = 4;
 
@@ -126,7 +127,8 @@ export const scenario = fc.record({
 });
 export type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
 
-function resultOf(outcome: Outcome, delayMs: number): AttemptResult {
+/** The attempt result a scenario's `finish` outcome stands for. */
+export function resultOf(outcome: Outcome, delayMs: number): AttemptResult {
   switch (outcome) {
     case 'ok':
       return { ok: true, status: 200 };
