@@ -9,18 +9,7 @@ if command -v redis-server >/dev/null 2>&1; then
   exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-  SUDO=()
-elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-  SUDO=(sudo -n)
-else
-  echo "ensure-redis: redis-server is missing and this user cannot install packages;" >&2
-  echo "ensure-redis: run as root: apt-get update && apt-get install -y redis-server" >&2
-  exit 1
-fi
-
-echo "ensure-redis: redis-server is missing; installing the Debian redis-server package"
-export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get update
-"${SUDO[@]}" apt-get install -y --no-install-recommends redis-server
+# shellcheck source=apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
+apt_install ensure-redis redis-server
 echo "ensure-redis: installed $(redis-server --version | cut -d' ' -f1-3)"
