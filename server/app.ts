@@ -31,6 +31,7 @@ import { attachRealtime } from './realtime/stream';
 import { MemoryDedupIds, type DedupIds } from './store/dedup';
 import type { FlowStore } from './store/flow-store';
 import { MemoryStore } from './store/memory-store';
+import { MemoryRecords, type Records } from './store/records';
 
 export interface AppOptions {
   log: Logger;
@@ -46,6 +47,8 @@ export interface AppOptions {
   store?: FlowStore;
   /** Where deduplication ids are kept; this process's memory by default. */
   dedupIds?: DedupIds;
+  /** Where URL groups, queues and schedules are kept; this process's memory by default. */
+  records?: Records;
   globalParallelism?: number | null;
   policy?: HandoffPolicy;
   /** Signing keys for `Upstash-Signature`; the clients' development keys by default. */
@@ -151,6 +154,7 @@ export function createApp(options: AppOptions): App {
     retention: retention.history,
   });
   const dedupIds = options.dedupIds ?? new MemoryDedupIds(() => clock.now());
+  const records = options.records ?? new MemoryRecords();
   const publisher: Publisher = new Publisher(
     controller,
     messageLog,
@@ -255,6 +259,7 @@ export function createApp(options: AppOptions): App {
       realtime.close();
       await controller.close();
       await dedupIds.close();
+      await records.close();
       if (http_ instanceof HttpDeliverer) await http_.close();
       await io.close();
       if (http.listening) {

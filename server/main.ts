@@ -17,6 +17,8 @@ import { RedisDedupIds, type DedupIds } from './store/dedup';
 import type { FlowStore } from './store/flow-store';
 import { Redis } from 'ioredis';
 import { RedisStore } from './store/redis/redis-store';
+import { RedisRecords } from './store/redis/records';
+import type { Records } from './store/records';
 
 async function main(): Promise<void> {
   let config;
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   let store: FlowStore | undefined;
   let dedupIds: DedupIds | undefined;
+  let records: Records | undefined;
   if (config.redisUrl !== null) {
     try {
       await reachable(config.redisUrl);
@@ -68,6 +71,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     dedupIds = new RedisDedupIds(config.redisUrl, config.redisPrefix);
+    records = new RedisRecords(config.redisUrl, config.redisPrefix);
     log.info(
       { prefix: config.redisPrefix },
       `flow control in Redis at ${redactUrl(config.redisUrl)}, shared by every Baton server on it`,
@@ -77,6 +81,7 @@ async function main(): Promise<void> {
     log,
     ...(store !== undefined ? { store } : {}),
     ...(dedupIds !== undefined ? { dedupIds } : {}),
+    ...(records !== undefined ? { records } : {}),
     token: config.token,
     signingKeys: config.signingKeys ?? undefined,
     allowedOrigins: config.allowedOrigins,

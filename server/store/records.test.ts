@@ -1,0 +1,7 @@
+import { runRecordsContract } from './contract/records-contract';
+import { MemoryRecords } from './records';
+
+runRecordsContract('memory', async () => ({
+  records: new MemoryRecords(),
+  cleanup: async () => {},
+}));
