@@ -21,7 +21,7 @@ import { createBrowserGuard } from './http/browser-guard';
 import { answerClientErrorsAsJson, jsonErrorHandler, jsonNotFound } from './http/json-errors';
 import { tokenChecker } from './http/token';
 import { DeliveryLogs } from './flow/delivery-logs';
-import { MessageLog } from './flow/message-log';
+import { MessageLog, type SharedMessageLog } from './flow/message-log';
 import { DEFAULT_RETENTION, type RetentionOptions } from './flow/retention';
 import { Publisher } from './flow/publisher';
 import { drain, type ShutdownReport } from './flow/shutdown';
@@ -49,6 +49,11 @@ export interface AppOptions {
   dedupIds?: DedupIds;
   /** Where URL groups, queues and schedules are kept; this process's memory by default. */
   records?: Records;
+  /**
+   * The message log every server shares (Redis): what the API answers of messages and dead
+   * letters. This process's log when absent.
+   */
+  sharedLog?: SharedMessageLog;
   globalParallelism?: number | null;
   policy?: HandoffPolicy;
   /** Signing keys for `Upstash-Signature`; the clients' development keys by default. */
@@ -137,6 +142,11 @@ export function createApp(options: AppOptions): App {
       ),
   });
   controller.onEvents((events) => messageLog.apply(events));
+  const sharedLog = options.sharedLog;
+  if (sharedLog !== undefined) {
+    controller.onEvents((events) => sharedLog.apply(events));
+    sharedLog.start();
+  }
   // After the message log, whose entries it reads.
   const deliveryLogs = new DeliveryLogs(messageLog, { limit: retention.logs, clock });
   controller.onEvents((events) => deliveryLogs.apply(events));
@@ -161,6 +171,7 @@ export function createApp(options: AppOptions): App {
     options.newMessageId ?? randomMessageId,
     workflows,
     dedupIds,
+    options.sharedLog,
   );
   // After the publisher, whose callbacks read a failed run's message before the run ends.
   controller.onEvents((events) => workflows.apply(events));
@@ -178,8 +189,8 @@ export function createApp(options: AppOptions): App {
     onError: (scheduleId, err) =>
       options.log.warn({ err, scheduleId }, 'a schedule tick could not publish'),
   });
-  const urlGroups = new UrlGroups(clock);
-  const queues = new Queues(controller);
+  const urlGroups = new UrlGroups(clock, records);
+  const queues = new Queues(controller, records);
 
   const app = express();
   app.disable('x-powered-by');
@@ -205,6 +216,7 @@ export function createApp(options: AppOptions): App {
       controller,
       publisher,
       messageLog,
+      ...(options.sharedLog !== undefined ? { messageReads: options.sharedLog } : {}),
       schedules,
       urlGroups,
       queues,
@@ -260,6 +272,7 @@ export function createApp(options: AppOptions): App {
       await controller.close();
       await dedupIds.close();
       await records.close();
+      await sharedLog?.close();
       if (http_ instanceof HttpDeliverer) await http_.close();
       await io.close();
       if (http.listening) {

@@ -18,6 +18,7 @@ import type { FlowStore } from './store/flow-store';
 import { Redis } from 'ioredis';
 import { RedisStore } from './store/redis/redis-store';
 import { RedisRecords } from './store/redis/records';
+import { RedisMessages } from './store/redis/messages';
 import type { Records } from './store/records';
 
 async function main(): Promise<void> {
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
   let store: FlowStore | undefined;
   let dedupIds: DedupIds | undefined;
   let records: Records | undefined;
+  let sharedLog: RedisMessages | undefined;
   if (config.redisUrl !== null) {
     try {
       await reachable(config.redisUrl);
@@ -72,6 +74,21 @@ async function main(): Promise<void> {
     }
     dedupIds = new RedisDedupIds(config.redisUrl, config.redisPrefix);
     records = new RedisRecords(config.redisUrl, config.redisPrefix);
+    sharedLog = new RedisMessages({
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      history: config.retention.history,
+      keepBodies: config.retention.keepBodies,
+      deadLetters: config.retention.deadLetters,
+      onDeadLetterDropped: (m, why) =>
+        log.warn(
+          { ...m, why },
+          why === 'bytes'
+            ? 'dead letter dropped: the dead-letter list is over --dlq-bytes'
+            : 'dead letter dropped: older than --dlq-max-age',
+        ),
+      warn: (msg, err) => log.warn({ err }, msg),
+    });
     log.info(
       { prefix: config.redisPrefix },
       `flow control in Redis at ${redactUrl(config.redisUrl)}, shared by every Baton server on it`,
@@ -82,6 +99,7 @@ async function main(): Promise<void> {
     ...(store !== undefined ? { store } : {}),
     ...(dedupIds !== undefined ? { dedupIds } : {}),
     ...(records !== undefined ? { records } : {}),
+    ...(sharedLog !== undefined ? { sharedLog } : {}),
     token: config.token,
     signingKeys: config.signingKeys ?? undefined,
     allowedOrigins: config.allowedOrigins,

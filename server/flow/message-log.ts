@@ -13,6 +13,7 @@ import {
   type RetentionLimit,
 } from './retention';
 import { systemClock, type Clock, type MessagePayload } from './types';
+import type { MaybePromise } from '../store/flow-store';
 
 /** A message's state as the API reports it (the engine's states, with `dead` named `failed`). */
 export type MessageStatus =
@@ -47,6 +48,43 @@ export interface LoggedMessage {
   dlqId?: string;
   /** The engine's handle while the message has not ended (to cancel it); dropped when it ends. */
   handle?: MessageHandle;
+}
+
+/**
+ * What the API reads of the message log, and the dead letters it deletes: this process's
+ * `MessageLog` (answering at once), or the log in Redis shared by every server (with promises).
+ */
+export interface MessageReads {
+  /** A message that has not ended, or one still in the history or the dead-letter list. */
+  get(id: MessageId): MaybePromise<LoggedMessage | undefined>;
+  /** Messages that have not ended. */
+  pending(): MaybePromise<Iterable<LoggedMessage>>;
+  /** The dead letters, oldest first. */
+  deadLetters(): MaybePromise<Iterable<LoggedMessage>>;
+  deadLetter(dlqId: string): MaybePromise<LoggedMessage | undefined>;
+  removeDeadLetter(dlqId: string): MaybePromise<boolean>;
+}
+
+/**
+ * The message log every server on one Redis shares: the publisher writes a message's document
+ * before the store takes it, and every server hands it every batch of events (it applies each
+ * once). The API reads it instead of this process's `MessageLog`.
+ */
+export interface SharedMessageLog extends MessageReads {
+  accepted(
+    id: MessageId,
+    key: KeyId | null,
+    payload: MessagePayload,
+    at: Millis,
+    label?: string,
+    urlGroup?: string,
+  ): Promise<void>;
+  discard(id: MessageId): Promise<void>;
+  /** Follows the store: every batch of events, in order. */
+  apply(events: readonly EngineEvent[]): void;
+  /** Begins following (after catching up with what happened while no server did). */
+  start(): void;
+  close(): Promise<void>;
 }
 
 /** Shared by every message that has not started yet (most waiting ones): never pushed to. */
@@ -145,7 +183,7 @@ function withoutBody(p: MessagePayload): MessagePayload {
  * until deleted through the API. A dead letter forgotten or deleted loses its body in the history
  * too, so nothing holds a body outside a budget.
  */
-export class MessageLog {
+export class MessageLog implements MessageReads {
   private readonly live = new Map<MessageId, Live>();
   private readonly ended: BoundedMap<MessageId, Ended>;
   private readonly dead: BoundedMap<string, Ended>;

@@ -6,7 +6,7 @@ import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/p
 import type { FlowController } from './controller';
 import { MemoryDedupIds, type DedupIds } from '../store/dedup';
 import { attempt, type MaybePromise } from '../store/flow-store';
-import type { MessageLog } from './message-log';
+import type { MessageLog, SharedMessageLog } from './message-log';
 import type { Admission, Workflows } from './workflows';
 
 /** How long a deduplication id is remembered (QStash's OpenAPI: 10 minutes). */
@@ -43,6 +43,8 @@ export class Publisher {
     private readonly newId: () => MessageId,
     private readonly workflows: Workflows,
     private readonly dedupIds: DedupIds = new MemoryDedupIds(() => controller.now()),
+    /** The message log every server shares (Redis), written before the store takes a message. */
+    private readonly shared?: SharedMessageLog,
   ) {
     controller.onEvents((events) => this.follow(events));
   }
@@ -101,21 +103,29 @@ export class Publisher {
       this.pending.set(id, { parsed });
     // Before the engine takes it: its delivery may start within `publish` and read the run's steps.
     commit?.(id, now);
-    return attempt(
-      () => this.controller.publish({ id, ...input }, payload),
-      (accepted) => {
-        // A delivery never ends within the store's call (its end is a later task), so the entry
-        // is still live here.
-        entry.handle = accepted.message;
-        return { messageId: id };
-      },
-      (err) => {
-        this.pending.delete(id);
-        this.log.discard(id);
-        this.workflows.discard(id);
-        throw err;
-      },
-    );
+    const undo = (err: unknown): never => {
+      this.pending.delete(id);
+      this.log.discard(id);
+      this.workflows.discard(id);
+      if (this.shared !== undefined) quietly(this.shared.discard(id));
+      throw err;
+    };
+    const take = () =>
+      attempt(
+        () => this.controller.publish({ id, ...input }, payload),
+        (accepted) => {
+          // A delivery never ends within the store's call (its end is a later task), so the
+          // entry is still live here.
+          entry.handle = accepted.message;
+          return { messageId: id };
+        },
+        undo,
+      );
+    if (this.shared === undefined) return take();
+    // The shared log has the message before the store does: no event names one it lacks.
+    return this.shared
+      .accepted(id, input.key ?? null, payload, now, parsed.label, parsed.urlGroup)
+      .then(take, undo);
   }
 
   /** Keeps what a destination answered, for a callback that may follow. */

@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../store/memory-store';
+import { MemoryRecords, type Records } from '../store/records';
 import { keyId, messageId } from '../../shared/engine/units';
 import type { EngineEvent } from '../../shared/events';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
+import { interleaved } from '../test/interleaved-records';
 import { manualTime } from '../test/manual-time';
 import { FlowController } from './controller';
 import { isQueueName, parseUpsertQueue, queueKey, Queues } from './queues';
 import type { Delivery } from './types';
 
 /** A store over a real controller whose deliveries never end (they stay in flight). */
-function setup() {
+function setup(records: Records = new MemoryRecords()) {
   const time = manualTime(1_000);
   const started: Delivery[] = [];
   const controller = new FlowController({
@@ -25,7 +27,7 @@ function setup() {
   });
   const events: EngineEvent[] = [];
   controller.onEvents((evs) => events.push(...evs));
-  const queues = new Queues(controller);
+  const queues = new Queues(controller, records);
   let n = 0;
   /** Publishes a message under `key` as the enqueue handler does (with the queue's config). */
   const publish = (key: string, parallelism = 1) =>
@@ -34,7 +36,7 @@ function setup() {
       { destination: 'sim://q', method: 'POST', headers: {} },
     );
   const key = (name: string) => controller.key(queueKey(name));
-  return { time, controller, queues, started, events, publish, key };
+  return { time, controller, queues, records, started, events, publish, key };
 }
 
 describe('isQueueName', () => {
@@ -92,7 +94,7 @@ describe('Queues', () => {
       parallelism: 2,
       paused: false,
     });
-    expect(queues.get('q')).toBe(q);
+    expect(await queues.get('q')).toEqual(q);
     expect(key('q')).toMatchObject({ parallelism: 2, pinnedParallelism: true, paused: false });
   });
 
@@ -105,7 +107,7 @@ describe('Queues', () => {
     expect(key('q')).toMatchObject({ parallelism: 2, inFlight: 2, waitListSize: 2 });
     time.advance(2_000);
     await queues.upsert({ queueName: 'q', parallelism: 3 });
-    expect(queues.get('q')).toEqual({
+    expect(await queues.get('q')).toEqual({
       name: 'q',
       createdAt: 1_000,
       updatedAt: 2_000,
@@ -144,7 +146,7 @@ describe('Queues', () => {
     await expect(queues.upsert({ queueName: 'q', parallelism: 'many' })).rejects.toThrow(
       InvalidRequest,
     );
-    expect(queues.list()).toEqual([expect.objectContaining({ name: 'q', parallelism: 2 })]);
+    expect(await queues.list()).toEqual([expect.objectContaining({ name: 'q', parallelism: 2 })]);
     expect(controller.keys().map((k) => k.key)).toEqual(['queue:q']);
   });
 
@@ -152,7 +154,7 @@ describe('Queues', () => {
     const { queues, publish } = setup();
     await queues.upsert({ queueName: 'b' });
     await queues.upsert({ queueName: 'a', parallelism: 2 });
-    expect(queues.list().map((q) => q.name)).toEqual(['b', 'a']);
+    expect((await queues.list()).map((q) => q.name)).toEqual(['b', 'a']);
     for (let i = 0; i < 5; i++) publish('queue:a', 2);
     expect(await queues.lag('a')).toBe(3);
     expect(await queues.lag('b')).toBe(0);
@@ -169,10 +171,10 @@ describe('Queues', () => {
     time.advance(1_500);
     expect(await queues.resume('q')).toBe(true);
     expect(started).toHaveLength(1);
-    expect(queues.get('q')).toMatchObject({ paused: false, updatedAt: 1_500 });
+    expect(await queues.get('q')).toMatchObject({ paused: false, updatedAt: 1_500 });
     expect(await queues.pause('q')).toBe(true);
     expect(key('q')?.paused).toBe(true);
-    expect(queues.get('q')?.paused).toBe(true);
+    expect((await queues.get('q'))?.paused).toBe(true);
     // An upsert sets the whole queue: without paused, it is resumed.
     await queues.upsert({ queueName: 'q', parallelism: 1 });
     expect(key('q')?.paused).toBe(false);
@@ -187,8 +189,8 @@ describe('Queues', () => {
     publish('queue:q');
     publish('queue:q');
     expect(await queues.delete('q')).toBe(true);
-    expect(queues.get('q')).toBeUndefined();
-    expect(queues.list()).toEqual([]);
+    expect(await queues.get('q')).toBeUndefined();
+    expect(await queues.list()).toEqual([]);
     expect(key('q')).toMatchObject({ pinnedParallelism: false, paused: false, parallelism: 1 });
     expect(started.map((d) => d.id)).toEqual(['m1']);
     expect(await queues.lag('q')).toBe(1);
@@ -201,7 +203,7 @@ describe('Queues', () => {
       key: 'queue:auto',
       config: { parallelism: 1 },
     });
-    expect(queues.get('auto')).toEqual({
+    expect(await queues.get('auto')).toEqual({
       name: 'auto',
       createdAt: 1_000,
       updatedAt: 1_000,
@@ -212,6 +214,37 @@ describe('Queues', () => {
     await queues.upsert({ queueName: 'auto', parallelism: 4 });
     expect(await queues.flowFor('auto')).toEqual({ key: 'queue:auto', config: { parallelism: 4 } });
     await expect(queues.flowFor('bad name')).rejects.toThrow(/queue name "bad name" is not valid/);
-    expect(queues.list().map((q) => q.name)).toEqual(['auto']);
+    expect((await queues.list()).map((q) => q.name)).toEqual(['auto']);
+  });
+
+  it('uses the queue another server created while this one was creating it on first enqueue', async () => {
+    // Server a upserts the queue between server b's read (none yet) and b's create.
+    const records = new MemoryRecords();
+    const b = setup(interleaved(records, () => a.upsert({ queueName: 'race', parallelism: 4 })));
+    const a = new Queues(b.controller, records);
+    expect(await b.queues.flowFor('race')).toEqual({
+      key: 'queue:race',
+      config: { parallelism: 4 },
+    });
+    expect(await b.queues.list()).toEqual([
+      { name: 'race', createdAt: 1_000, updatedAt: 1_000, parallelism: 4, paused: false },
+    ]);
+    // b did not pin its own default over a's parallelism.
+    expect(b.key('race')).toMatchObject({ parallelism: 4, pinnedParallelism: true });
+  });
+
+  it('deletes once when two servers delete at once, resuming the key the deleted queue paused', async () => {
+    const records = new MemoryRecords();
+    let aDeleted: boolean | undefined;
+    const b = setup(
+      interleaved(records, async () => {
+        aDeleted = await a.delete('q');
+      }),
+    );
+    const a = new Queues(b.controller, records);
+    await a.upsert({ queueName: 'q', parallelism: 2, paused: true });
+    expect(await b.queues.delete('q')).toBe(false);
+    expect(aDeleted).toBe(true);
+    expect(b.key('q')).toMatchObject({ paused: false, pinnedParallelism: false });
   });
 });

@@ -4,6 +4,8 @@ import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import type { FlowController } from './controller';
 import { isValidName, NAME_HELP } from './names';
 import { after, type MaybePromise } from '../store/flow-store';
+import { jsonCodec, type Collection, type Records } from '../store/records';
+import { updateRecord } from '../store/update-record';
 
 /** A queue never upserted, or upserted without a parallelism, delivers one message at a time. */
 export const DEFAULT_QUEUE_PARALLELISM = 1;
@@ -69,31 +71,37 @@ export function parseUpsertQueue(raw: unknown): UpsertQueue {
 }
 
 /**
- * QStash queues, in memory. A queue is a waitlist with a parallelism, which is exactly what a
- * flow-control key is: queue `q` is the key `queue:q`, its parallelism pinned there (so no
- * message can change it), its pause the key's pause, its lag the key's waitlist. Every change is
- * checked whole first: bad input throws `InvalidRequest` and changes nothing.
+ * QStash queues. A queue is a waitlist with a parallelism, which is exactly what a flow-control
+ * key is: queue `q` is the key `queue:q`, its parallelism pinned there (so no message can change
+ * it), its pause the key's pause, its lag the key's waitlist. The queue's own document (what the
+ * queue API set) is kept in the records (this process's memory, or Redis shared by every server),
+ * changed by compare-and-set (`updateRecord`). Every change is checked whole first: bad input
+ * throws `InvalidRequest` and changes nothing.
  */
 export class Queues {
-  private readonly queues = new Map<string, Queue>();
+  private readonly queues: Collection<Queue>;
 
-  constructor(private readonly controller: FlowController) {}
+  constructor(
+    private readonly controller: FlowController,
+    records: Records,
+  ) {
+    this.queues = records.collection('queues', jsonCodec<Queue>());
+  }
 
   /** Creates or updates the queue from a `POST /v2/queues` body, and applies it to its key. */
   async upsert(raw: unknown): Promise<Queue> {
     const want = parseUpsertQueue(raw);
     const now = this.controller.now();
-    const queue: Queue = this.queues.get(want.name) ?? {
-      name: want.name,
-      createdAt: now,
-      updatedAt: now,
-      parallelism: want.parallelism,
-      paused: want.paused,
-    };
-    queue.parallelism = want.parallelism;
-    queue.paused = want.paused;
-    queue.updatedAt = now;
-    this.queues.set(queue.name, queue);
+    const queue = await updateRecord(this.queues, want.name, (current) => {
+      const next: Queue = {
+        name: want.name,
+        createdAt: current?.createdAt ?? now,
+        updatedAt: now,
+        parallelism: want.parallelism,
+        paused: want.paused,
+      };
+      return { next, result: next };
+    });
     // Paused before a raised parallelism could start anything, resumed after it is in place.
     const key = queueKey(queue.name);
     if (queue.paused) await this.controller.pause(key);
@@ -102,13 +110,14 @@ export class Queues {
     return queue;
   }
 
-  get(name: string): Readonly<Queue> | undefined {
+  /** A copy: changing it changes nothing stored. */
+  get(name: string): MaybePromise<Queue | undefined> {
     return this.queues.get(name);
   }
 
   /** Every queue, in creation order. */
-  list(): Readonly<Queue>[] {
-    return [...this.queues.values()];
+  list(): MaybePromise<Queue[]> {
+    return this.queues.list();
   }
 
   /** Messages waiting under the queue's key (neither in flight nor delayed). */
@@ -132,9 +141,12 @@ export class Queues {
    * False when unknown.
    */
   async delete(name: string): Promise<boolean> {
-    const queue = this.queues.get(name);
+    // The document this call deleted, so `paused` is the one it had, not an older read's.
+    const queue = await updateRecord(this.queues, name, (current) => ({
+      next: undefined,
+      result: current,
+    }));
     if (queue === undefined) return false;
-    this.queues.delete(name);
     const key = queueKey(name);
     await this.controller.unpin(key, { parallelism: true });
     if (queue.paused) await this.controller.resume(key);
@@ -144,36 +156,42 @@ export class Queues {
   /**
    * The key and flow control a message enqueued to the queue without its own key waits under.
    * A queue enqueued to before it was upserted is created as QStash creates it: parallelism 1,
-   * not paused. Throws `InvalidRequest` for a bad name.
+   * not paused; of two servers creating it at once, one does and the other uses its queue.
+   * One read of the records when the queue exists. Throws `InvalidRequest` for a bad name.
    */
   async flowFor(name: string): Promise<{ key: KeyId; config: FlowConfig }> {
-    let queue = this.queues.get(name);
-    if (queue === undefined) {
+    const now = this.controller.now();
+    let created = false;
+    const queue = await updateRecord(this.queues, name, (current) => {
+      created = current === undefined;
+      if (current !== undefined) return { next: current, result: current };
       checkQueueName(name);
-      const now = this.controller.now();
-      queue = {
+      const next: Queue = {
         name,
         createdAt: now,
         updatedAt: now,
         parallelism: DEFAULT_QUEUE_PARALLELISM,
         paused: false,
       };
-      this.queues.set(name, queue);
-      await this.pinParallelism(queue);
-    }
+      return { next, result: next };
+    });
+    if (created) await this.pinParallelism(queue);
     return { key: queueKey(name), config: { parallelism: queue.parallelism } };
   }
 
   private async setPaused(name: string, paused: boolean): Promise<boolean> {
-    const queue = this.queues.get(name);
-    if (queue === undefined) return false;
+    if ((await this.queues.get(name)) === undefined) return false;
     const key = queueKey(name);
     if (paused) await this.controller.pause(key);
     else await this.controller.resume(key);
-    if (queue.paused !== paused) {
-      queue.paused = paused;
-      queue.updatedAt = this.controller.now();
-    }
+    const now = this.controller.now();
+    await updateRecord(this.queues, name, (current) => ({
+      next:
+        current === undefined || current.paused === paused
+          ? current
+          : { ...current, paused, updatedAt: now },
+      result: undefined,
+    }));
     return true;
   }
 

@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { Millis } from '../../shared/engine/units';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
-import { isUrlGroupName, MAX_ENDPOINTS, parseEndpoints, UrlGroups } from './url-groups';
+import { MemoryRecords } from '../store/records';
+import { interleaved } from '../test/interleaved-records';
+import {
+  isUrlGroupName,
+  MAX_ENDPOINTS,
+  parseEndpoints,
+  UrlGroups,
+  type UrlGroup,
+} from './url-groups';
 
 function setup() {
   let now = 1_000;
-  const groups = new UrlGroups({ now: () => now as Millis });
+  const groups = new UrlGroups({ now: () => now as Millis }, new MemoryRecords());
   return { groups, at: (t: number) => (now = t) };
 }
 
@@ -55,61 +63,72 @@ describe('parseEndpoints', () => {
 });
 
 describe('UrlGroups', () => {
-  it('creates a group on its first endpoints and adds later ones, updating a known URL', () => {
+  it('creates a group on its first endpoints and adds later ones, updating a known URL', async () => {
     const { groups, at } = setup();
-    groups.addEndpoints('g', [{ url: 'sim://a' }, { url: 'sim://b', name: 'b' }]);
-    expect(groups.get('g')).toEqual({
+    await groups.addEndpoints('g', [{ url: 'sim://a' }, { url: 'sim://b', name: 'b' }]);
+    expect(await groups.get('g')).toEqual({
       name: 'g',
       createdAt: 1_000,
       updatedAt: 1_000,
       endpoints: [{ url: 'sim://a' }, { url: 'sim://b', name: 'b' }],
     });
     at(2_000);
-    groups.addEndpoints('g', [
+    await groups.addEndpoints('g', [
       { url: 'sim://a', name: 'a' },
       { url: 'sim://c' },
       { url: 'sim://b' },
     ]);
-    expect(groups.get('g')).toEqual({
+    expect(await groups.get('g')).toEqual({
       name: 'g',
       createdAt: 1_000,
       updatedAt: 2_000,
       // sim://a gains its name, sim://b keeps its own, sim://c is added once.
       endpoints: [{ url: 'sim://a', name: 'a' }, { url: 'sim://b', name: 'b' }, { url: 'sim://c' }],
     });
-    groups.addEndpoints('other', [{ url: 'https://x.example' }]);
-    expect(groups.list().map((g) => g.name)).toEqual(['g', 'other']);
+    await groups.addEndpoints('other', [{ url: 'https://x.example' }]);
+    expect((await groups.list()).map((g) => g.name)).toEqual(['g', 'other']);
   });
 
-  it('refuses bad input and changes nothing', () => {
+  it('answers at once on memory records, and hands out copies', async () => {
     const { groups } = setup();
-    groups.addEndpoints('g', [{ url: 'sim://a', name: 'a' }]);
-    const before = structuredClone(groups.get('g'));
-    expect(() => groups.addEndpoints('bad name', [{ url: 'sim://a' }])).toThrow(
+    const added = groups.addEndpoints('g', [{ url: 'sim://a' }]);
+    expect(added).not.toBeInstanceOf(Promise);
+    const read = groups.get('g');
+    expect(read).not.toBeInstanceOf(Promise);
+    (read as UrlGroup).endpoints.push({ url: 'sim://changed' });
+    expect((await groups.get('g'))?.endpoints).toEqual([{ url: 'sim://a' }]);
+    expect(groups.publishesTo('g', {}, undefined, 0 as Millis)).not.toBeInstanceOf(Promise);
+  });
+
+  it('refuses bad input and changes nothing', async () => {
+    const { groups } = setup();
+    await groups.addEndpoints('g', [{ url: 'sim://a', name: 'a' }]);
+    const before = await groups.get('g');
+    await expect(async () => groups.addEndpoints('bad name', [{ url: 'sim://a' }])).rejects.toThrow(
       /url group name "bad name" is not valid/,
     );
-    expect(() => groups.addEndpoints('g', [{ url: 'sim://b' }, { url: 'nope' }])).toThrow(
-      /endpoint 1/,
-    );
-    expect(() => groups.addEndpoints('g', [{ url: 'sim://b', name: 'a' }])).toThrow(
-      /endpoint name "a" would name both "sim:\/\/a" and "sim:\/\/b"/,
-    );
-    expect(() => groups.addEndpoints('h', [])).toThrow(InvalidRequest);
-    expect(groups.get('g')).toEqual(before);
-    expect(groups.list().map((g) => g.name)).toEqual(['g']);
+    await expect(async () =>
+      groups.addEndpoints('g', [{ url: 'sim://b' }, { url: 'nope' }]),
+    ).rejects.toThrow(/endpoint 1/);
+    await expect(async () =>
+      groups.addEndpoints('g', [{ url: 'sim://b', name: 'a' }]),
+    ).rejects.toThrow(/endpoint name "a" would name both "sim:\/\/a" and "sim:\/\/b"/);
+    await expect(async () => groups.addEndpoints('h', [])).rejects.toThrow(InvalidRequest);
+    expect(await groups.get('g')).toEqual(before);
+    expect((await groups.list()).map((g) => g.name)).toEqual(['g']);
   });
 
-  it('removes endpoints by url, by name or by both, and deletes a group left empty', () => {
+  it('removes endpoints by url, by name or by both, and deletes a group left empty', async () => {
     const { groups, at } = setup();
-    groups.addEndpoints('g', [
+    await groups.addEndpoints('g', [
       { url: 'sim://a', name: 'a' },
       { url: 'sim://b', name: 'b' },
       { url: 'sim://c' },
       { url: 'sim://d', name: 'd' },
     ]);
     at(5_000);
-    expect(groups.removeEndpoints('g', [{ url: 'sim://c' }, { name: 'a' }])).toBeDefined();
-    expect(groups.get('g')).toMatchObject({
+    expect(await groups.removeEndpoints('g', [{ url: 'sim://c' }, { name: 'a' }])).toBeDefined();
+    expect(await groups.get('g')).toMatchObject({
       updatedAt: 5_000,
       endpoints: [
         { url: 'sim://b', name: 'b' },
@@ -117,32 +136,55 @@ describe('UrlGroups', () => {
       ],
     });
     // A reference that matches nothing refuses the whole request.
-    expect(() => groups.removeEndpoints('g', [{ name: 'b' }, { name: 'zzz' }])).toThrow(
-      /url group "g" has no endpoint with name "zzz"/,
+    await expect(async () =>
+      groups.removeEndpoints('g', [{ name: 'b' }, { name: 'zzz' }]),
+    ).rejects.toThrow(/url group "g" has no endpoint with name "zzz"/);
+    await expect(async () =>
+      groups.removeEndpoints('g', [{ url: 'sim://b', name: 'd' }]),
+    ).rejects.toThrow(/no endpoint with url "sim:\/\/b" and name "d"/);
+    await expect(async () => groups.removeEndpoints('g', [{}])).rejects.toThrow(
+      /give its url or its name/,
     );
-    expect(() => groups.removeEndpoints('g', [{ url: 'sim://b', name: 'd' }])).toThrow(
-      /no endpoint with url "sim:\/\/b" and name "d"/,
-    );
-    expect(() => groups.removeEndpoints('g', [{}])).toThrow(/give its url or its name/);
-    expect(groups.get('g')?.endpoints).toHaveLength(2);
-    expect(groups.removeEndpoints('nope', [{ url: 'sim://b' }])).toBeUndefined();
-    groups.removeEndpoints('g', [{ url: 'sim://b', name: 'b' }, { url: 'sim://d' }]);
-    expect(groups.get('g')).toBeUndefined();
-    expect(groups.list()).toEqual([]);
+    expect((await groups.get('g'))?.endpoints).toHaveLength(2);
+    expect(await groups.removeEndpoints('nope', [{ url: 'sim://b' }])).toBeUndefined();
+    await groups.removeEndpoints('g', [{ url: 'sim://b', name: 'b' }, { url: 'sim://d' }]);
+    expect(await groups.get('g')).toBeUndefined();
+    expect(await groups.list()).toEqual([]);
   });
 
-  it('deletes a group', () => {
+  it('deletes a group', async () => {
     const { groups } = setup();
-    groups.addEndpoints('g', [{ url: 'sim://a' }]);
-    expect(groups.delete('g')).toBe(true);
-    expect(groups.delete('g')).toBe(false);
-    expect(groups.get('g')).toBeUndefined();
+    await groups.addEndpoints('g', [{ url: 'sim://a' }]);
+    expect(await groups.delete('g')).toBe(true);
+    expect(await groups.delete('g')).toBe(false);
+    expect(await groups.get('g')).toBeUndefined();
   });
 
-  it('reads a publish to a group as one publish per endpoint, all checked first', () => {
+  it('keeps both sides of a concurrent add: the later writer adds to what the first stored', async () => {
+    // Two servers on one records store: B reads the group, A adds an endpoint, B then writes.
+    const records = new MemoryRecords();
+    const clock = { now: () => 1_000 as Millis };
+    const a = new UrlGroups(clock, records);
+    const b = new UrlGroups(
+      clock,
+      interleaved(records, () => a.addEndpoints('g', [{ url: 'sim://a' }])),
+    );
+    await a.addEndpoints('g', [{ url: 'sim://first' }]);
+    await b.addEndpoints('g', [{ url: 'sim://b' }]);
+    expect((await a.get('g'))?.endpoints).toEqual([
+      { url: 'sim://first' },
+      { url: 'sim://a' },
+      { url: 'sim://b' },
+    ]);
+  });
+
+  it('reads a publish to a group as one publish per endpoint, all checked first', async () => {
     const { groups } = setup();
-    expect(groups.publishesTo('g', {}, undefined, 0 as Millis)).toBeUndefined();
-    groups.addEndpoints('g', [{ url: 'sim://a?duration=5ms' }, { url: 'https://b.example/x' }]);
+    expect(await groups.publishesTo('g', {}, undefined, 0 as Millis)).toBeUndefined();
+    await groups.addEndpoints('g', [
+      { url: 'sim://a?duration=5ms' },
+      { url: 'https://b.example/x' },
+    ]);
     const headers = {
       'upstash-flow-control-key': 'k',
       'upstash-flow-control-value': 'parallelism=1',
@@ -151,7 +193,7 @@ describe('UrlGroups', () => {
       'upstash-forward-x-a': '1',
       'content-type': 'application/json',
     };
-    const parsed = groups.publishesTo('g', headers, '{"a":1}', 1_000 as Millis)!;
+    const parsed = (await groups.publishesTo('g', headers, '{"a":1}', 1_000 as Millis))!;
     expect(parsed).toHaveLength(2);
     for (const [i, url] of ['sim://a?duration=5ms', 'https://b.example/x'].entries()) {
       expect(parsed[i]).toMatchObject({
@@ -166,8 +208,8 @@ describe('UrlGroups', () => {
         },
       });
     }
-    expect(() =>
+    await expect(async () =>
       groups.publishesTo('g', { 'upstash-retries': 'many' }, undefined, 0 as Millis),
-    ).toThrow(/Upstash-Retries/);
+    ).rejects.toThrow(/Upstash-Retries/);
   });
 });

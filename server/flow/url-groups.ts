@@ -6,6 +6,9 @@ import {
   type HeaderBag,
   type ParsedPublish,
 } from '../../shared/protocol/publish';
+import { after, type MaybePromise } from '../store/flow-store';
+import { jsonCodec, type Collection, type Records } from '../store/records';
+import { updateRecord } from '../store/update-record';
 import { isValidName, NAME_HELP } from './names';
 import type { Clock } from './types';
 
@@ -100,49 +103,66 @@ const describeRef = (ref: { name?: string; url?: string }) =>
     ...(ref.name !== undefined ? [`name "${ref.name}"`] : []),
   ].join(' and ');
 
+/** `current`'s endpoints with `given` added, checked whole; throws `InvalidRequest`. */
+function withEndpoints(name: string, current: Endpoint[], given: Endpoint[]): Endpoint[] {
+  const next = current.map((e) => ({ ...e }));
+  for (const e of given) {
+    const same = next.find((x) => x.url === e.url);
+    if (same === undefined) next.push({ ...e });
+    else if (e.name !== undefined) same.name = e.name;
+  }
+  if (next.length > MAX_ENDPOINTS)
+    throw new InvalidRequest(`a url group holds at most ${MAX_ENDPOINTS} endpoints`);
+  const urlsByName = new Map<string, string>();
+  for (const e of next) {
+    if (e.name === undefined) continue;
+    const other = urlsByName.get(e.name);
+    if (other !== undefined && other !== e.url) {
+      throw new InvalidRequest(
+        `endpoint name "${e.name}" would name both "${other}" and "${e.url}" in url group "${name}"`,
+      );
+    }
+    urlsByName.set(e.name, e.url);
+  }
+  return next;
+}
+
 /**
- * QStash URL groups (once called topics), in memory: named lists of endpoints. A publish to a
- * group becomes one message per endpoint (`publishesTo`). Every change is checked whole first:
- * bad input throws `InvalidRequest` and changes nothing.
+ * QStash URL groups (once called topics): named lists of endpoints, kept in the records (this
+ * process's memory, or Redis shared by every server). A publish to a group becomes one message
+ * per endpoint (`publishesTo`). Every change is checked whole first: bad input throws
+ * `InvalidRequest` and changes nothing. A change is a compare-and-set on the group's document
+ * (`updateRecord`), so two servers adding endpoints to one group at once keep both's.
+ *
+ * Methods answer at once on memory records and with promises on Redis ones.
  */
 export class UrlGroups {
-  private readonly groups = new Map<string, UrlGroup>();
+  private readonly groups: Collection<UrlGroup>;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    records: Records,
+  ) {
+    this.groups = records.collection('url-groups', jsonCodec<UrlGroup>());
+  }
 
   /**
    * Adds endpoints to the group, creating it. An endpoint whose URL the group already has is
    * updated (its name, when one is given) rather than added twice.
    */
-  addEndpoints(name: string, rawEndpoints: unknown): UrlGroup {
+  addEndpoints(name: string, rawEndpoints: unknown): MaybePromise<UrlGroup> {
     checkGroupName(name);
     const given = parseEndpoints(rawEndpoints);
-    const current = this.groups.get(name);
-    const next = (current?.endpoints ?? []).map((e) => ({ ...e }));
-    for (const e of given) {
-      const same = next.find((x) => x.url === e.url);
-      if (same === undefined) next.push({ ...e });
-      else if (e.name !== undefined) same.name = e.name;
-    }
-    if (next.length > MAX_ENDPOINTS)
-      throw new InvalidRequest(`a url group holds at most ${MAX_ENDPOINTS} endpoints`);
-    const urlsByName = new Map<string, string>();
-    for (const e of next) {
-      if (e.name === undefined) continue;
-      const other = urlsByName.get(e.name);
-      if (other !== undefined && other !== e.url) {
-        throw new InvalidRequest(
-          `endpoint name "${e.name}" would name both "${other}" and "${e.url}" in url group "${name}"`,
-        );
-      }
-      urlsByName.set(e.name, e.url);
-    }
     const now = this.clock.now();
-    const group: UrlGroup = current ?? { name, createdAt: now, updatedAt: now, endpoints: [] };
-    group.endpoints = next;
-    group.updatedAt = now;
-    this.groups.set(name, group);
-    return group;
+    return updateRecord(this.groups, name, (current) => {
+      const group: UrlGroup = {
+        name,
+        createdAt: current?.createdAt ?? now,
+        updatedAt: now,
+        endpoints: withEndpoints(name, current?.endpoints ?? [], given),
+      };
+      return { next: group, result: group };
+    });
   }
 
   /**
@@ -150,34 +170,41 @@ export class UrlGroups {
    * with none is deleted, as QStash does. Undefined when the group is unknown; a reference that
    * matches no endpoint throws `InvalidRequest`.
    */
-  removeEndpoints(name: string, rawRefs: unknown): UrlGroup | undefined {
-    const group = this.groups.get(name);
-    if (group === undefined) return undefined;
-    const refs = parseEndpointRefs(rawRefs);
+  removeEndpoints(name: string, rawRefs: unknown): MaybePromise<UrlGroup | undefined> {
+    const now = this.clock.now();
+    let parsed: Array<{ name?: string; url?: string }> | undefined;
     const matches = (ref: { name?: string; url?: string }, e: Endpoint) =>
       (ref.url === undefined || ref.url === e.url) &&
       (ref.name === undefined || ref.name === e.name);
-    for (const ref of refs) {
-      if (!group.endpoints.some((e) => matches(ref, e)))
-        throw new InvalidRequest(`url group "${name}" has no endpoint with ${describeRef(ref)}`);
-    }
-    group.endpoints = group.endpoints.filter((e) => !refs.some((ref) => matches(ref, e)));
-    group.updatedAt = this.clock.now();
-    if (group.endpoints.length === 0) this.groups.delete(name);
-    return group;
+    return updateRecord(this.groups, name, (current) => {
+      if (current === undefined) return { next: undefined, result: undefined };
+      // Read only for a known group: an unknown one is undefined whatever the references.
+      const refs = (parsed ??= parseEndpointRefs(rawRefs));
+      for (const ref of refs) {
+        if (!current.endpoints.some((e) => matches(ref, e)))
+          throw new InvalidRequest(`url group "${name}" has no endpoint with ${describeRef(ref)}`);
+      }
+      const group: UrlGroup = {
+        ...current,
+        updatedAt: now,
+        endpoints: current.endpoints.filter((e) => !refs.some((ref) => matches(ref, e))),
+      };
+      return { next: group.endpoints.length === 0 ? undefined : group, result: group };
+    });
   }
 
-  get(name: string): Readonly<UrlGroup> | undefined {
+  /** A copy: changing it changes nothing stored. */
+  get(name: string): MaybePromise<UrlGroup | undefined> {
     return this.groups.get(name);
   }
 
   /** Every group, in creation order. */
-  list(): Readonly<UrlGroup>[] {
-    return [...this.groups.values()];
+  list(): MaybePromise<UrlGroup[]> {
+    return this.groups.list();
   }
 
   /** False when unknown. Messages already published to it go on. */
-  delete(name: string): boolean {
+  delete(name: string): MaybePromise<boolean> {
     return this.groups.delete(name);
   }
 
@@ -185,19 +212,19 @@ export class UrlGroups {
    * A publish to the group read as one publish per endpoint, each exactly as a publish to the
    * endpoint's URL with the same headers and body, and marked with the group's name. Every one is
    * parsed before the caller publishes any, so a bad header refuses them all. Undefined when the
-   * group is unknown.
+   * group is unknown. One read of the records (every publish to a group pays it).
    */
   publishesTo(
     name: string,
     headers: HeaderBag,
     body: Uint8Array | string | undefined,
     now: Millis,
-  ): ParsedPublish[] | undefined {
-    const group = this.groups.get(name);
-    if (group === undefined) return undefined;
-    return group.endpoints.map((e) => ({
-      ...parsePublish(e.url, headers, body, now),
-      urlGroup: name,
-    }));
+  ): MaybePromise<ParsedPublish[] | undefined> {
+    return after(this.groups.get(name), (group) =>
+      group?.endpoints.map((e) => ({
+        ...parsePublish(e.url, headers, body, now),
+        urlGroup: name,
+      })),
+    );
   }
 }

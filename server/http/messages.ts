@@ -1,6 +1,6 @@
 import { messageId, type Millis } from '../../shared/engine/units';
 import type { FlowController } from '../flow/controller';
-import type { LoggedMessage, MessageLog } from '../flow/message-log';
+import type { LoggedMessage, MessageReads } from '../flow/message-log';
 import type { Publisher, PublishResult } from '../flow/publisher';
 import { checkQueueName, type Queues } from '../flow/queues';
 import { GROUP_NAME_HELP, isUrlGroupName, type UrlGroups } from '../flow/url-groups';
@@ -9,7 +9,8 @@ import { shownBody, shownHeaders } from '../../shared/protocol/redact';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import { askedForAll, matchesMessage, parseSelection } from './message-filter';
 import { HttpError, ok, type Reply } from './respond';
-import { after, all, type MaybePromise } from '../store/flow-store';
+import { after, all, attempt, type MaybePromise } from '../store/flow-store';
+import { chain } from '../store/update-record';
 
 const NAME_WHAT = (verb: string, ids: string) =>
   `name what to ${verb}: ${ids}, a filter (flowControlKey, label, url, topicName, scheduleId, queueName, host, path, fromDate, toDate), or all=true`;
@@ -65,11 +66,14 @@ function lowerCaseHeaders(raw: unknown, index: number): HeaderBag {
  */
 type Resolved = { kind: 'url'; parsed: ParsedPublish } | { kind: 'group'; parsed: ParsedPublish[] };
 
+/** A batch item resolved, or why it could not be. */
+type Settled = { r: Resolved } | { err: unknown };
+
 /** The message endpoints, framework-free: publish, batch, read, cancel, dead letters. */
 export function messageHandlers(
   controller: FlowController,
   publisher: Publisher,
-  log: MessageLog,
+  log: MessageReads,
   groups: UrlGroups,
   queues: Queues,
   /** The run fields of a dead letter that was a call of a Workflow run. */
@@ -80,11 +84,13 @@ export function messageHandlers(
     headers: HeaderBag,
     body: Uint8Array | string | undefined,
     now: Millis,
-  ): Resolved {
+  ): MaybePromise<Resolved> {
     if (isUrlGroupName(destination)) {
-      const parsed = groups.publishesTo(destination, headers, body, now);
-      if (parsed === undefined) throw new HttpError(404, `url group "${destination}" not found`);
-      return { kind: 'group', parsed };
+      // One read of the group (in Redis with --redis, so a group made on any server is known).
+      return after(groups.publishesTo(destination, headers, body, now), (parsed) => {
+        if (parsed === undefined) throw new HttpError(404, `url group "${destination}" not found`);
+        return { kind: 'group', parsed };
+      });
     }
     if (destination !== '' && !URL.canParse(destination)) {
       throw new HttpError(
@@ -115,7 +121,9 @@ export function messageHandlers(
       headers: HeaderBag,
       body: Uint8Array | undefined,
     ): MaybePromise<Reply> {
-      return after(publishResolved(resolve(destination, headers, body, controller.now())), ok);
+      return chain(resolve(destination, headers, body, controller.now()), (r) =>
+        after(publishResolved(r), ok),
+      );
     },
 
     /**
@@ -136,7 +144,7 @@ export function messageHandlers(
         // Left raw: its `%` fails the name check below.
       }
       checkQueueName(name);
-      const r = resolve(destination, headers, body, controller.now());
+      const r = await resolve(destination, headers, body, controller.now());
       // Everything is parsed before the queue is created or anything is published.
       const flow = await queues.flowFor(name);
       for (const p of r.kind === 'url' ? [r.parsed] : r.parsed) {
@@ -157,7 +165,7 @@ export function messageHandlers(
       if (items.length > MAX_BATCH)
         throw new HttpError(400, `a batch holds at most ${MAX_BATCH} messages`);
       const now = controller.now();
-      const parsed = items.map((item: unknown, i) => {
+      const resolveItem = (item: unknown, i: number): MaybePromise<Resolved> => {
         if (typeof item !== 'object' || item === null)
           throw new HttpError(400, `batch item ${i} must be an object`);
         const { destination, headers, body } = item as Record<string, unknown>;
@@ -166,44 +174,68 @@ export function messageHandlers(
         // A JSON value that is not a string is sent as its JSON text: the Workflow SDK's
         // `context.call` passes the caller's body object through as it is.
         const text = body === undefined || typeof body === 'string' ? body : JSON.stringify(body);
-        try {
-          return resolve(destination, lowerCaseHeaders(headers, i), text, now);
-        } catch (err) {
-          if (err instanceof HttpError || err instanceof InvalidRequest)
-            throw new HttpError(err.status, `batch item ${i}: ${err.message}`);
-          throw err;
-        }
-      });
-      const total = parsed.reduce((n, r) => n + (r.kind === 'url' ? 1 : r.parsed.length), 0);
-      if (total > MAX_BATCH_MESSAGES) {
-        throw new HttpError(
-          400,
-          `a batch may create at most ${MAX_BATCH_MESSAGES} messages (a url group's item counts one per endpoint), this one ${total}`,
+        return attempt(
+          () => resolve(destination, lowerCaseHeaders(headers, i), text, now),
+          (r) => r,
+          (err) => {
+            if (err instanceof HttpError || err instanceof InvalidRequest)
+              throw new HttpError(err.status, `batch item ${i}: ${err.message}`);
+            throw err;
+          },
         );
-      }
-      // A URL group's item answers with the array a publish to the group answers, nested in its
-      // place: the client's `batch` returns the array as it is (typed `PublishToUrlGroupsResponse`
-      // for such an item) and parses this without error. QStash's own shape for it is not
-      // documented precisely ("an array of responses for each destination in the URL Group").
-      return after(
-        all(parsed.map((r) => (r.kind === 'url' ? publishTo(r.parsed) : publishResolved(r)))),
-        ok,
+      };
+      // Every item settles (a group's read may be a promise) before the first bad one, in item
+      // order, refuses the batch: no rejection is left unheard.
+      const settled = all(
+        items.map((item: unknown, i) =>
+          attempt(
+            () => resolveItem(item, i),
+            (r): Settled => ({ r }),
+            (err): Settled => ({ err }),
+          ),
+        ),
       );
+      return chain(settled, (outcomes) => {
+        const parsed: Resolved[] = [];
+        for (const o of outcomes) {
+          if ('err' in o) throw o.err;
+          parsed.push(o.r);
+        }
+        const total = parsed.reduce((n, r) => n + (r.kind === 'url' ? 1 : r.parsed.length), 0);
+        if (total > MAX_BATCH_MESSAGES) {
+          throw new HttpError(
+            400,
+            `a batch may create at most ${MAX_BATCH_MESSAGES} messages (a url group's item counts one per endpoint), this one ${total}`,
+          );
+        }
+        // A URL group's item answers with the array a publish to the group answers, nested in its
+        // place: the client's `batch` returns the array as it is (typed `PublishToUrlGroupsResponse`
+        // for such an item) and parses this without error. QStash's own shape for it is not
+        // documented precisely ("an array of responses for each destination in the URL Group").
+        return after(
+          all(parsed.map((r) => (r.kind === 'url' ? publishTo(r.parsed) : publishResolved(r)))),
+          ok,
+        );
+      });
     },
 
-    get(id: string): Reply {
-      const m = log.get(messageId(id));
-      if (m === undefined) throw new HttpError(404, `message "${id}" not found`);
-      return ok(describeMessage(m));
+    get(id: string): MaybePromise<Reply> {
+      return after(log.get(messageId(id)), (m) => {
+        if (m === undefined) throw new HttpError(404, `message "${id}" not found`);
+        return ok(describeMessage(m));
+      });
     },
 
     /** Cancels one message; 404 when unknown or already ended. */
     cancel(id: string): MaybePromise<Reply> {
+      const go = (m: LoggedMessage | undefined): MaybePromise<Reply> => {
+        if (m === undefined) throw new HttpError(404, `message "${id}" not found`);
+        if (m.handle === undefined)
+          throw new HttpError(404, `message "${id}" has already ended (${m.status})`);
+        return after(controller.cancel(m.handle), () => ok({ cancelled: 1 }));
+      };
       const m = log.get(messageId(id));
-      if (m === undefined) throw new HttpError(404, `message "${id}" not found`);
-      if (m.handle === undefined)
-        throw new HttpError(404, `message "${id}" has already ended (${m.status})`);
-      return after(controller.cancel(m.handle), () => ok({ cancelled: 1 }));
+      return m instanceof Promise ? m.then(go) : go(m);
     },
 
     /**
@@ -214,9 +246,9 @@ export function messageHandlers(
       const sel = parseSelection(q, 'messageIds');
       if (sel.all && !askedForAll(q)) throw new HttpError(400, NAME_WHAT('cancel', 'messageIds'));
       const targets: (LoggedMessage | undefined)[] = [];
-      if (sel.ids.length > 0) for (const id of sel.ids) targets.push(log.get(messageId(id)));
+      if (sel.ids.length > 0) for (const id of sel.ids) targets.push(await log.get(messageId(id)));
       else {
-        for (const m of log.pending()) {
+        for (const m of await log.pending()) {
           if (targets.length >= sel.count) break;
           // An attempt in flight runs to its end: bulk cancel takes what has not started.
           if (m.status !== 'in-flight' && matchesMessage(m, sel.filter)) targets.push(m);
@@ -236,7 +268,7 @@ export function messageHandlers(
      * `GET /v2/dlq`: by `flowControlKey`, `dlqIds`, and `source=workflow` (the Workflow client's
      * list: only calls of runs, with their run's fields) or `workflowRunId`.
      */
-    listDeadLetters(q: URLSearchParams): Reply {
+    async listDeadLetters(q: URLSearchParams): Promise<Reply> {
       const sel = parseSelection(q, 'dlqIds', [
         'source',
         'workflowRunId',
@@ -250,7 +282,7 @@ export function messageHandlers(
       const offset = Number(q.get('cursor') ?? '0') || 0;
       const messages = [];
       let seen = 0;
-      for (const m of log.deadLetters()) {
+      for (const m of await log.deadLetters()) {
         if (ids.size > 0 && !ids.has(m.dlqId ?? '')) continue;
         const run = runFields(m);
         // A run's call is labelled with its run's label.
@@ -266,26 +298,27 @@ export function messageHandlers(
       return ok({ messages });
     },
 
-    deleteDeadLetter(dlqId: string): Reply {
-      if (!log.removeDeadLetter(dlqId))
-        throw new HttpError(404, `dead letter "${dlqId}" not found`);
-      return ok();
+    deleteDeadLetter(dlqId: string): MaybePromise<Reply> {
+      return after(log.removeDeadLetter(dlqId), (removed) => {
+        if (!removed) throw new HttpError(404, `dead letter "${dlqId}" not found`);
+        return ok();
+      });
     },
 
     /** `DELETE /v2/dlq`: the dead letters named by `dlqIds`, or matching a filter, or all by name. */
-    deleteDeadLetters(q: URLSearchParams): Reply {
+    async deleteDeadLetters(q: URLSearchParams): Promise<Reply> {
       const sel = parseSelection(q, 'dlqIds');
       if (sel.all && !askedForAll(q)) throw new HttpError(400, NAME_WHAT('delete', 'dlqIds'));
       const targets: string[] = [];
       if (sel.ids.length > 0) targets.push(...sel.ids);
       else {
-        for (const m of log.deadLetters()) {
+        for (const m of await log.deadLetters()) {
           if (targets.length >= sel.count) break;
           if (matchesMessage(m, sel.filter)) targets.push(m.dlqId!);
         }
       }
       let deleted = 0;
-      for (const id of targets) if (log.removeDeadLetter(id)) deleted++;
+      for (const id of targets) if (await log.removeDeadLetter(id)) deleted++;
       return ok({ deleted });
     },
   };

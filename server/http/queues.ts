@@ -1,6 +1,7 @@
 import type { Queue, Queues } from '../flow/queues';
 import { HttpError, ok, type Reply } from './respond';
-import { after, type MaybePromise } from '../store/flow-store';
+import { after, all, type MaybePromise } from '../store/flow-store';
+import { chain } from '../store/update-record';
 
 /** A queue as QStash's `QueueResponse` type has it (the client's `queue().get()` and `list()`). */
 export function describeQueue(q: Readonly<Queue>, lag: number) {
@@ -22,12 +23,15 @@ function decodeName(raw: string): string {
   }
 }
 
-/** The queue endpoints (`/v2/queues`), framework-free: upsert, read, list, delete, pause, resume. */
+/**
+ * The queue endpoints (`/v2/queues`), framework-free: upsert, read, list, delete, pause, resume.
+ * Reads answer at once on memory records and a memory store, with a promise otherwise.
+ */
 export function queueHandlers(queues: Queues) {
-  const find = (name: string) => {
-    const q = queues.get(name);
-    if (q === undefined) throw new HttpError(404, `queue "${name}" not found`);
-    return q;
+  const notFound = (name: string) => new HttpError(404, `queue "${name}" not found`);
+  const found = (name: string) => (known: boolean) => {
+    if (!known) throw notFound(name);
+    return ok();
   };
   const handlers = {
     /** `POST /v2/queues`: `{queueName, parallelism?, paused?}` creates or updates the queue. */
@@ -45,30 +49,29 @@ export function queueHandlers(queues: Queues) {
       return ok();
     },
 
-    async list(): Promise<Reply> {
-      const described = [];
-      for (const q of queues.list()) described.push(describeQueue(q, await queues.lag(q.name)));
-      return ok(described);
+    list(): MaybePromise<Reply> {
+      return chain(queues.list(), (list) =>
+        after(all(list.map((q) => after(queues.lag(q.name), (lag) => describeQueue(q, lag)))), ok),
+      );
     },
 
     get(name: string): MaybePromise<Reply> {
-      const q = find(name);
-      return after(queues.lag(name), (lag) => ok(describeQueue(q, lag)));
+      return chain(queues.get(name), (q) => {
+        if (q === undefined) throw notFound(name);
+        return after(queues.lag(name), (lag) => ok(describeQueue(q, lag)));
+      });
     },
 
-    async remove(name: string): Promise<Reply> {
-      await queues.delete(find(name).name);
-      return ok();
+    remove(name: string): Promise<Reply> {
+      return queues.delete(name).then(found(name));
     },
 
-    async pause(name: string): Promise<Reply> {
-      await queues.pause(find(name).name);
-      return ok();
+    pause(name: string): Promise<Reply> {
+      return queues.pause(name).then(found(name));
     },
 
-    async resume(name: string): Promise<Reply> {
-      await queues.resume(find(name).name);
-      return ok();
+    resume(name: string): Promise<Reply> {
+      return queues.resume(name).then(found(name));
     },
 
     /** Routes `/v2/queues…`; `rest` is the path after `/v2/queues`. */

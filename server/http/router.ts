@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { SigningKeys } from '../delivery/signature';
 import type { FlowController } from '../flow/controller';
 import type { DeliveryLogs } from '../flow/delivery-logs';
-import type { MessageLog } from '../flow/message-log';
+import type { MessageLog, MessageReads } from '../flow/message-log';
 import type { Publisher } from '../flow/publisher';
 import type { Queues } from '../flow/queues';
 import type { Schedules } from '../flow/schedules';
@@ -29,6 +29,8 @@ export interface ApiOptions {
   controller: FlowController;
   publisher: Publisher;
   messageLog: MessageLog;
+  /** What the message and dead-letter endpoints read: `messageLog` unless a shared log is given. */
+  messageReads?: MessageReads;
   /** QStash schedules (`/v2/schedules`). */
   schedules: Schedules;
   /** QStash URL groups (`/v2/topics`), and the fan-out of a publish to one. */
@@ -114,7 +116,7 @@ export function apiRouter(options: ApiOptions): express.Router {
   const messages = messageHandlers(
     controller,
     options.publisher,
-    options.messageLog,
+    options.messageReads ?? options.messageLog,
     options.urlGroups,
     options.queues,
     (m) => wf.deadLetterFields(m),

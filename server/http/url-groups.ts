@@ -1,4 +1,6 @@
 import type { UrlGroup, UrlGroups } from '../flow/url-groups';
+import { after, type MaybePromise } from '../store/flow-store';
+import { chain } from '../store/update-record';
 import { HttpError, ok, type Reply } from './respond';
 
 /** A group as QStash's `UrlGroup` type has it (the client's `urlGroups.get` and `list`). */
@@ -32,42 +34,51 @@ function endpointsOf(body: string | undefined): unknown {
   return parsed.endpoints;
 }
 
-/** The URL group endpoints (`/v2/topics`), framework-free: add and remove endpoints, read, delete. */
+/**
+ * The URL group endpoints (`/v2/topics`), framework-free: add and remove endpoints, read, delete.
+ * Answers at once on memory records, with a promise on Redis ones.
+ */
 export function urlGroupHandlers(groups: UrlGroups) {
-  const find = (name: string) => {
-    const g = groups.get(name);
-    if (g === undefined) throw new HttpError(404, `url group "${name}" not found`);
-    return g;
-  };
+  const notFound = (name: string) => new HttpError(404, `url group "${name}" not found`);
+  const find = (name: string) =>
+    after(groups.get(name), (g) => {
+      if (g === undefined) throw notFound(name);
+      return g;
+    });
   const handlers = {
     /** `POST /v2/topics/{name}/endpoints`: creates the group when it is new. */
-    addEndpoints(name: string, body: string | undefined): Reply {
-      groups.addEndpoints(name, endpointsOf(body));
-      return ok();
+    addEndpoints(name: string, body: string | undefined): MaybePromise<Reply> {
+      return after(groups.addEndpoints(name, endpointsOf(body)), () => ok());
     },
 
     /** `DELETE /v2/topics/{name}/endpoints`: by url, name or both; an emptied group is deleted. */
-    removeEndpoints(name: string, body: string | undefined): Reply {
-      find(name);
-      groups.removeEndpoints(name, endpointsOf(body));
-      return ok();
+    removeEndpoints(name: string, body: string | undefined): MaybePromise<Reply> {
+      // Unknown is a 404 before the body is read, as it was; gone since is a 404 too.
+      return chain(find(name), () =>
+        after(groups.removeEndpoints(name, endpointsOf(body)), (g) => {
+          if (g === undefined) throw notFound(name);
+          return ok();
+        }),
+      );
     },
 
-    list(): Reply {
-      return ok(groups.list().map(describeUrlGroup));
+    list(): MaybePromise<Reply> {
+      return after(groups.list(), (list) => ok(list.map(describeUrlGroup)));
     },
 
-    get(name: string): Reply {
-      return ok(describeUrlGroup(find(name)));
+    get(name: string): MaybePromise<Reply> {
+      return after(find(name), (g) => ok(describeUrlGroup(g)));
     },
 
-    remove(name: string): Reply {
-      groups.delete(find(name).name);
-      return ok();
+    remove(name: string): MaybePromise<Reply> {
+      return after(groups.delete(name), (deleted) => {
+        if (!deleted) throw notFound(name);
+        return ok();
+      });
     },
 
     /** Routes `/v2/topics…`; `rest` is the path after `/v2/topics`. */
-    route(method: string, rest: string, body: string | undefined): Reply | undefined {
+    route(method: string, rest: string, body: string | undefined): MaybePromise<Reply> | undefined {
       if (rest === '' || rest === '/') return method === 'GET' ? handlers.list() : undefined;
       const m = /^\/([^/]+)(\/endpoints)?\/?$/.exec(rest);
       if (m === null) return undefined;

@@ -149,9 +149,9 @@ async function fingerprint(): Promise<string> {
     accepted: snapshot.engine.stats.accepted,
     cancelled: snapshot.engine.stats.cancelled,
     keys,
-    schedules: app.schedules.list().map((s) => [s.scheduleId, s.isPaused, s.cron]),
-    groups: app.urlGroups.list().map((g) => [g.name, g.endpoints.length]),
-    queues: app.queues.list().map((q) => [q.name, q.parallelism, q.paused]),
+    schedules: (await app.schedules.list()).map((s) => [s.scheduleId, s.isPaused, s.cron]),
+    groups: (await app.urlGroups.list()).map((g) => [g.name, g.endpoints.length]),
+    queues: (await app.queues.list()).map((q) => [q.name, q.parallelism, q.paused]),
     runs: [...app.workflows.all()].map((r) => [r.id, r.state, r.steps.length]),
   });
 }

@@ -1,0 +1,175 @@
+--[[
+  The shared message log (messages.ts): applies a batch of the event stream to the messages'
+  documents, once. Every server sends every batch it reads; `mlseq` says how far the log has
+  followed the stream, and events at or before it are skipped, so the first server to send a
+  batch applies it and the others change nothing.
+
+  KEYS[1]  the deployment's hash-tagged prefix
+  ARGV[1]  first seq of the batch
+  ARGV[2]  last seq of the batch
+  ARGV[3]  the ops, JSON: [[seq, op, id, at, a, b, c], …]
+             s: scheduled until a   w: waiting   f: attempt a starts
+             e: the attempt ended, status a, error b, retry at c (false: none)
+             d: delivered   c: cancelled   x: failed for good, reason a
+  ARGV[4]  keep bodies in the history: '1' or '0'
+  ARGV[5]  history max bytes     ARGV[6]  history max age, ms (-1: none)
+  ARGV[7]  dead letters max bytes   ARGV[8]  dead letters max age, ms (-1: none)
+  ARGV[9]  now, ms (for ages)
+
+  Returns { last applied seq, gap (1 when events before this batch were never applied), then per
+  dead letter dropped: message id, dlq id, why }.
+]]
+local P = KEYS[1]
+local from, upTo = tonumber(ARGV[1]), tonumber(ARGV[2])
+local last = tonumber(redis.call('GET', P .. 'mlseq') or '0')
+if upTo <= last then return { last, 0 } end
+local gap = (from > last + 1) and 1 or 0
+local ops = cjson.decode(ARGV[3])
+local keepBodies = ARGV[4] == '1'
+local hMax, hAge, dMax, dAge = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]),
+  tonumber(ARGV[8])
+local now = tonumber(ARGV[9])
+
+local docs, dirty = {}, {}
+local function load(id)
+  local m = docs[id]
+  if m == nil then
+    local raw = redis.call('HGET', P .. 'ml:' .. id, 'd')
+    m = raw and cjson.decode(raw) or false
+    if m and type(m.attempts) ~= 'table' then m.attempts = {} end
+    docs[id] = m
+  end
+  return m
+end
+
+local function dlqIdOf(id)
+  if string.sub(id, 1, 4) == 'msg_' then return 'dlq_' .. string.sub(id, 5) end
+  return 'dlq_' .. id
+end
+
+-- cjson writes an empty table as {}: attempts is always a list, so an empty one is left out
+-- (and read back as []).
+local function encode(m)
+  if #m.attempts == 0 then
+    local a = m.attempts
+    m.attempts = nil
+    local out = cjson.encode(m)
+    m.attempts = a
+    return out
+  end
+  return cjson.encode(m)
+end
+
+local function finish(id, m, status, at, reason)
+  local key = P .. 'ml:' .. id
+  m.status = status
+  m.endedAt = at
+  m.nextAt = nil
+  if reason then m.reason = reason end
+  redis.call('ZREM', P .. 'mll', id)
+  local bodyLen = redis.call('HSTRLEN', key, 'b')
+  if status == 'failed' then m.dlqId = dlqIdOf(id) end
+  local docLen = #encode(m)
+  if status == 'failed' then
+    local db = docLen + bodyLen
+    redis.call('ZADD', P .. 'mld', at, id)
+    redis.call('HSET', P .. 'mldi', m.dlqId, id)
+    redis.call('INCRBY', P .. 'mldb', db)
+    redis.call('HSET', key, 'db', db)
+  elseif not keepBodies and bodyLen > 0 then
+    redis.call('HDEL', key, 'b')
+    bodyLen = 0
+  end
+  -- A dead letter's body is counted in the dead-letter list, not twice.
+  local hb = docLen
+  if keepBodies and status ~= 'failed' then hb = hb + bodyLen end
+  redis.call('ZADD', P .. 'mlh', at, id)
+  redis.call('INCRBY', P .. 'mlhb', hb)
+  redis.call('HSET', key, 'hb', hb)
+end
+
+for _, op in ipairs(ops) do
+  local seq, kind, id, at = op[1], op[2], op[3], op[4]
+  if seq > last then
+    local m = load(id)
+    if m and m.endedAt == nil then
+      dirty[id] = true
+      if kind == 's' then
+        m.status = 'scheduled'
+        m.nextAt = op[5]
+      elseif kind == 'w' then
+        m.status = 'waiting'
+        m.nextAt = nil
+      elseif kind == 'f' then
+        m.status = 'in-flight'
+        m.nextAt = nil
+        m.attempts[#m.attempts + 1] = { attempt = op[5], startedAt = at }
+      elseif kind == 'e' then
+        local a = m.attempts[#m.attempts]
+        if a then
+          a.endedAt = at
+          if op[5] then a.status = op[5] end
+          if op[6] then a.error = op[6] end
+        end
+        if op[7] then
+          m.status = 'retry-scheduled'
+          m.nextAt = op[7]
+        end
+      elseif kind == 'd' then
+        finish(id, m, 'delivered', at)
+      elseif kind == 'c' then
+        finish(id, m, 'cancelled', at)
+      elseif kind == 'x' then
+        finish(id, m, 'failed', at, op[5])
+      end
+    end
+  end
+end
+
+for id in pairs(dirty) do
+  redis.call('HSET', P .. 'ml:' .. id, 'd', encode(docs[id]))
+end
+redis.call('SET', P .. 'mlseq', upTo)
+
+-- Retention: the oldest go first, while the list is over its bytes or they are over its age.
+local out = { upTo, gap }
+local function over(zset, bytesKey, maxBytes, maxAge)
+  local oldest = redis.call('ZRANGE', zset, 0, 0, 'WITHSCORES')
+  if #oldest == 0 then return nil end
+  if tonumber(redis.call('GET', bytesKey) or '0') > maxBytes then return oldest[1], 'bytes' end
+  if maxAge >= 0 and tonumber(oldest[2]) < now - maxAge then return oldest[1], 'age' end
+  return nil
+end
+
+while true do
+  local id = over(P .. 'mlh', P .. 'mlhb', hMax, hAge)
+  if id == nil then break end
+  local key = P .. 'ml:' .. id
+  redis.call('ZREM', P .. 'mlh', id)
+  redis.call('DECRBY', P .. 'mlhb', tonumber(redis.call('HGET', key, 'hb') or '0'))
+  if redis.call('ZSCORE', P .. 'mld', id) then
+    redis.call('HDEL', key, 'hb')
+  else
+    redis.call('DEL', key)
+  end
+end
+
+while true do
+  local id, why = over(P .. 'mld', P .. 'mldb', dMax, dAge)
+  if id == nil then break end
+  local key = P .. 'ml:' .. id
+  local dlqId = dlqIdOf(id)
+  redis.call('ZREM', P .. 'mld', id)
+  redis.call('HDEL', P .. 'mldi', dlqId)
+  redis.call('DECRBY', P .. 'mldb', tonumber(redis.call('HGET', key, 'db') or '0'))
+  -- Still in the history: kept there without its body.
+  if redis.call('ZSCORE', P .. 'mlh', id) then
+    redis.call('HDEL', key, 'b', 'db')
+  else
+    redis.call('DEL', key)
+  end
+  out[#out + 1] = id
+  out[#out + 1] = dlqId
+  out[#out + 1] = why
+end
+return out

@@ -1,0 +1,367 @@
+/**
+ * The message log in Redis: what `GET /v2/messages/{id}` and the dead-letter list answer, shared
+ * by every server on one prefix and kept across restarts (the memory store's is
+ * server/flow/message-log.ts, whose rules this follows).
+ *
+ * The server a message is published to writes its document before the flow store takes it
+ * (so no event can name a message the log does not have). Every server then follows the one
+ * event stream and sends each batch to `messages.lua`, which applies it once: `mlseq` says how
+ * far the log has followed, and whatever is at or before it is skipped. A server starting again
+ * first catches up from the stream (events written while every server was down).
+ *
+ *   ml:<id>   hash    d: the document (JSON, no body), b: the body, hb/db: bytes counted in the
+ *                     history / the dead-letter list
+ *   mll       zset    messages that have not ended, in the order they were taken in (by `mlc`)
+ *   mlh       zset    ended messages (the history), by end;  mlhb: its bytes
+ *   mld       zset    dead letters, by end;  mldi: dlq id → message id;  mldb: their bytes
+ *   mlseq     string  the last event seq applied
+ *
+ * Bytes are what Redis stores (the document's JSON and the body), bounded like the memory log's.
+ */
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import type { EngineEvent } from '../../../shared/events';
+import type { KeyId, MessageId, Millis } from '../../../shared/engine/units';
+import type { LoggedMessage, SharedMessageLog } from '../../flow/message-log';
+import { DEFAULT_RETENTION, type RetentionLimit } from '../../flow/retention';
+import type { MessagePayload } from '../../flow/types';
+import { decodePayload, encodePayload } from './codec';
+import { keyspace } from './keys';
+
+const APPLY = readFileSync(new URL('./messages.lua', import.meta.url), 'utf8');
+
+const REMOVE_DEAD_LETTER = `
+local P = KEYS[1]
+local id = redis.call('HGET', P .. 'mldi', ARGV[1])
+if not id then return 0 end
+redis.call('ZREM', P .. 'mld', id)
+redis.call('HDEL', P .. 'mldi', ARGV[1])
+local key = P .. 'ml:' .. id
+redis.call('DECRBY', P .. 'mldb', tonumber(redis.call('HGET', key, 'db') or '0'))
+if redis.call('ZSCORE', P .. 'mlh', id) then
+  redis.call('HDEL', key, 'b', 'db')
+else
+  redis.call('DEL', key)
+end
+return 1`;
+
+/**
+ * KEYS: the document's hash, the live set, its counter. ARGV: id, document, body (optional). The
+ * live set is in the order messages were taken in, across servers.
+ */
+const ACCEPTED = `
+if ARGV[3] then
+  redis.call('HSET', KEYS[1], 'd', ARGV[2], 'b', ARGV[3])
+else
+  redis.call('HSET', KEYS[1], 'd', ARGV[2])
+end
+redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
+return 1`;
+
+type WithScripts = Redis & {
+  messagesApply(prefix: string, ...args: string[]): Promise<Array<number | string>>;
+  messagesAccepted(
+    hash: string,
+    live: string,
+    counter: string,
+    id: string,
+    doc: string,
+    ...body: Buffer[]
+  ): Promise<number>;
+  messagesRemoveDeadLetter(prefix: string, dlqId: string): Promise<number>;
+};
+
+/** The document as stored: a `LoggedMessage` without its body and handle. */
+interface Doc {
+  messageId: MessageId;
+  flowControlKey: KeyId | null;
+  payload: Omit<MessagePayload, 'body'>;
+  createdAt: Millis;
+  status: LoggedMessage['status'];
+  attempts?: LoggedMessage['attempts'];
+  nextAt?: Millis;
+  endedAt?: Millis;
+  reason?: string;
+  label?: string;
+  urlGroup?: string;
+  dlqId?: string;
+}
+
+type Op = [number, string, string, number, ...unknown[]];
+
+/** The ops of `messages.lua` for the events the log follows (see MessageLog.apply). */
+function opsOf(events: readonly EngineEvent[]): Op[] {
+  const ops: Op[] = [];
+  for (const e of events) {
+    switch (e.type) {
+      case 'message:accepted':
+        if (e.notBefore !== undefined) ops.push([e.seq, 's', e.messageId, e.at, e.notBefore]);
+        break;
+      case 'message:waitlisted':
+        ops.push([e.seq, 'w', e.messageId, e.at]);
+        break;
+      case 'token:acquired':
+        ops.push([e.seq, 'f', e.messageId, e.at, e.attempt]);
+        break;
+      case 'token:handed-off':
+        ops.push([e.seq, 'f', e.to, e.at, e.attempt]);
+        break;
+      case 'delivery:succeeded':
+        ops.push([e.seq, 'e', e.messageId, e.at, e.status ?? false, false, false]);
+        break;
+      case 'delivery:failed':
+        ops.push([
+          e.seq,
+          'e',
+          e.messageId,
+          e.at,
+          e.status ?? false,
+          e.error ?? false,
+          e.retryAt ?? false,
+        ]);
+        break;
+      case 'message:delivered':
+        ops.push([e.seq, 'd', e.messageId, e.at]);
+        break;
+      case 'message:cancelled':
+        ops.push([e.seq, 'c', e.messageId, e.at]);
+        break;
+      case 'message:dead-lettered':
+        ops.push([e.seq, 'x', e.messageId, e.at, e.reason]);
+        break;
+      default:
+        break;
+    }
+  }
+  return ops;
+}
+
+export interface RedisMessagesOptions {
+  url: string;
+  prefix: string;
+  history?: RetentionLimit;
+  keepBodies?: boolean;
+  deadLetters?: RetentionLimit;
+  /** For ages; the system's by default. */
+  now?: () => number;
+  /** Told of each dead letter forgotten to stay within `deadLetters`. */
+  onDeadLetterDropped?: (m: { messageId: string; dlqId: string }, why: 'bytes' | 'age') => void;
+  warn: (msg: string, err?: unknown) => void;
+}
+
+export class RedisMessages implements SharedMessageLog {
+  private readonly redis: WithScripts;
+  private readonly space: string;
+  private readonly limits: string[];
+  private readonly now: () => number;
+  /** Batches wait here while one is being sent: in order, and together. */
+  private queued: EngineEvent[][] = [];
+  private sending: Promise<void> | null = null;
+  private started = false;
+
+  constructor(private readonly options: RedisMessagesOptions) {
+    this.space = keyspace(options.prefix);
+    const redis = new Redis(options.url);
+    redis.defineCommand('messagesApply', { numberOfKeys: 1, lua: APPLY });
+    redis.defineCommand('messagesAccepted', { numberOfKeys: 3, lua: ACCEPTED });
+    redis.defineCommand('messagesRemoveDeadLetter', { numberOfKeys: 1, lua: REMOVE_DEAD_LETTER });
+    this.redis = redis as WithScripts;
+    const history = options.history ?? DEFAULT_RETENTION.history;
+    const dead = options.deadLetters ?? DEFAULT_RETENTION.deadLetters;
+    this.limits = [
+      (options.keepBodies ?? DEFAULT_RETENTION.keepBodies) ? '1' : '0',
+      String(history.maxBytes),
+      String(history.maxAgeMs ?? -1),
+      String(dead.maxBytes),
+      String(dead.maxAgeMs ?? -1),
+    ];
+    this.now = options.now ?? Date.now;
+  }
+
+  private key(id: string): string {
+    return `${this.space}ml:${id}`;
+  }
+
+  /**
+   * Catches up with the event stream (what was written while no server followed it), then
+   * follows what `apply` is given. Call once, after `apply` is wired to the events.
+   */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.sending = this.catchUp()
+      .catch((err) => this.options.warn('message log: catching up with the events failed', err))
+      .then(() => this.sendQueued());
+  }
+
+  /** Writes a message's document before the flow store takes it. */
+  async accepted(
+    id: MessageId,
+    key: KeyId | null,
+    payload: MessagePayload,
+    at: Millis,
+    label?: string,
+    urlGroup?: string,
+  ): Promise<void> {
+    const { json, body } = encodePayload(payload);
+    const doc: Doc = {
+      messageId: id,
+      flowControlKey: key,
+      payload: JSON.parse(json) as Doc['payload'],
+      createdAt: at,
+      status: 'waiting',
+      ...(label !== undefined ? { label } : {}),
+      ...(urlGroup !== undefined ? { urlGroup } : {}),
+    };
+    await this.redis.messagesAccepted(
+      this.key(id),
+      `${this.space}mll`,
+      `${this.space}mlc`,
+      id,
+      JSON.stringify(doc),
+      ...(body === null ? [] : [body]),
+    );
+  }
+
+  /** Forgets a message the flow store refused after `accepted` wrote it. */
+  async discard(id: MessageId): Promise<void> {
+    await this.redis.multi().del(this.key(id)).zrem(`${this.space}mll`, id).exec();
+  }
+
+  /** Follows the store: call with every batch of events, in order. */
+  apply(events: readonly EngineEvent[]): void {
+    if (events.length === 0) return;
+    this.queued.push(events as EngineEvent[]);
+    if (this.sending === null && this.started) this.sending = this.sendQueued();
+  }
+
+  private async sendQueued(): Promise<void> {
+    while (this.queued.length > 0) {
+      const events = this.queued.flat();
+      this.queued = [];
+      try {
+        await this.send(events);
+      } catch (err) {
+        this.options.warn('message log: applying events failed', err);
+      }
+    }
+    this.sending = null;
+  }
+
+  private async send(events: readonly EngineEvent[]): Promise<void> {
+    const first = events[0]!.seq;
+    const last = events[events.length - 1]!.seq;
+    const reply = await this.redis.messagesApply(
+      this.space,
+      String(first),
+      String(last),
+      JSON.stringify(opsOf(events)),
+      ...this.limits,
+      String(this.now()),
+    );
+    if (reply[1] === 1)
+      this.options.warn(
+        `message log: events before seq ${first} were never applied (the event stream was trimmed past them)`,
+      );
+    for (let i = 2; i + 2 < reply.length; i += 3) {
+      this.options.onDeadLetterDropped?.(
+        { messageId: String(reply[i]), dlqId: String(reply[i + 1]) },
+        reply[i + 2] === 'bytes' ? 'bytes' : 'age',
+      );
+    }
+  }
+
+  /** Applies the stream's entries after what the log has followed, in chunks. */
+  private async catchUp(): Promise<void> {
+    const stream = `${this.space}events`;
+    let from = '-';
+    for (;;) {
+      const entries = await this.redis.xrange(stream, from, '+', 'COUNT', 1000);
+      if (entries.length === 0) return;
+      const events: EngineEvent[] = [];
+      for (const [, fields] of entries) {
+        const i = fields.indexOf('e');
+        if (i >= 0 && i % 2 === 0) events.push(...(JSON.parse(fields[i + 1]!) as EngineEvent[]));
+      }
+      const applied = Number((await this.redis.get(`${this.space}mlseq`)) ?? 0);
+      const fresh = events.filter((e) => e.seq > applied);
+      if (fresh.length > 0) await this.send(fresh);
+      from = `(${entries[entries.length - 1]![0]}`;
+    }
+  }
+
+  /** Resolves once every batch given so far has been applied (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.sending !== null) await this.sending;
+  }
+
+  async get(id: MessageId): Promise<LoggedMessage | undefined> {
+    const [d, b] = await this.redis.hmgetBuffer(this.key(id), 'd', 'b');
+    return d === null || d === undefined ? undefined : this.read(d, b ?? null);
+  }
+
+  async pending(): Promise<LoggedMessage[]> {
+    return this.readAll(await this.redis.zrange(`${this.space}mll`, 0, -1));
+  }
+
+  /** The dead letters, oldest first. */
+  async deadLetters(): Promise<LoggedMessage[]> {
+    const oldest = (this.options.deadLetters ?? DEFAULT_RETENTION.deadLetters).maxAgeMs;
+    const ids = await this.redis.zrangebyscore(
+      `${this.space}mld`,
+      oldest === null ? '-inf' : this.now() - oldest,
+      '+inf',
+    );
+    return this.readAll(ids);
+  }
+
+  async deadLetter(dlqId: string): Promise<LoggedMessage | undefined> {
+    const id = await this.redis.hget(`${this.space}mldi`, dlqId);
+    return id === null ? undefined : this.get(id as MessageId);
+  }
+
+  async removeDeadLetter(dlqId: string): Promise<boolean> {
+    return (await this.redis.messagesRemoveDeadLetter(this.space, dlqId)) === 1;
+  }
+
+  async close(): Promise<void> {
+    await this.settled();
+    await this.redis.quit();
+  }
+
+  private async readAll(ids: string[]): Promise<LoggedMessage[]> {
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hmgetBuffer(this.key(id), 'd', 'b');
+    const replies = (await pipe.exec()) ?? [];
+    const out: LoggedMessage[] = [];
+    for (const [err, value] of replies) {
+      if (err !== null) throw err;
+      const [d, b] = value as [Buffer | null, Buffer | null];
+      if (d !== null) out.push(this.read(d, b));
+    }
+    return out;
+  }
+
+  private read(d: Buffer, b: Buffer | null): LoggedMessage {
+    const doc = JSON.parse(d.toString('utf8')) as Doc;
+    const payload = decodePayload(Buffer.from(JSON.stringify(doc.payload)), b);
+    const ended = doc.endedAt !== undefined;
+    return {
+      messageId: doc.messageId,
+      flowControlKey: doc.flowControlKey,
+      payload,
+      createdAt: doc.createdAt,
+      status: doc.status,
+      attempts: Array.isArray(doc.attempts) ? doc.attempts : [],
+      ...(doc.nextAt !== undefined ? { nextAt: doc.nextAt } : {}),
+      ...(doc.endedAt !== undefined ? { endedAt: doc.endedAt } : {}),
+      ...(doc.reason !== undefined ? { reason: doc.reason } : {}),
+      ...(doc.label !== undefined ? { label: doc.label } : {}),
+      ...(doc.urlGroup !== undefined ? { urlGroup: doc.urlGroup } : {}),
+      ...(doc.dlqId !== undefined ? { dlqId: doc.dlqId } : {}),
+      // The Redis store cancels by id.
+      ...(ended ? {} : { handle: { id: doc.messageId, data: undefined } }),
+    };
+  }
+}

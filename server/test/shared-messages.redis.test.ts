@@ -1,0 +1,153 @@
+/**
+ * The message log on Redis, as a user sees it through the API: any server answers for any
+ * message and dead letter, whichever server took it in, and a restart of every server keeps them.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { RedisDedupIds } from '../store/dedup';
+import { RedisMessages } from '../store/redis/messages';
+import { RedisRecords } from '../store/redis/records';
+import { RedisStore } from '../store/redis/redis-store';
+import { deletePrefix, testPrefix } from '../store/redis/testing';
+import { testRedisUrl } from '../store/contract/test-redis-url';
+import { collectEvents, startApp, type Running } from './helpers';
+
+let cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const fn of cleanup.reverse()) await fn();
+  cleanup = [];
+});
+
+interface Shown {
+  messageId: string;
+  state: string;
+  url: string;
+  body?: string;
+  attempts: Array<{ attempt: number; status?: number }>;
+  dlqId?: string;
+  flowControlKey?: string;
+}
+
+async function server(prefix: string): Promise<Running & { log: RedisMessages }> {
+  const url = testRedisUrl();
+  const store = await RedisStore.open({ url, prefix });
+  const log = new RedisMessages({ url, prefix, warn: (msg) => console.warn(msg) });
+  const running = await startApp({
+    store,
+    dedupIds: new RedisDedupIds(url, prefix),
+    records: new RedisRecords(url, prefix),
+    sharedLog: log,
+  });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await running.close();
+  };
+  cleanup.push(close);
+  return { ...running, close, log };
+}
+
+async function publish(base: string, destination: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${base}/v2/publish/${destination}`, {
+    method: 'POST',
+    headers: {
+      'Upstash-Flow-Control-Key': 'shared-log',
+      'Upstash-Flow-Control-Value': 'parallelism=3',
+      ...headers,
+    },
+    body: 'hello',
+  });
+  if (res.status !== 200) throw new Error(`publish: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { messageId: string }).messageId;
+}
+
+const json = async <T>(res: Response): Promise<T> => {
+  expect(res.status).toBe(200);
+  return (await res.json()) as T;
+};
+
+describe('the message log on Redis', () => {
+  it('answers the same on every server, and keeps messages and dead letters across a restart', async () => {
+    const prefix = testPrefix('shared-log');
+    cleanup.push(() => deletePrefix(prefix, testRedisUrl()));
+    const a = await server(prefix);
+    const b = await server(prefix);
+
+    const ended = collectEvents(
+      b.app,
+      (e) => e.type === 'message:delivered' || e.type === 'message:dead-lettered',
+      2,
+    );
+    const ok = await publish(a.base, 'sim://work?duration=20ms');
+    const bad = await publish(a.base, 'sim://work?duration=20ms&fail=1&status=500', {
+      'Upstash-Retries': '0',
+    });
+    const waiting = await publish(a.base, 'sim://work', { 'Upstash-Delay': '1h' });
+    await ended;
+    await a.log.settled();
+    await b.log.settled();
+
+    // Server b never saw these published, yet answers for each.
+    const shownOk = await json<Shown>(await fetch(`${b.base}/v2/messages/${ok}`));
+    expect(shownOk).toMatchObject({
+      messageId: ok,
+      state: 'delivered',
+      url: 'sim://work?duration=20ms',
+      flowControlKey: 'shared-log',
+    });
+    expect(shownOk.attempts).toMatchObject([{ attempt: 0, status: 200 }]);
+    const shownWaiting = await json<Shown>(await fetch(`${b.base}/v2/messages/${waiting}`));
+    expect(shownWaiting).toMatchObject({ state: 'scheduled', body: 'hello' });
+
+    const dlq = await json<{ messages: Shown[] }>(await fetch(`${b.base}/v2/dlq`));
+    expect(dlq.messages.map((m) => m.messageId)).toEqual([bad]);
+    expect(dlq.messages[0]).toMatchObject({ state: 'failed', body: 'hello' });
+    const dlqId = dlq.messages[0]!.dlqId!;
+
+    // A stop of every server: the log is in Redis.
+    await a.close();
+    await b.close();
+    const c = await server(prefix);
+    expect(await json<Shown>(await fetch(`${c.base}/v2/messages/${ok}`))).toMatchObject({
+      state: 'delivered',
+    });
+    expect(await json<Shown>(await fetch(`${c.base}/v2/messages/${waiting}`))).toMatchObject({
+      state: 'scheduled',
+    });
+    const again = await json<{ messages: Shown[] }>(await fetch(`${c.base}/v2/dlq`));
+    expect(again.messages.map((m) => m.dlqId)).toEqual([dlqId]);
+
+    // A cancel through the restarted server ends the message every server knows.
+    const cancelled = await fetch(`${c.base}/v2/messages/${waiting}`, { method: 'DELETE' });
+    expect(cancelled.status).toBe(200);
+    await c.log.settled();
+    await expect
+      .poll(async () => (await json<Shown>(await fetch(`${c.base}/v2/messages/${waiting}`))).state)
+      .toBe('cancelled');
+
+    // Deleting the dead letter on one server deletes it for all.
+    expect((await fetch(`${c.base}/v2/dlq/${dlqId}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await fetch(`${c.base}/v2/dlq/${dlqId}`, { method: 'DELETE' })).status).toBe(404);
+    expect((await json<{ messages: Shown[] }>(await fetch(`${c.base}/v2/dlq`))).messages).toEqual(
+      [],
+    );
+  });
+
+  it('applies each event once however many servers follow the stream', async () => {
+    const prefix = testPrefix('shared-log');
+    cleanup.push(() => deletePrefix(prefix, testRedisUrl()));
+    const servers = [await server(prefix), await server(prefix), await server(prefix)];
+    const delivered = collectEvents(servers[0]!.app, (e) => e.type === 'message:delivered', 30);
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++)
+      ids.push(await publish(servers[i % 3]!.base, 'sim://work?duration=5ms'));
+    await delivered;
+    for (const s of servers) await s.log.settled();
+    for (const id of ids) {
+      const shown = await json<Shown>(await fetch(`${servers[1]!.base}/v2/messages/${id}`));
+      expect(shown.state).toBe('delivered');
+      // Three servers sent the same events: one attempt each, never three.
+      expect(shown.attempts).toHaveLength(1);
+    }
+  });
+});
