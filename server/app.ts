@@ -185,9 +185,11 @@ export function createApp(options: AppOptions): App {
   const schedules = new Schedules({
     clock,
     timers,
+    records,
     publish: (parsed) => publisher.publish(parsed),
     onError: (scheduleId, err) =>
       options.log.warn({ err, scheduleId }, 'a schedule tick could not publish'),
+    warn,
   });
   const urlGroups = new UrlGroups(clock, records);
   const queues = new Queues(controller, records);
@@ -261,12 +263,12 @@ export function createApp(options: AppOptions): App {
     workflows,
     async shutdown(timeoutMs) {
       stopping = true;
-      schedules.close();
+      await schedules.close();
       waiters.close();
       return drain(controller, timeoutMs);
     },
     async close() {
-      schedules.close();
+      await schedules.close();
       waiters.close();
       realtime.close();
       await controller.close();

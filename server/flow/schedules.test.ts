@@ -2,11 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { messageId } from '../../shared/engine/units';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import type { HeaderBag, ParsedPublish } from '../../shared/protocol/publish';
-import { nextTick, parseCron, Schedules } from './schedules';
+import type { MaybePromise } from '../store/flow-store';
+import { nextTick, parseCron } from './cron';
+import { Schedules } from './schedules';
 import { manualTime } from '../test/manual-time';
 
 const T0 = Date.UTC(2030, 0, 15, 10, 0, 30); // a Tuesday, 30 s past 10:00 UTC
 const MIN = 60_000;
+
+/** Memory records answer at once, and so does every method here: a promise fails the test. */
+function sync<T>(value: MaybePromise<T>): T {
+  if (value instanceof Promise) throw new Error('a promise where memory records answer at once');
+  return value;
+}
 
 function setup(start = T0) {
   const time = manualTime(start);
@@ -30,7 +38,7 @@ function setup(start = T0) {
     newId: () => `scd_${++ids}`,
   });
   const create = (cron: string, extra: HeaderBag = {}, dest = 'sim://tick', body?: string) =>
-    schedules.create(dest, { 'upstash-cron': cron, ...extra }, body).scheduleId;
+    sync(schedules.create(dest, { 'upstash-cron': cron, ...extra }, body)).scheduleId;
   return {
     time,
     schedules,
@@ -89,7 +97,7 @@ describe('Schedules', () => {
       'hello',
     );
     const first = Date.UTC(2030, 0, 15, 10, 5);
-    expect(schedules.get(id)?.nextScheduleTime).toBe(first);
+    expect(sync(schedules.get(id))?.nextScheduleTime).toBe(first);
     expect(time.armed()).toEqual([first]);
     time.advance(first - 1);
     expect(published).toHaveLength(0);
@@ -103,7 +111,7 @@ describe('Schedules', () => {
       body: new TextEncoder().encode('hello'),
     });
     expect(p.input).toEqual({ key: 'k', config: { parallelism: 2 }, notBefore: first + 10_000 });
-    const s = schedules.get(id)!;
+    const s = sync(schedules.get(id))!;
     expect(s.lastScheduleTime).toBe(first);
     expect(s.lastMessageIds).toEqual(['msg_1']);
     expect(s.nextScheduleTime).toBe(first + 5 * MIN);
@@ -117,7 +125,7 @@ describe('Schedules', () => {
       first + 15 * MIN,
     ]);
     expect(published[3]!.parsed.input.notBefore).toBe(first + 15 * MIN + 10_000);
-    expect(schedules.get(id)?.lastMessageIds).toEqual(['msg_4']);
+    expect(sync(schedules.get(id))?.lastMessageIds).toEqual(['msg_4']);
   });
 
   it('does not publish while paused, and resumes at the next tick after resume', () => {
@@ -125,29 +133,29 @@ describe('Schedules', () => {
     const id = create('* * * * *');
     time.advance(T0 + 30_000);
     expect(published).toHaveLength(1);
-    expect(schedules.pause(id)).toBe(true);
-    expect(schedules.get(id)).toMatchObject({ isPaused: true });
-    expect(schedules.get(id)?.nextScheduleTime).toBeUndefined();
+    expect(sync(schedules.pause(id))).toBe(true);
+    expect(sync(schedules.get(id))).toMatchObject({ isPaused: true });
+    expect(sync(schedules.get(id))?.nextScheduleTime).toBeUndefined();
     expect(time.armed()).toEqual([]);
     time.advance(T0 + 10 * MIN);
     expect(published).toHaveLength(1);
-    expect(schedules.resume(id)).toBe(true);
+    expect(sync(schedules.resume(id))).toBe(true);
     const next = Date.UTC(2030, 0, 15, 10, 11);
-    expect(schedules.get(id)).toMatchObject({ isPaused: false, nextScheduleTime: next });
+    expect(sync(schedules.get(id))).toMatchObject({ isPaused: false, nextScheduleTime: next });
     time.advance(next);
     expect(published.map((x) => x.at)).toEqual([T0 + 30_000, next]);
     // Resuming one that runs changes nothing; unknown ids say so.
-    expect(schedules.resume(id)).toBe(true);
+    expect(sync(schedules.resume(id))).toBe(true);
     expect(time.armed()).toEqual([next + MIN]);
-    expect(schedules.pause('scd_nope')).toBe(false);
-    expect(schedules.resume('scd_nope')).toBe(false);
+    expect(sync(schedules.pause('scd_nope'))).toBe(false);
+    expect(sync(schedules.resume('scd_nope'))).toBe(false);
   });
 
   it('replaces the schedule created again under the same id', () => {
     const { time, schedules, published, create } = setup();
     const id = create('* * * * *', { 'upstash-schedule-id': 'mine' }, 'sim://old');
     expect(id).toBe('mine');
-    schedules.pause(id);
+    sync(schedules.pause(id));
     time.advance(T0 + MIN);
     expect(
       create(
@@ -156,8 +164,8 @@ describe('Schedules', () => {
         'sim://new',
       ),
     ).toBe('mine');
-    expect(schedules.list()).toHaveLength(1);
-    const s = schedules.get('mine')!;
+    expect(sync(schedules.list())).toHaveLength(1);
+    const s = sync(schedules.get('mine'))!;
     expect(s).toMatchObject({ cron: '*/10 * * * *', destination: 'sim://new', isPaused: false });
     expect(s.nextScheduleTime).toBe(Date.UTC(2030, 0, 15, 10, 10));
     // One timer: the old schedule's is gone.
@@ -173,12 +181,12 @@ describe('Schedules', () => {
     const b = create('* * * * *');
     time.advance(T0 + 30_000);
     expect(published).toHaveLength(2);
-    expect(schedules.delete(a)).toBe(true);
-    expect(schedules.delete(a)).toBe(false);
-    expect(schedules.get(a)).toBeUndefined();
+    expect(sync(schedules.delete(a))).toBe(true);
+    expect(sync(schedules.delete(a))).toBe(false);
+    expect(sync(schedules.get(a))).toBeUndefined();
     time.advance(T0 + 5 * MIN);
     expect(published).toHaveLength(6);
-    expect(schedules.list().map((s) => s.scheduleId)).toEqual([b]);
+    expect(sync(schedules.list()).map((s) => s.scheduleId)).toEqual([b]);
   });
 
   it('reads the fields in the CRON_TZ zone', () => {
@@ -187,17 +195,17 @@ describe('Schedules', () => {
     const ny = create('CRON_TZ=America/New_York 0 9 * * *');
     const kol = create('CRON_TZ=Asia/Kolkata 0 9 * * *');
     const utc = create('0 9 * * *');
-    expect(schedules.get(ny)?.nextScheduleTime).toBe(Date.UTC(2030, 0, 15, 14, 0));
-    expect(schedules.get(kol)?.nextScheduleTime).toBe(Date.UTC(2030, 0, 16, 3, 30));
-    expect(schedules.get(utc)?.nextScheduleTime).toBe(Date.UTC(2030, 0, 16, 9, 0));
-    expect(schedules.get(ny)?.cron).toBe('CRON_TZ=America/New_York 0 9 * * *');
+    expect(sync(schedules.get(ny))?.nextScheduleTime).toBe(Date.UTC(2030, 0, 15, 14, 0));
+    expect(sync(schedules.get(kol))?.nextScheduleTime).toBe(Date.UTC(2030, 0, 16, 3, 30));
+    expect(sync(schedules.get(utc))?.nextScheduleTime).toBe(Date.UTC(2030, 0, 16, 9, 0));
+    expect(sync(schedules.get(ny))?.cron).toBe('CRON_TZ=America/New_York 0 9 * * *');
   });
 
   it("re-arms a tick beyond setTimeout's longest delay, and publishes only when it comes", () => {
     const { time, schedules, published, create } = setup();
     const id = create('0 0 1 1 *'); // once a year, 1 January 00:00 UTC
     const tick = Date.UTC(2031, 0, 1);
-    expect(schedules.get(id)?.nextScheduleTime).toBe(tick);
+    expect(sync(schedules.get(id))?.nextScheduleTime).toBe(tick);
     expect(time.delays()).toEqual([2_147_483_647]);
     time.advance(T0 + 2_147_483_647);
     expect(published).toHaveLength(0);
@@ -207,7 +215,7 @@ describe('Schedules', () => {
     expect(time.armed()).toEqual([tick]);
     time.advance(tick);
     expect(published.map((x) => x.at)).toEqual([tick]);
-    expect(schedules.get(id)?.nextScheduleTime).toBe(Date.UTC(2032, 0, 1));
+    expect(sync(schedules.get(id))?.nextScheduleTime).toBe(Date.UTC(2032, 0, 1));
   });
 
   it('publishes once when time jumps over several ticks, then keeps to the cron', () => {
@@ -226,7 +234,10 @@ describe('Schedules', () => {
     failNext();
     time.advance(T0 + 30_000);
     expect(errors).toHaveLength(1);
-    expect(schedules.get(id)).toMatchObject({ lastScheduleTime: T0 + 30_000, lastMessageIds: [] });
+    expect(sync(schedules.get(id))).toMatchObject({
+      lastScheduleTime: T0 + 30_000,
+      lastMessageIds: [],
+    });
     time.advance(T0 + 90_000);
     expect(published).toHaveLength(1);
   });
@@ -253,16 +264,18 @@ describe('Schedules', () => {
   ])('refuses a %s and creates nothing', (_name, headers, dest, message) => {
     const { time, schedules, create } = setup();
     create('* * * * *', { 'upstash-schedule-id': 'keep' });
-    const before = schedules.get('keep');
+    const before = sync(schedules.get('keep'));
     expect(() =>
-      schedules.create(
-        dest,
-        { ...headers, 'upstash-schedule-id': headers['upstash-schedule-id'] ?? 'keep' },
-        undefined,
+      sync(
+        schedules.create(
+          dest,
+          { ...headers, 'upstash-schedule-id': headers['upstash-schedule-id'] ?? 'keep' },
+          undefined,
+        ),
       ),
     ).toThrow(message);
-    expect(schedules.list()).toHaveLength(1);
-    expect(schedules.get('keep')).toBe(before);
+    expect(sync(schedules.list())).toHaveLength(1);
+    expect(sync(schedules.get('keep'))).toEqual(before);
     expect(time.armed()).toHaveLength(1);
   });
 

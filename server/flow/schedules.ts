@@ -1,80 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { CronExpressionParser } from 'cron-parser';
 import type { MessageId, Millis } from '../../shared/engine/units';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
-import { attempt, type MaybePromise } from '../store/flow-store';
+import { after, attempt, type MaybePromise } from '../store/flow-store';
+import { jsonCodec, MemoryRecords, type Collection, type Records } from '../store/records';
+import { nextTick, parseCron, type CronSpec } from './cron';
 import { systemTimers, type Clock, type Timers } from './types';
 
 /** setTimeout's longest delay; a later tick is re-armed when this one fires. */
 const MAX_TIMER_DELAY = 2_147_483_647;
-const CRON_FIELDS = 'minute hour day-of-month month day-of-week';
-const CRON_HELP = `a 5-field cron expression (${CRON_FIELDS}) like "*/5 * * * *", optionally prefixed "CRON_TZ=<IANA zone> "`;
 /** Headers a schedule does not keep for its messages: its own, and the client's telemetry. */
 const NOT_KEPT = /^upstash-(cron|schedule-id|telemetry-.*)$/;
 
-/** A parsed `Upstash-Cron`: the five fields and the zone they are read in. */
-export interface CronSpec {
-  expression: string;
-  tz: string;
-}
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Reads `Upstash-Cron`: five fields (QStash has no seconds field), optionally prefixed
- * `CRON_TZ=<IANA zone> `; UTC otherwise. Throws `InvalidRequest` saying what is wrong.
- */
-export function parseCron(raw: string | undefined): CronSpec {
-  if (raw === undefined || raw.trim() === '')
-    throw new InvalidRequest(`Upstash-Cron is required: ${CRON_HELP}`);
-  let text = raw.trim();
-  let tz = 'UTC';
-  const zoned = /^CRON_TZ=(\S*)\s*(.*)$/.exec(text);
-  if (zoned !== null) {
-    tz = zoned[1]!;
-    text = zoned[2]!;
-    if (tz === '' || !isTimeZone(tz))
-      throw new InvalidRequest(`Upstash-Cron: "${tz}" in CRON_TZ is not an IANA time zone`);
-  }
-  const fields = text === '' ? [] : text.split(/\s+/);
-  if (fields.length !== 5) {
-    const seconds = fields.length === 6 ? ' (a seconds field is not supported)' : '';
-    throw new InvalidRequest(
-      `Upstash-Cron must have 5 fields (${CRON_FIELDS}), got ${fields.length} in "${raw}"${seconds}`,
-    );
-  }
-  const spec = { expression: fields.join(' '), tz };
-  try {
-    CronExpressionParser.parse(spec.expression, { tz });
-  } catch (err) {
-    throw new InvalidRequest(
-      `Upstash-Cron "${raw}" is not a valid cron expression: ${(err as Error).message}`,
-    );
-  }
-  return spec;
-}
-
-/** The first tick strictly after `after`, or null when the expression has none. */
-export function nextTick(spec: CronSpec, after: number): Millis | null {
-  try {
-    const at = CronExpressionParser.parse(spec.expression, { currentDate: after, tz: spec.tz })
-      .next()
-      .getTime();
-    return Number.isFinite(at) ? (at as Millis) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** A schedule as stored; the API describes it from these fields. */
+/** A schedule as stored; the API describes it from these fields. A value read is a copy. */
 export interface Schedule {
   readonly scheduleId: string;
   /** `Upstash-Cron` as given (with its `CRON_TZ=` prefix). */
@@ -88,40 +26,98 @@ export interface Schedule {
   /** The headers as read at creation: what each message will carry (for describing it). */
   readonly template: ParsedPublish;
   readonly createdAt: Millis;
-  isPaused: boolean;
+  readonly isPaused: boolean;
   /** The next tick while not paused. */
-  nextScheduleTime?: Millis;
+  readonly nextScheduleTime?: Millis;
   /** When it last fired. */
-  lastScheduleTime?: Millis;
-  /** The message(s) its last tick published. */
-  lastMessageIds: MessageId[];
+  readonly lastScheduleTime?: Millis;
+  /** The message(s) its last tick published (none until that tick's publish is done). */
+  readonly lastMessageIds: readonly MessageId[];
 }
+
+/** What the records keep: all but the template, which is re-derived when read. */
+type StoredSchedule = Omit<Schedule, 'template'>;
 
 export interface SchedulesOptions {
   clock: Clock;
   timers?: Timers;
+  /** Where the schedules live (collection `schedules`); this process's memory by default. */
+  records?: Records;
+  /**
+   * With records shared between servers (Redis): how often this server re-reads them to arm its
+   * timers for the schedules other servers created, changed or deleted. 1 s by default.
+   */
+  pollMs?: number;
   /** Publishes one tick's message, as `POST /v2/publish/{destination}` would. */
   publish: (parsed: ParsedPublish) => MaybePromise<{ messageId: MessageId }>;
   /** Told when a tick could not publish (the schedule keeps its next ticks). */
   onError?: (scheduleId: string, err: unknown) => void;
+  /** Told when the records could not be read or written outside a request (a poll, a tick). */
+  warn?: (msg: string, err: unknown) => void;
   newId?: () => string;
 }
 
 export const randomScheduleId = (): string => `scd_${randomBytes(15).toString('base64url')}`;
 
+/** Tries of one read-compare-write before giving up (each failure is another server's change). */
+const MAX_TRIES = 10;
+
+/** `after` whose step may answer a promise too (a promise's `then` flattens it). */
+function andThen<T, R>(value: MaybePromise<T>, then: (v: T) => MaybePromise<R>): MaybePromise<R> {
+  return after(value, then) as MaybePromise<R>;
+}
+
+function toSchedule(doc: StoredSchedule): Schedule {
+  // parsePublish is a function of these four: the same template as at creation.
+  return { ...doc, template: parsePublish(doc.destination, doc.headers, doc.body, doc.createdAt) };
+}
+
+/** The doc with its next tick set, or removed when there is none. */
+function withNext(doc: StoredSchedule, next: Millis | null | undefined): StoredSchedule {
+  const { nextScheduleTime: _, ...rest } = doc;
+  return next === null || next === undefined ? rest : { ...rest, nextScheduleTime: next };
+}
+
 /**
- * QStash schedules, in memory: each publishes one message at every tick of its cron expression
- * (not while paused), exactly as a publish with its stored headers and body at that instant would.
- * One timer per schedule, armed through the injected clock and timers.
+ * QStash schedules: each publishes one message at every tick of its cron expression (not while
+ * paused), exactly as a publish with its stored headers and body at that instant would.
+ *
+ * The schedules live in the records (shared by every server on one Redis); each server arms one
+ * timer per schedule, through the injected clock and timers. When a timer fires, the server reads
+ * the schedule again and claims the tick with a compare-and-set that moves `nextScheduleTime` on:
+ * of the servers whose timers fired for one tick, only the one whose write lands publishes; the
+ * others find the tick taken (or the schedule paused, changed or deleted) and re-arm from what
+ * they read. On shared records every server re-reads the collection every `pollMs` to arm for the
+ * schedules another server created or changed; on memory every change is made here, so none is.
+ *
+ * A tick that comes late (the machine slept, or every server was down over it) publishes once
+ * when it is found, then the schedule keeps to its cron from then on: missed ticks are not made
+ * up. QStash skips a missed tick instead; telling "missed" from "merely late" (another server
+ * about to claim it) would need a grace period, and one late message errs on the side of a job
+ * that runs rather than one that silently does not.
  */
 export class Schedules {
   private readonly clock: Clock;
   private readonly timers: Timers;
   private readonly publish: SchedulesOptions['publish'];
   private readonly onError: NonNullable<SchedulesOptions['onError']>;
+  private readonly warn: NonNullable<SchedulesOptions['warn']>;
   private readonly newId: () => string;
-  private readonly schedules = new Map<string, Schedule>();
-  private readonly handles = new Map<string, unknown>();
+  private readonly docs: Collection<StoredSchedule>;
+  /** True when other servers may change the records: then they are polled. */
+  private readonly shared: boolean;
+  private readonly pollMs: number;
+  /** Each schedule's timer on this server, and the tick it is armed for. */
+  private readonly armed = new Map<string, { handle: unknown; at: Millis }>();
+  private pollHandle: unknown = undefined;
+  /** Store operations under way (on shared records), which `close` waits for. */
+  private readonly pending = new Set<Promise<void>>();
+  /**
+   * The schedules this server armed or disarmed from a fresher read than a poll under way may
+   * have: `version` is bumped at each, and a poll leaves alone the ids changed after it began.
+   */
+  private version = 0;
+  private readonly changed = new Map<string, number>();
   private closed = false;
 
   constructor(options: SchedulesOptions) {
@@ -129,26 +125,33 @@ export class Schedules {
     this.timers = options.timers ?? systemTimers;
     this.publish = options.publish;
     this.onError = options.onError ?? (() => {});
+    this.warn = options.warn ?? (() => {});
     this.newId = options.newId ?? randomScheduleId;
+    const records = options.records ?? new MemoryRecords();
+    this.docs = records.collection('schedules', jsonCodec<StoredSchedule>());
+    this.shared = records.kind !== 'memory';
+    this.pollMs = options.pollMs ?? 1000;
+    // Arms for the schedules there already (after a restart, they tick again).
+    this.poll();
   }
 
   /**
-   * Creates a schedule, or replaces the one under `Upstash-Schedule-Id`. Everything is checked
-   * first (cron, id, destination, every publish header): bad input throws `InvalidRequest` and
-   * changes nothing.
+   * Creates a schedule, or replaces the one under `Upstash-Schedule-Id` (keeping its place in the
+   * list). Everything is checked first (cron, id, destination, every publish header): bad input
+   * throws `InvalidRequest` and changes nothing.
    */
   create(
     destination: string,
     headers: HeaderBag,
     body: Uint8Array | string | undefined,
-  ): { scheduleId: string } {
+  ): MaybePromise<{ scheduleId: string }> {
     if (destination === '')
       throw new InvalidRequest('destination is missing: POST /v2/schedules/{destination}');
     const now = this.clock.now();
     const cron = headers['upstash-cron'];
     const spec = parseCron(cron);
-    if (nextTick(spec, now) === null)
-      throw new InvalidRequest(`Upstash-Cron "${cron}" has no future tick`);
+    const first = nextTick(spec, now);
+    if (first === null) throw new InvalidRequest(`Upstash-Cron "${cron}" has no future tick`);
     const givenId = headers['upstash-schedule-id'];
     if (givenId !== undefined && !/^[^\s/?#%]{1,256}$/.test(givenId)) {
       throw new InvalidRequest(
@@ -163,119 +166,247 @@ export class Schedules {
     const template = parsePublish(destination, kept, body, now);
     const scheduleId = givenId ?? this.newId();
     // A schedule created again under its id is replaced whole: a new schedule, not paused.
-    this.disarm(scheduleId);
-    const schedule: Schedule = {
+    const doc: StoredSchedule = {
       scheduleId,
       cron: cron!,
       spec,
       destination,
       headers: kept,
       ...(template.payload.body !== undefined ? { body: template.payload.body } : {}),
-      template,
       createdAt: now,
       isPaused: false,
+      nextScheduleTime: first,
       lastMessageIds: [],
     };
-    this.schedules.delete(scheduleId);
-    this.schedules.set(scheduleId, schedule);
-    this.armNext(schedule);
-    return { scheduleId };
+    return after(this.docs.put(scheduleId, doc), () => {
+      this.armFor(doc);
+      return { scheduleId };
+    });
   }
 
-  get(scheduleId: string): Readonly<Schedule> | undefined {
-    return this.schedules.get(scheduleId);
+  get(scheduleId: string): MaybePromise<Schedule | undefined> {
+    return after(this.docs.get(scheduleId), (doc) =>
+      doc === undefined ? undefined : toSchedule(doc),
+    );
   }
 
-  /** Every schedule, in creation order. */
-  list(): Readonly<Schedule>[] {
-    return [...this.schedules.values()];
+  /** Every schedule, in the order they were first created. */
+  list(): MaybePromise<Schedule[]> {
+    return after(this.docs.list(), (docs) => docs.map(toSchedule));
   }
 
   /** False when unknown. */
-  delete(scheduleId: string): boolean {
-    if (!this.schedules.has(scheduleId)) return false;
-    this.disarm(scheduleId);
-    this.schedules.delete(scheduleId);
-    return true;
+  delete(scheduleId: string): MaybePromise<boolean> {
+    return after(this.docs.delete(scheduleId), (had) => {
+      this.disarm(scheduleId);
+      return had;
+    });
   }
 
-  /** Stops its ticks until resumed; false when unknown. */
-  pause(scheduleId: string): boolean {
-    const s = this.schedules.get(scheduleId);
-    if (s === undefined) return false;
-    s.isPaused = true;
-    this.disarm(scheduleId);
-    delete s.nextScheduleTime;
-    return true;
+  /** Stops its ticks (on every server) until resumed; false when unknown. */
+  pause(scheduleId: string): MaybePromise<boolean> {
+    return this.update(scheduleId, (s) =>
+      s.isPaused ? s : { ...withNext(s, undefined), isPaused: true },
+    );
   }
 
   /** Ticks again from the next one after now (missed ticks are not made up); false when unknown. */
-  resume(scheduleId: string): boolean {
-    const s = this.schedules.get(scheduleId);
-    if (s === undefined) return false;
-    if (s.isPaused) {
-      s.isPaused = false;
-      this.armNext(s);
-    }
-    return true;
+  resume(scheduleId: string): MaybePromise<boolean> {
+    return this.update(scheduleId, (s) =>
+      s.isPaused ? withNext({ ...s, isPaused: false }, nextTick(s.spec, this.clock.now())) : s,
+    );
   }
 
-  /** Clears every timer; the schedules stay readable but never fire again. */
-  close(): void {
+  /**
+   * Clears every timer here: the schedules stay readable but this server never fires them again
+   * (other servers still do). Resolves once the store operations under way are done.
+   */
+  close(): MaybePromise<void> {
     this.closed = true;
-    for (const h of this.handles.values()) this.timers.clear(h);
-    this.handles.clear();
+    if (this.pollHandle !== undefined) this.timers.clear(this.pollHandle);
+    this.pollHandle = undefined;
+    for (const { handle } of this.armed.values()) this.timers.clear(handle);
+    this.armed.clear();
+    return this.settled();
   }
 
-  /** Sets the next tick after now and arms for it. */
-  private armNext(s: Schedule): void {
-    const at = s.isPaused ? null : nextTick(s.spec, this.clock.now());
-    if (at === null) delete s.nextScheduleTime;
-    else s.nextScheduleTime = at;
-    this.arm(s);
+  /** Resolves once nothing this server started (a poll, a tick and its publish) is under way. */
+  settled(): MaybePromise<void> {
+    if (this.pending.size === 0) return;
+    return Promise.all(this.pending).then(() => this.settled());
   }
 
-  /** Arms the schedule's timer for its next tick, capped at setTimeout's longest delay. */
-  private arm(s: Schedule): void {
-    this.disarm(s.scheduleId);
-    const at = s.nextScheduleTime;
-    if (this.closed || s.isPaused || at === undefined) return;
+  /** Reads, changes and writes a schedule back unless another server changed it meanwhile. */
+  private update(
+    id: string,
+    change: (s: StoredSchedule) => StoredSchedule,
+    tries = 1,
+  ): MaybePromise<boolean> {
+    return andThen(this.docs.get(id), (cur) => {
+      if (cur === undefined) return false;
+      const next = change(cur);
+      if (next === cur) return true;
+      return andThen(this.docs.replace(id, cur, next), (done) => {
+        if (done) {
+          this.armFor(next);
+          return true;
+        }
+        if (tries >= MAX_TRIES)
+          throw new Error(`schedule "${id}" kept changing under this update; try again`);
+        return this.update(id, change, tries + 1);
+      });
+    });
+  }
+
+  /** Runs a store operation; on shared records, `settled` waits for it and `warn` hears its failure. */
+  private track(what: string, run: () => MaybePromise<unknown>): void {
+    let value: MaybePromise<unknown>;
+    try {
+      value = run();
+    } catch (err) {
+      this.warn(what, err);
+      return;
+    }
+    if (!(value instanceof Promise)) return;
+    const p: Promise<void> = value.then(
+      () => {
+        this.pending.delete(p);
+      },
+      (err: unknown) => {
+        this.pending.delete(p);
+        this.warn(what, err);
+      },
+    );
+    this.pending.add(p);
+  }
+
+  /** Reads every schedule and arms for each; on shared records, again every `pollMs`. */
+  private poll(): void {
+    this.pollHandle = undefined;
+    if (this.closed) return;
+    const since = this.version;
+    this.track('the schedules could not be read', () =>
+      attempt(
+        () => this.docs.list(),
+        (docs) => {
+          this.sync(docs, since);
+          this.nextPoll();
+        },
+        (err) => {
+          this.nextPoll();
+          throw err;
+        },
+      ),
+    );
+  }
+
+  private nextPoll(): void {
+    if (this.shared && !this.closed)
+      this.pollHandle = this.timers.set(() => this.poll(), this.pollMs);
+  }
+
+  /** Arms for what a poll read, except the ids this server changed since the poll began. */
+  private sync(docs: StoredSchedule[], since: number): void {
+    if (this.closed) return;
+    const stale = (id: string) => (this.changed.get(id) ?? 0) > since;
+    const seen = new Set<string>();
+    for (const doc of docs) {
+      seen.add(doc.scheduleId);
+      if (!stale(doc.scheduleId)) this.armFor(doc, false);
+    }
+    for (const id of [...this.armed.keys()])
+      if (!seen.has(id) && !stale(id)) this.disarm(id, false);
+    for (const [id, v] of this.changed) if (v <= since) this.changed.delete(id);
+  }
+
+  /** Arms the schedule's timer for its next tick, unless armed for it already; disarms if none. */
+  private armFor(doc: StoredSchedule, fresh = true): void {
+    const at = doc.isPaused ? undefined : doc.nextScheduleTime;
+    if (at === undefined) return this.disarm(doc.scheduleId, fresh);
+    if (this.armed.get(doc.scheduleId)?.at !== at) this.arm(doc.scheduleId, at, fresh);
+  }
+
+  /** Arms for the tick at `at`, capped at setTimeout's longest delay (a capped timer re-arms). */
+  private arm(id: string, at: Millis, fresh = true): void {
+    this.disarm(id, fresh);
+    if (this.closed) return;
     const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, at - this.clock.now()));
-    this.handles.set(
-      s.scheduleId,
-      this.timers.set(() => {
-        this.handles.delete(s.scheduleId);
-        this.due(s);
-      }, delay),
-    );
+    const handle = this.timers.set(() => {
+      this.armed.delete(id);
+      this.track(`schedule "${id}" could not tick`, () => this.fire(id));
+    }, delay);
+    this.armed.set(id, { handle, at });
   }
 
-  private disarm(scheduleId: string): void {
-    const h = this.handles.get(scheduleId);
-    if (h === undefined) return;
-    this.timers.clear(h);
-    this.handles.delete(scheduleId);
+  /** `fresh`: from a read newer than a poll under way may have made (see `changed`). */
+  private disarm(id: string, fresh = true): void {
+    if (fresh && this.shared) this.changed.set(id, ++this.version);
+    const armed = this.armed.get(id);
+    if (armed === undefined) return;
+    this.timers.clear(armed.handle);
+    this.armed.delete(id);
   }
 
-  /** A timer fired: publish if the tick has come (a capped or early timer just re-arms). */
-  private due(s: Schedule): void {
-    if (this.schedules.get(s.scheduleId) !== s || s.isPaused || this.closed) return;
-    const now = this.clock.now();
-    if (s.nextScheduleTime === undefined) return;
-    if (now < s.nextScheduleTime) return this.arm(s);
-    s.lastScheduleTime = now;
-    // Its destination is told the schedule (`Upstash-Schedule-Id`), as QStash does.
-    const headers = { ...s.headers, 'upstash-forward-upstash-schedule-id': s.scheduleId };
-    void attempt(
-      () => this.publish(parsePublish(s.destination, headers, s.body, now)),
-      ({ messageId }) => {
-        s.lastMessageIds = [messageId];
-      },
-      (err) => {
-        s.lastMessageIds = [];
-        this.onError(s.scheduleId, err);
-      },
+  /**
+   * A timer fired: reads the schedule again (the tick may be taken, the schedule paused, changed
+   * or deleted, on any server) and claims the tick if it has come; a capped or early timer re-arms.
+   */
+  private fire(id: string, tries = 1): MaybePromise<void> {
+    return andThen(this.docs.get(id), (doc) => {
+      if (this.closed) return;
+      if (doc === undefined) return this.disarm(id);
+      const now = this.clock.now();
+      if (doc.isPaused || doc.nextScheduleTime === undefined || now < doc.nextScheduleTime)
+        return this.armFor(doc);
+      return this.claim(doc, now, tries);
+    });
+  }
+
+  /**
+   * Moves the schedule past its tick if it is still as read: the one server whose write lands
+   * publishes the tick; a server whose write does not reads again (it was taken, or changed).
+   */
+  private claim(doc: StoredSchedule, now: Millis, tries: number): MaybePromise<void> {
+    const id = doc.scheduleId;
+    const claimed = withNext(
+      { ...doc, lastScheduleTime: now, lastMessageIds: [] },
+      nextTick(doc.spec, now),
     );
-    if (this.schedules.get(s.scheduleId) === s) this.armNext(s);
+    return andThen(this.docs.replace(id, doc, claimed), (won) => {
+      if (!won) {
+        if (tries < MAX_TRIES) return this.fire(id, tries + 1);
+        // Left to the next poll, which arms for the schedule as it then is.
+        return this.disarm(id);
+      }
+      // Its destination is told the schedule (`Upstash-Schedule-Id`), as QStash does. A claimed
+      // tick is published even if this server closes meanwhile: no other server will.
+      const headers = { ...doc.headers, 'upstash-forward-upstash-schedule-id': id };
+      const published = attempt<{ messageId: MessageId }, MaybePromise<void>>(
+        () => this.publish(parsePublish(doc.destination, headers, doc.body, now)),
+        ({ messageId }) => this.record(claimed, [messageId]),
+        (err) => this.onError(id, err),
+      ) as MaybePromise<void>;
+      if (!this.closed) this.armFor(claimed);
+      return published;
+    });
+  }
+
+  /**
+   * Sets the tick's message ids on the schedule, unless it was deleted, created again or has
+   * ticked since (then they are not its last tick's); retried when another server changed it.
+   */
+  private record(claimed: StoredSchedule, ids: MessageId[], tries = 1): MaybePromise<void> {
+    const id = claimed.scheduleId;
+    return andThen(this.docs.get(id), (cur) => {
+      if (
+        cur === undefined ||
+        cur.createdAt !== claimed.createdAt ||
+        cur.lastScheduleTime !== claimed.lastScheduleTime
+      )
+        return;
+      return andThen(this.docs.replace(id, cur, { ...cur, lastMessageIds: ids }), (done) => {
+        if (!done && tries < MAX_TRIES) return this.record(claimed, ids, tries + 1);
+      });
+    });
   }
 }

@@ -121,7 +121,7 @@ export function apiRouter(options: ApiOptions): express.Router {
     options.queues,
     (m) => wf.deadLetterFields(m),
   );
-  const schedules = scheduleHandlers(options.schedules, options.messageLog);
+  const schedules = scheduleHandlers(options.schedules, options.messageReads ?? options.messageLog);
   const urlGroups = urlGroupHandlers(options.urlGroups);
   const queues = queueHandlers(options.queues);
   const logs = logsHandler(options.deliveryLogs);

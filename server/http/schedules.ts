@@ -1,23 +1,34 @@
 import { shownBody, shownHeaders } from '../../shared/protocol/redact';
 import { parseDuration } from '../../shared/protocol/duration';
 import type { HeaderBag } from '../../shared/protocol/publish';
-import type { MessageLog, MessageStatus } from '../flow/message-log';
+import type { MessageReads, MessageStatus } from '../flow/message-log';
 import type { Schedule, Schedules } from '../flow/schedules';
+import { after, all, type MaybePromise } from '../store/flow-store';
 import { HttpError, ok, type Reply } from './respond';
 
-/** A schedule as QStash's `Schedule` type has it (the client's `schedules.get` and `list`). */
-export function describeSchedule(s: Readonly<Schedule>, log: MessageLog) {
+/**
+ * A schedule as QStash's `Schedule` type has it (the client's `schedules.get` and `list`), its
+ * last tick's messages' states read from `log` (the shared one with several servers: the tick
+ * may have been published by any).
+ */
+export function describeSchedule(s: Readonly<Schedule>, log: MessageReads) {
+  const ids = [...s.lastMessageIds];
+  return after(all(ids.map((id) => log.get(id))), (messages) => {
+    const states: Record<string, MessageStatus> = {};
+    messages.forEach((m, i) => {
+      if (m !== undefined) states[ids[i]!] = m.status;
+    });
+    return describeWith(s, states);
+  });
+}
+
+function describeWith(s: Readonly<Schedule>, states: Record<string, MessageStatus>) {
   const { payload, input, callback, failureCallback, label } = s.template;
   // Each tick's message counts its delay from the tick; `Upstash-Not-Before` wins, as on publish.
   const delayHeader =
     s.headers['upstash-not-before'] === undefined ? s.headers['upstash-delay'] : undefined;
   const delayMs = delayHeader === undefined ? null : parseDuration(delayHeader);
   const config = input.config;
-  const states: Record<string, MessageStatus> = {};
-  for (const id of s.lastMessageIds) {
-    const m = log.get(id);
-    if (m !== undefined) states[id] = m.status;
-  }
   return {
     scheduleId: s.scheduleId,
     cron: s.cron,
@@ -45,6 +56,11 @@ export function describeSchedule(s: Readonly<Schedule>, log: MessageLog) {
   };
 }
 
+/** `after` whose step may answer a promise too (a promise's `then` flattens it). */
+function andThen<T, R>(value: MaybePromise<T>, then: (v: T) => MaybePromise<R>): MaybePromise<R> {
+  return after(value, then) as MaybePromise<R>;
+}
+
 function decodeId(raw: string): string {
   try {
     return decodeURIComponent(raw);
@@ -54,41 +70,46 @@ function decodeId(raw: string): string {
 }
 
 /** The schedule endpoints, framework-free: create (or replace), read, list, delete, pause, resume. */
-export function scheduleHandlers(schedules: Schedules, log: MessageLog) {
-  const find = (raw: string) => {
-    const id = decodeId(raw);
-    const s = schedules.get(id);
-    if (s === undefined) throw new HttpError(404, `schedule "${id}" not found`);
-    return s;
+export function scheduleHandlers(schedules: Schedules, log: MessageReads) {
+  const missing = (id: string) => new HttpError(404, `schedule "${id}" not found`);
+  /** Runs `change` on the decoded id; a 404 when it says the schedule is unknown. */
+  const changed = (
+    rawId: string,
+    change: (id: string) => MaybePromise<boolean>,
+  ): MaybePromise<Reply> => {
+    const id = decodeId(rawId);
+    return after(change(id), (found) => {
+      if (!found) throw missing(id);
+      return ok();
+    });
   };
   const handlers = {
     /** `POST /v2/schedules/{destination}`: the destination raw, with its query string. */
-    create(destination: string, headers: HeaderBag, body: Uint8Array | undefined): Reply {
-      return ok(schedules.create(destination, headers, body));
+    create(
+      destination: string,
+      headers: HeaderBag,
+      body: Uint8Array | undefined,
+    ): MaybePromise<Reply> {
+      return after(schedules.create(destination, headers, body), ok);
     },
 
-    list(): Reply {
-      return ok(schedules.list().map((s) => describeSchedule(s, log)));
+    list(): MaybePromise<Reply> {
+      return andThen(schedules.list(), (list) =>
+        after(all(list.map((s) => describeSchedule(s, log))), ok),
+      );
     },
 
-    get(rawId: string): Reply {
-      return ok(describeSchedule(find(rawId), log));
+    get(rawId: string): MaybePromise<Reply> {
+      const id = decodeId(rawId);
+      return andThen(schedules.get(id), (s) => {
+        if (s === undefined) throw missing(id);
+        return after(describeSchedule(s, log), ok);
+      });
     },
 
-    remove(rawId: string): Reply {
-      schedules.delete(find(rawId).scheduleId);
-      return ok();
-    },
-
-    pause(rawId: string): Reply {
-      schedules.pause(find(rawId).scheduleId);
-      return ok();
-    },
-
-    resume(rawId: string): Reply {
-      schedules.resume(find(rawId).scheduleId);
-      return ok();
-    },
+    remove: (rawId: string) => changed(rawId, (id) => schedules.delete(id)),
+    pause: (rawId: string) => changed(rawId, (id) => schedules.pause(id)),
+    resume: (rawId: string) => changed(rawId, (id) => schedules.resume(id)),
 
     /**
      * Routes `/v2/schedules…`; `rest` is the path after `/v2/schedules`. A destination is told
@@ -100,7 +121,7 @@ export function scheduleHandlers(schedules: Schedules, log: MessageLog) {
       rawQuery: string,
       headers: () => HeaderBag,
       body: Uint8Array | undefined,
-    ): Reply | undefined {
+    ): MaybePromise<Reply> | undefined {
       if (rest === '' || rest === '/') {
         if (method === 'GET') return handlers.list();
         return method === 'POST' ? handlers.create('', headers(), body) : undefined;

@@ -55,9 +55,13 @@ export function checkCollectionName(name: string): void {
 export function jsonCodec<T>(): Codec<T> {
   return {
     encode: (value) =>
-      JSON.stringify(value, (_k, v: unknown) =>
-        v instanceof Uint8Array ? { $bytes: Buffer.from(v).toString('base64') } : v,
-      ),
+      JSON.stringify(value, function (this: Record<string, unknown>, k: string, v: unknown) {
+        // The holder's own value: a Buffer has already become {type, data} by `toJSON` in `v`.
+        const raw = this[k];
+        return raw instanceof Uint8Array
+          ? { $bytes: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') }
+          : v;
+      }),
     decode: (text) =>
       JSON.parse(text, (_k, v: unknown) => {
         if (typeof v === 'object' && v !== null && !Array.isArray(v)) {

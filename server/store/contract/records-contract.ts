@@ -59,6 +59,11 @@ export function runRecordsContract(name: string, make: () => Promise<RecordsUnde
       const read = await c.get('a');
       expect(read!.body).toBeInstanceOf(Uint8Array);
       expect([...read!.body!]).toEqual([0, 255, 128, 10]);
+      // A Buffer (what a request body arrives as) and a view into a larger buffer, as bytes.
+      await c.put('b', { name: 'b', n: 2, body: Buffer.from([1, 2, 3]) });
+      await c.put('c', { name: 'c', n: 3, body: new Uint8Array([9, 8, 7, 6]).subarray(1, 3) });
+      expect([...(await c.get('b'))!.body!]).toEqual([1, 2, 3]);
+      expect([...(await c.get('c'))!.body!]).toEqual([8, 7]);
     });
 
     it('lists in the order ids were first put; a replaced document keeps its place', async () => {
