@@ -5,7 +5,7 @@ import express from 'express';
 import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../shared/events';
-import type { HandoffPolicy } from '../shared/engine/types';
+import type { AttemptResult, HandoffPolicy } from '../shared/engine/types';
 import type { MessageId } from '../shared/engine/units';
 import { HttpDeliverer } from './delivery/http';
 import { DEV_SIGNING_KEYS, type SigningKeys } from './delivery/signature';
@@ -117,7 +117,17 @@ export function createApp(options: AppOptions): App {
   const routed = routeDeliverer({ sim: new SimulatedDeliverer(), http: http_ });
   // A call of a Workflow run carries the run's steps so far, read when the call starts.
   const deliverer: Deliverer = {
-    deliver: (d) => routed.deliver({ ...d, payload: workflows.payloadFor(d.id, d.payload) }),
+    deliver: (d) => {
+      const payload = workflows.payloadFor(d.id, d.payload);
+      if (!(payload instanceof Promise)) return routed.deliver({ ...d, payload });
+      return payload.then(
+        (p) => routed.deliver({ ...d, payload: p }),
+        (err: unknown): AttemptResult => ({
+          ok: false,
+          error: `the steps of its workflow run could not be read: ${(err as Error).message}`,
+        }),
+      );
+    },
   };
   const timers = options.timers ?? systemTimers;
   const controller = new FlowController({
@@ -151,8 +161,10 @@ export function createApp(options: AppOptions): App {
   const deliveryLogs = new DeliveryLogs(messageLog, { limit: retention.logs, clock });
   controller.onEvents((events) => deliveryLogs.apply(events));
   const warn = (msg: string, err?: unknown) => options.log.warn({ err }, msg);
+  const records = options.records ?? new MemoryRecords();
   const workflows: Workflows = new Workflows({
-    log: messageLog,
+    messages: options.sharedLog ?? messageLog,
+    records,
     clock,
     cancel: (m) => {
       const done = controller.cancel(m);
@@ -164,7 +176,6 @@ export function createApp(options: AppOptions): App {
     retention: retention.history,
   });
   const dedupIds = options.dedupIds ?? new MemoryDedupIds(() => clock.now());
-  const records = options.records ?? new MemoryRecords();
   const publisher: Publisher = new Publisher(
     controller,
     messageLog,
@@ -175,13 +186,14 @@ export function createApp(options: AppOptions): App {
   );
   // After the publisher, whose callbacks read a failed run's message before the run ends.
   controller.onEvents((events) => workflows.apply(events));
-  const waiters = new WorkflowWaiters(
+  const waiters = new WorkflowWaiters({
     workflows,
     clock,
     timers,
-    () => (parsed) => publisher.publish(parsed),
+    records,
+    publish: () => (parsed) => publisher.publish(parsed),
     warn,
-  );
+  });
   const schedules = new Schedules({
     clock,
     timers,
@@ -264,14 +276,15 @@ export function createApp(options: AppOptions): App {
     async shutdown(timeoutMs) {
       stopping = true;
       await schedules.close();
-      waiters.close();
+      await waiters.close();
       return drain(controller, timeoutMs);
     },
     async close() {
       await schedules.close();
-      waiters.close();
+      await waiters.close();
       realtime.close();
       await controller.close();
+      await workflows.close();
       await dedupIds.close();
       await records.close();
       await sharedLog?.close();

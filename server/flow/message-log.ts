@@ -365,5 +365,8 @@ export class MessageLog implements MessageReads {
   }
 }
 
-/** A dead letter's id, from its message's. */
-const dlqIdOf = (id: MessageId): string => `dlq_${id.replace(/^msg_/, '')}`;
+/**
+ * A dead letter's id, from its message's (as server/store/redis/messages.lua names it too): known
+ * from the id alone, so a run failed on any server names its dead letter without reading a log.
+ */
+export const dlqIdOf = (id: MessageId): string => `dlq_${id.replace(/^msg_/, '')}`;

@@ -5,7 +5,8 @@ import { bodyText, bytesToBase64 } from '../../shared/protocol/body';
 import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
 import type { FlowController } from './controller';
 import { MemoryDedupIds, type DedupIds } from '../store/dedup';
-import { attempt, type MaybePromise } from '../store/flow-store';
+import { after, attempt, type MaybePromise } from '../store/flow-store';
+import { chain } from '../store/update-record';
 import type { MessageLog, SharedMessageLog } from './message-log';
 import type { Admission, Workflows } from './workflows';
 
@@ -81,15 +82,22 @@ export class Publisher {
 
   /** Admits a Workflow call, logs the message and gives it to the store. */
   private accept(request: ParsedPublish, id: MessageId, now: Millis): MaybePromise<PublishResult> {
-    let parsed = request;
-    let commit: Extract<Admission, { kind: 'publish' }>['commit'] | undefined;
-    if (request.workflow !== undefined) {
-      const admission = this.workflows.admit(request);
-      if (admission.kind === 'duplicate')
-        return { messageId: admission.messageId, deduplicated: true };
-      parsed = admission.parsed;
-      commit = admission.commit;
-    }
+    if (request.workflow === undefined) return this.enter(request, undefined, id, now);
+    // Its run is read (in Redis with --redis), so a run started on any server is known.
+    return chain(this.workflows.admit(request), (admission) =>
+      admission.kind === 'duplicate'
+        ? { messageId: admission.messageId, deduplicated: true as const }
+        : this.enter(admission.parsed, admission.commit, id, now),
+    );
+  }
+
+  /** Logs the message, records it under its run (`commit`), and gives it to the store. */
+  private enter(
+    parsed: ParsedPublish,
+    commit: Extract<Admission, { kind: 'publish' }>['commit'] | undefined,
+    id: MessageId,
+    now: Millis,
+  ): MaybePromise<PublishResult> {
     const { input, payload } = parsed;
     const entry = this.log.accepted(
       id,
@@ -101,12 +109,13 @@ export class Publisher {
     );
     if (parsed.callback !== undefined || parsed.failureCallback !== undefined)
       this.pending.set(id, { parsed });
-    // Before the engine takes it: its delivery may start within `publish` and read the run's steps.
-    commit?.(id, now);
-    const undo = (err: unknown): never => {
+    const forget = () => {
       this.pending.delete(id);
       this.log.discard(id);
-      this.workflows.discard(id);
+    };
+    const undo = (err: unknown): never => {
+      forget();
+      if (parsed.workflow !== undefined) quietly(this.workflows.discard(id, parsed.workflow.runId));
       if (this.shared !== undefined) quietly(this.shared.discard(id));
       throw err;
     };
@@ -121,11 +130,25 @@ export class Publisher {
         },
         undo,
       );
-    if (this.shared === undefined) return take();
     // The shared log has the message before the store does: no event names one it lacks.
-    return this.shared
-      .accepted(id, input.key ?? null, payload, now, parsed.label, parsed.urlGroup)
-      .then(take, undo);
+    const share = (): MaybePromise<PublishResult> =>
+      this.shared === undefined
+        ? take()
+        : this.shared
+            .accepted(id, input.key ?? null, payload, now, parsed.label, parsed.urlGroup)
+            .then(take, undo);
+    if (commit === undefined) return share();
+    // Before the engine takes it: its delivery may start within `publish` and read the run's steps.
+    return attempt<MessageId | null, MaybePromise<PublishResult>>(
+      () => commit(id, now),
+      (existing) => {
+        if (existing === null) return share();
+        // Another server started this run meanwhile: this trigger is a duplicate of its own.
+        forget();
+        return { messageId: existing, deduplicated: true };
+      },
+      undo,
+    ) as MaybePromise<PublishResult>;
   }
 
   /** Keeps what a destination answered, for a callback that may follow. */
@@ -163,21 +186,29 @@ export class Publisher {
       const target =
         e.type === 'message:delivered' || answersRun ? p.parsed.callback : p.parsed.failureCallback;
       if (target === undefined) continue;
-      const body = this.callbackBody(e.messageId, p, e.at);
+      const base = this.callbackBody(e.messageId, p, e.at);
       const headers: HeaderBag = { ...target.headers, 'content-type': 'application/json' };
-      const isFailure = target === p.parsed.failureCallback;
+      const wf = target === p.parsed.failureCallback ? p.parsed.workflow : undefined;
       // Published after this batch has reached every listener, so events stay in seq order.
       queueMicrotask(() => {
         void attempt(
-          () => this.publish(parsePublish(target.url, headers, body, this.controller.now())),
-          ({ messageId }) => {
-            if (isFailure && p.parsed.workflow !== undefined) {
+          () =>
+            chain(this.runFields(p), (run) => {
+              const body = JSON.stringify({ ...base, ...run });
+              const published = this.publish(
+                parsePublish(target.url, headers, body, this.controller.now()),
+              );
+              return after(published, ({ messageId }) => ({ messageId, body }));
+            }),
+          ({ messageId, body }) => {
+            if (wf === undefined) return;
+            quietly(
               this.workflows.failureCallbackPublished(
-                e.messageId,
+                wf.runId,
                 { messageId, url: target.url, headers, body },
                 answerOf(p),
-              );
-            }
+              ),
+            );
           },
           // A callback whose own headers are invalid cannot be delivered; its source is already ended.
           () => {},
@@ -186,13 +217,14 @@ export class Publisher {
     }
   }
 
-  private callbackBody(id: MessageId, p: Pending, at: Millis): string {
+  /** The callback's body, but for its run's fields (`runFields`, read when it is published). */
+  private callbackBody(id: MessageId, p: Pending, at: Millis): Record<string, unknown> {
     const m = this.log.get(id);
     const src = p.parsed.payload;
     const last = m?.attempts[m.attempts.length - 1];
     const header: Record<string, string[]> = {};
     for (const [k, v] of Object.entries(p.answer?.headers ?? {})) header[k] = [v];
-    return JSON.stringify({
+    return {
       status: p.answer?.status ?? last?.status ?? 0,
       header,
       body: bytesToBase64(p.answer?.body),
@@ -205,21 +237,29 @@ export class Publisher {
       sourceBody: bytesToBase64(src.body),
       createdAt: String(m?.createdAt ?? at),
       ...(m?.dlqId !== undefined ? { dlqId: m.dlqId } : {}),
-      ...this.runFields(p),
-    });
+    };
   }
 
-  /** A failed Workflow call tells the failure function its run, and the run's initial payload. */
-  private runFields(p: Pending) {
+  /**
+   * A failed Workflow call tells the failure function its run, and the run's initial payload (its
+   * run read again, from Redis with --redis; without it when that fails).
+   */
+  private runFields(p: Pending): MaybePromise<Record<string, unknown>> {
     const runId = p.parsed.workflow?.runId;
-    const run = runId === undefined ? undefined : this.workflows.get(runId);
-    if (run === undefined || p.parsed.workflow?.callType === 'toCallback') return {};
-    return {
-      workflowRunId: run.id,
-      workflowCreatedAt: run.createdAt,
-      url: run.url,
-      sourceBody: run.steps[0]?.raw.body ?? '',
-    };
+    if (runId === undefined || p.parsed.workflow?.callType === 'toCallback') return {};
+    return attempt(
+      () => this.workflows.get(runId),
+      (run) =>
+        run === undefined
+          ? {}
+          : {
+              workflowRunId: run.id,
+              workflowCreatedAt: run.createdAt,
+              url: run.url,
+              sourceBody: run.steps[0]?.raw.body ?? '',
+            },
+      () => ({}),
+    );
   }
 }
 

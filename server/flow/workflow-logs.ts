@@ -2,7 +2,8 @@ import type { MessageId } from '../../shared/engine/units';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import { REDACTED, shownHeaders } from '../../shared/protocol/redact';
 import { fromBase64 } from '../../shared/protocol/workflow';
-import type { MessageLog } from './message-log';
+import { after, all, type MaybePromise } from '../store/flow-store';
+import type { LoggedMessage, MessageReads } from './message-log';
 import type { Run, RunState, StepRecord, Workflows } from './workflows';
 
 const RUN_STATES: readonly RunState[] = [
@@ -119,8 +120,7 @@ function tryJson(text: string): unknown {
 
 type StepLog = Record<string, unknown>;
 
-function stepLog(s: StepRecord, log: MessageLog): StepLog {
-  const m = log.get(s.raw.messageId as MessageId);
+function stepLog(s: StepRecord, m: LoggedMessage | undefined): StepLog {
   const headers = Object.fromEntries(
     Object.entries(shownHeaders(m?.payload.headers ?? {}, m?.payload.redact)).map(([k, v]) => [
       k,
@@ -157,14 +157,36 @@ function stepLog(s: StepRecord, log: MessageLog): StepLog {
   };
 }
 
-/** A run as `GET /v2/workflows/events` shows it (the SDK's `WorkflowRunLog`). */
-export function describeRun(run: Run, workflows: Workflows, log: MessageLog) {
+/** Plan steps (a parallel branch about to run) and call bodies are not results. */
+const isResult = (s: StepRecord): boolean =>
+  s.raw.callType === 'step' && (s.step === undefined || s.step.stepId !== 0);
+
+/**
+ * A run as `GET /v2/workflows/events` shows it (the SDK's `WorkflowRunLog`), with what the
+ * message log says of its steps' messages (read together).
+ */
+export function describeRun(
+  run: Run,
+  workflows: Workflows,
+  log: MessageReads,
+): MaybePromise<ReturnType<typeof runLog>> {
+  const ids = [
+    ...run.steps.filter(isResult).map((s) => s.raw.messageId as MessageId),
+    ...run.live.map((c) => c.id),
+  ];
+  return after(all(ids.map((id) => log.get(id))), (found) => {
+    const messages = new Map<string, LoggedMessage>();
+    for (const m of found) if (m !== undefined) messages.set(m.messageId, m);
+    return runLog(run, workflows, messages);
+  });
+}
+
+function runLog(run: Run, workflows: Workflows, messages: Map<string, LoggedMessage>) {
   const groups: Array<{ type: 'sequential' | 'parallel' | 'next'; steps: unknown[] }> = [];
   let parallel: { type: 'parallel'; steps: StepLog[]; of: number } | null = null;
   for (const s of run.steps) {
-    // Plan steps (a parallel branch about to run) and call bodies are not results.
-    if (s.raw.callType !== 'step' || (s.step !== undefined && s.step.stepId === 0)) continue;
-    const entry = stepLog(s, log);
+    if (!isResult(s)) continue;
+    const entry = stepLog(s, messages.get(s.raw.messageId));
     const concurrent = s.step?.concurrent ?? 1;
     if (concurrent <= 1) {
       parallel = null;
@@ -180,7 +202,7 @@ export function describeRun(run: Run, workflows: Workflows, log: MessageLog) {
   const next = [];
   for (const live of workflows.liveOf(run)) {
     if (live.callType === 'failureCall') continue;
-    const m = log.get(live.id);
+    const m = messages.get(live.id);
     const errors = (m?.attempts ?? [])
       .filter((a) => a.error !== undefined || (a.status !== undefined && a.status >= 300))
       .map((a) => ({

@@ -1,10 +1,14 @@
 /**
- * The records of a Workflow run as the server keeps them (see `Workflows`, which owns them), and
- * the types its collaborators share.
+ * The records of a Workflow run as the server keeps them (see `Workflows`, which owns them, and
+ * `RunRecords`, where they live), the types its collaborators share, and the few rules every
+ * change of a run uses (its errors, its end). Every type here is a
+ * document: plain JSON (bodies as `Uint8Array`s, which the records' codec keeps as bytes), so a
+ * run reads the same on every server and after a restart.
  */
 import type { WorkflowTag } from '../../shared/events';
 import type { FlowConfig } from '../../shared/engine/types';
 import type { KeyId, MessageId, Millis } from '../../shared/engine/units';
+import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import type { HeaderBag, MessagePayload, ParsedPublish } from '../../shared/protocol/publish';
 import type { CallType, InvokeRequest, RawStep, Step } from '../../shared/protocol/workflow';
 import type { MaybePromise } from '../store/flow-store';
@@ -37,6 +41,16 @@ export interface RunFailure {
   body: string;
 }
 
+/** A message of a run that has not ended. */
+export interface LiveCall {
+  id: MessageId;
+  callType: CallType;
+  /** Index of its step in `Run.steps` for a step call (the steps delivered end there); else null. */
+  index: number | null;
+  /** What the call does, as the dashboard names it (`WorkflowTag.step`). */
+  step: string;
+}
+
 export interface Run {
   id: string;
   url: string;
@@ -57,8 +71,8 @@ export interface Run {
   /** The trigger message as published, to restart the run from the DLQ. */
   trigger: MessagePayload;
   steps: StepRecord[];
-  /** Messages of the run that have not ended. */
-  live: Set<MessageId>;
+  /** Messages of the run that have not ended, oldest first. */
+  live: LiveCall[];
   /** The run that started this one with `context.invoke`, and where its result goes. */
   invoker?: InvokeRequest;
   /** The message that failed the run: its step index, to resume it. */
@@ -70,15 +84,19 @@ export interface Run {
   };
   dlqId?: string;
   failure?: RunFailure;
+  /**
+   * How the failure callback's message ended, when its end was followed before its publisher
+   * recorded it as `failure` (servers race for that on Redis); `failure` then takes it.
+   */
+  failureEnd?: { messageId: MessageId; state: FailureCallbackState };
 }
 
-/** A live message of a run. */
-export interface LiveMessage {
-  run: Run;
-  callType: CallType;
-  /** Index of its step in `run.steps` for a step call (the steps delivered end there); else null. */
-  index: number | null;
-  tag: WorkflowTag;
+/**
+ * A live message of a run, by its id: how the server that follows its end finds its run, and what
+ * the run keeps of it if it fails the run (its payload, to resume the run from it).
+ */
+export interface RunMessage {
+  runId: string;
   payload: MessagePayload;
 }
 
@@ -88,9 +106,24 @@ export type Admission =
   | {
       kind: 'publish';
       parsed: ParsedPublish;
-      /** Records the message under its run; call right before the engine takes it. */
-      commit(id: MessageId, now: Millis): void;
+      /**
+       * Records the message under its run; call right before the engine takes it. Answers null,
+       * or the trigger of the run when another server started the same run meanwhile (the
+       * message is then a duplicate of it, and nothing was recorded).
+       */
+      commit(id: MessageId, now: Millis): MaybePromise<MessageId | null>;
     };
 
 /** Publishes a parsed message (the Publisher's `publish`), late-bound. */
 export type PublishFn = (parsed: ParsedPublish) => MaybePromise<{ messageId: MessageId }>;
+
+export const notFound = (runId: string) =>
+  new InvalidRequest(`workflow run "${runId}" not found`, 404);
+
+export const hasEnded = (run: Run, status?: 404) =>
+  new InvalidRequest(`workflow run "${run.id}" has ended (${run.state})`, status);
+
+/** The run as it ends: its state and end time set. */
+export function ended(run: Run, state: Exclude<RunState, 'RUN_STARTED'>, now: Millis): Run {
+  return { ...run, state, completedAt: now };
+}

@@ -1,7 +1,6 @@
-import { isMessageEnd, type EngineEvent, type WorkflowTag } from '../../shared/events';
+import { isMessageEnd, type EngineEvent, type MessageEnded } from '../../shared/events';
 import type { MessageHandle } from '../../shared/engine/types';
 import type { MessageId, Millis } from '../../shared/engine/units';
-import { bodyText } from '../../shared/protocol/body';
 import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import {
   parsePublish,
@@ -9,29 +8,51 @@ import {
   type MessagePayload,
   type ParsedPublish,
 } from '../../shared/protocol/publish';
+import type { CallType, RawStep } from '../../shared/protocol/workflow';
+import { admit } from './workflow-admission';
+import { endOfCall, EndQueue } from './workflow-ends';
 import {
-  parseInvokeRequest,
-  parseStep,
-  toBase64,
-  type CallType,
-  type InvokeRequest,
-  type RawStep,
-  type Step,
-} from '../../shared/protocol/workflow';
-import type { Admission, LiveMessage, PublishFn, Run, RunState } from './workflow-run';
-import { after, attempt, type MaybePromise } from '../store/flow-store';
-import type { MessageLog } from './message-log';
-import { DEFAULT_RETENTION, stringBytes, type RetentionLimit } from './retention';
+  ended,
+  hasEnded,
+  notFound,
+  type Admission,
+  type LiveCall,
+  type PublishFn,
+  type Run,
+  type RunMessage,
+  type WorkflowTag,
+} from './workflow-run';
+import { EndedRuns, RunRecords, type RunSummary } from './workflow-records';
+import { after, all, attempt, type MaybePromise } from '../store/flow-store';
+import { MemoryRecords, type Records } from '../store/records';
+import { chain } from '../store/update-record';
+import type { MessageReads } from './message-log';
+import { DEFAULT_RETENTION, type RetentionLimit } from './retention';
 import type { Clock } from './types';
 
 export type * from './workflow-run';
+export type { RunSummary } from './workflow-records';
 
 const encoder = new TextEncoder();
 
-/** A run without its steps and strings: the record, its Map slot, its sets and timestamps. */
-const RUN_BYTES = 600;
-/** One step of a run beyond its base64 body: its records, message id and parsed step. */
-const STEP_BYTES = 300;
+export interface WorkflowsOptions {
+  /**
+   * What runs read of their messages (a call's status and handle, to cancel it; its attempts and
+   * headers, for the logs; the dead letters): the log every server shares on Redis, else this
+   * process's.
+   */
+  messages: MessageReads;
+  /** Where runs live (see `RunRecords`); this process's memory by default. */
+  records?: Records;
+  clock: Clock;
+  /** Cancels a message (the controller's `cancel`). */
+  cancel: (message: MessageHandle) => MaybePromise<unknown>;
+  /** The Publisher's `publish`, late-bound (the Publisher is built with this). */
+  publish: () => PublishFn;
+  warn?: (msg: string, err?: unknown) => void;
+  /** How many ended runs are kept, in bytes and age (the history's limits by default). */
+  retention?: RetentionLimit;
+}
 
 /**
  * Workflow runs: the QStash side of `@upstash/workflow`. A run starts with its trigger
@@ -39,275 +60,277 @@ const STEP_BYTES = 300;
  * each call to the endpoint carries the steps up to its own (see `payloadFor`). Later steps
  * inherit the run's flow control, retries and failure callback. The run ends when the SDK deletes
  * it (success or `context.cancel`), when a step fails for good, or when it is cancelled.
+ *
+ * Runs live in the records (see `RunRecords`), so any server answers for any run and a restart
+ * loses none. Every server follows every end (`apply`); each transition is a compare-and-set from
+ * the state it expects, so the server whose write lands makes it and has its effects (cancelling
+ * the run's other calls, dropping its waiters, answering its invoker), once. Methods answer at
+ * once on memory records and with promises on shared ones.
  */
 export class Workflows {
-  private readonly runs = new Map<string, Run>();
-  private readonly liveMessages = new Map<MessageId, LiveMessage>();
-  private readonly endListeners: Array<(run: Run) => void> = [];
-  /** Ended runs, oldest end first, with their estimated size; forgotten by bytes and age. */
-  private readonly ended = new Map<string, { bytes: number; at: Millis }>();
-  private endedBytes = 0;
-  private readonly retention: RetentionLimit;
-
-  private readonly log: MessageLog;
+  /** What the run logs and the Workflow dead-letter actions read of messages. */
+  readonly messages: MessageReads;
+  /** True when the runs are in records other servers share (Redis). */
+  readonly shared: boolean;
+  private readonly docs: RunRecords;
+  /** The dashboard's names of the live calls this server committed or read; dropped at their end. */
+  private readonly tags = new Map<MessageId, WorkflowTag>();
+  private readonly endListeners: Array<(run: Run) => MaybePromise<void>> = [];
+  private readonly ended: EndedRuns;
   private readonly clock: Clock;
-  private readonly cancel: (message: MessageHandle) => void;
+  private readonly cancel: WorkflowsOptions['cancel'];
   private readonly publish: () => PublishFn;
   private readonly warn: (msg: string, err?: unknown) => void;
+  /** The ends this server follows, in order. */
+  private readonly ends: EndQueue;
+  private readonly pending = new Set<Promise<unknown>>();
 
-  constructor(options: {
-    log: MessageLog;
-    clock: Clock;
-    /** Cancels a message (the controller's `cancel`). */
-    cancel: (message: MessageHandle) => void;
-    /** The Publisher's `publish`, late-bound (the Publisher is built with this). */
-    publish: () => PublishFn;
-    warn?: (msg: string, err?: unknown) => void;
-    /** How many ended runs are kept, in bytes and age (the history's limits by default). */
-    retention?: RetentionLimit;
-  }) {
-    this.retention = options.retention ?? DEFAULT_RETENTION.history;
-    this.log = options.log;
+  constructor(options: WorkflowsOptions) {
+    this.messages = options.messages;
+    const records = options.records ?? new MemoryRecords();
+    this.shared = records.kind !== 'memory';
+    this.docs = new RunRecords(records);
+    this.ended = new EndedRuns(options.retention ?? DEFAULT_RETENTION.history);
     this.clock = options.clock;
     this.cancel = options.cancel;
     this.publish = options.publish;
     this.warn = options.warn ?? (() => {});
+    this.ends = new EndQueue(this.docs.messages, (e, doc) => this.followEnd(e, doc), this.warn);
+    // Runs that ended before this server started count against its retention too.
+    this.track('the ended workflow runs could not be read', () =>
+      after(this.docs.list(), (runs) => {
+        const done = runs.filter((r) => r.state !== 'RUN_STARTED');
+        done.sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0));
+        return all(done.map((r) => this.keepEnded(r, this.clock.now())));
+      }),
+    );
   }
 
-  get(runId: string): Run | undefined {
-    return this.runs.get(runId);
+  get(runId: string): MaybePromise<Run | undefined> {
+    return this.docs.get(runId);
   }
 
   /** A run that exists, or a 404. */
-  require(runId: string): Run {
-    const run = this.runs.get(runId);
-    if (run === undefined) throw new InvalidRequest(`workflow run "${runId}" not found`, 404);
-    return run;
+  require(runId: string): MaybePromise<Run> {
+    return after(this.docs.get(runId), (run) => {
+      if (run === undefined) throw notFound(runId);
+      return run;
+    });
   }
 
   /** A run that exists and has not ended, or a 404/400. */
-  requireActive(runId: string): Run {
-    const run = this.require(runId);
-    if (run.state !== 'RUN_STARTED')
-      throw new InvalidRequest(`workflow run "${runId}" has ended (${run.state})`);
-    return run;
+  requireActive(runId: string): MaybePromise<Run> {
+    return after(this.require(runId), (run) => {
+      if (run.state !== 'RUN_STARTED') throw hasEnded(run);
+      return run;
+    });
   }
 
-  all(): IterableIterator<Run> {
-    return this.runs.values();
+  /** Every run, in the order they were triggered. */
+  list(): MaybePromise<Run[]> {
+    return this.docs.list();
   }
 
-  /** Called when a run ends (waiters of the run are dropped this way). */
-  onRunEnded(listener: (run: Run) => void): void {
+  /**
+   * Every run, at once: on memory records only (tests); shared records answer `list` with a
+   * promise.
+   */
+  all(): Run[] {
+    const runs = this.docs.list();
+    if (!(runs instanceof Promise)) return runs;
+    runs.catch(() => {});
+    throw new Error('the runs are in shared records: read them with list()');
+  }
+
+  /** What a dead letter shows of its run, at once (see `RunRecords.peek`). */
+  peek(runId: string): RunSummary | undefined {
+    return this.docs.peek(runId);
+  }
+
+  /** Called when a run ends, on the server that ended it (waiters of the run are dropped this way). */
+  onRunEnded(listener: (run: Run) => MaybePromise<void>): void {
     this.endListeners.push(listener);
   }
 
-  /** The run and step of a live message, for the dashboard. */
+  /** The run and step of a live message, for the dashboard (the calls this server has seen). */
   tagOf(id: MessageId): WorkflowTag | undefined {
-    return this.liveMessages.get(id)?.tag;
-  }
-
-  /** The run a live message belongs to. */
-  runOf(id: MessageId): Run | undefined {
-    return this.liveMessages.get(id)?.run;
+    return this.tags.get(id);
   }
 
   /** Live messages of a run (for its logs' "next" steps). */
   *liveOf(run: Run): IterableIterator<{ id: MessageId; tag: WorkflowTag; callType: CallType }> {
-    for (const id of run.live) {
-      const m = this.liveMessages.get(id);
-      if (m !== undefined) yield { id, tag: m.tag, callType: m.callType };
-    }
+    for (const c of run.live) yield { id: c.id, tag: tagFor(run.id, c), callType: c.callType };
+  }
+
+  /** Checks a Workflow message against its run and says how to publish it (see `admit`). */
+  admit(parsed: ParsedPublish): MaybePromise<Admission> {
+    return admit(this.docs, parsed, (id, tag) => this.tags.set(id, tag));
   }
 
   /**
-   * Checks a Workflow message against its run and says how to publish it: a repeated trigger is
-   * a duplicate; a later step needs its run to exist (404) and not to have ended (400: the SDK
-   * then stops quietly, as after a cancel), and its body must be a step; it inherits the run's
-   * flow control, retries and failure callback. Throws `InvalidRequest` and changes nothing.
+   * Forgets a message recorded by `commit` that the engine then refused: its live call, its step
+   * when it is still the run's last, and the run itself when it was the trigger.
    */
-  admit(parsed: ParsedPublish): Admission {
-    const wf = parsed.workflow;
-    if (wf === undefined) throw new Error('admit takes Workflow messages only');
-    if (wf.init && wf.callType === 'step') {
-      const existing = this.runs.get(wf.runId);
-      if (existing !== undefined)
-        return { kind: 'duplicate', messageId: existing.steps[0]!.raw.messageId as MessageId };
-      return this.admitTrigger(parsed);
-    }
-    const run = this.require(wf.runId);
-    if (wf.revive !== undefined)
-      return this.admitted(parsed, run, wf.callType, null, wf.revive === 0 ? 'start' : 'resumed');
-    if (wf.callType === 'failureCall')
-      return this.admitted(parsed, run, 'failureCall', null, 'failure function');
-    if (run.state !== 'RUN_STARTED')
-      throw new InvalidRequest(`workflow run "${wf.runId}" has ended (${run.state})`);
-    if (wf.callType === 'toCallback') {
-      // A context.call: the third party is called under the call's own flow control.
-      const name = parsed.callback?.headers['upstash-forward-upstash-workflow-stepname'] ?? 'call';
-      return this.admitted(parsed, run, 'toCallback', null, name);
-    }
-    const inherited = this.inherit(parsed, run);
-    if (wf.callType === 'fromCallback') {
-      const name = parsed.payload.headers['upstash-workflow-stepname'] ?? 'call';
-      return this.admitted(inherited, run, 'fromCallback', null, `${name} (answer)`);
-    }
-    const step = parseStep(bodyText(parsed.payload.body));
-    // A plan step (a parallel branch) runs that step; any other call brings a step's result and
-    // runs whatever comes after it.
-    const plan = step.stepId === 0 && step.targetStep !== undefined;
-    return this.admitted(
-      inherited,
-      run,
-      'step',
-      step,
-      plan ? step.stepName : `after ${step.stepName}`,
-    );
-  }
-
-  /** Forgets a message recorded by `commit` that the engine then refused. */
-  discard(id: MessageId): void {
-    const m = this.liveMessages.get(id);
-    if (m === undefined) return;
-    this.liveMessages.delete(id);
-    m.run.live.delete(id);
-    if (m.index !== null && m.index === m.run.steps.length - 1) m.run.steps.pop();
-    if (m.index === 0 && m.run.steps.length === 0) this.runs.delete(m.run.id);
+  discard(id: MessageId, runId: string): MaybePromise<void> {
+    this.tags.delete(id);
+    const undone = this.docs.update(runId, (cur) => {
+      const call = cur?.live.find((c) => c.id === id);
+      if (cur === undefined || call === undefined) return { next: cur, result: undefined };
+      let steps = cur.steps;
+      const last = steps[steps.length - 1];
+      if (call.index !== null && call.index === steps.length - 1 && last?.raw.messageId === id)
+        steps = steps.slice(0, -1);
+      if (steps.length === 0) return { next: undefined, result: undefined };
+      return {
+        next: { ...cur, steps, live: cur.live.filter((c) => c !== call) },
+        result: undefined,
+      };
+    });
+    return chain(undone, () => after(this.docs.messages.delete(id), () => {}));
   }
 
   /**
    * What a call to the endpoint carries: the run's steps up to its own (the SDK replays them), the
-   * run's user headers and its creation time. Other messages are delivered as published.
+   * run's user headers and its creation time. Other messages are delivered as published, at once.
    */
-  payloadFor(id: MessageId, payload: MessagePayload): MessagePayload {
-    const m = this.liveMessages.get(id);
-    if (m === undefined || m.callType === 'toCallback') return payload;
-    const headers = {
-      ...m.run.userHeaders,
-      ...payload.headers,
-      'upstash-workflow-createdat': String(m.run.createdAt),
-    };
-    if (m.index === null) return { ...payload, headers };
-    const raws = m.run.steps.slice(0, m.index + 1).map((s) => s.raw);
-    return { ...payload, headers, body: encoder.encode(JSON.stringify(raws)) };
+  payloadFor(id: MessageId, payload: MessagePayload): MaybePromise<MessagePayload> {
+    // Every Workflow message carries its run's id (the header is passed through).
+    const runId = payload.headers['upstash-workflow-runid']?.trim();
+    if (runId === undefined) return payload;
+    return after(this.docs.get(runId), (run) => {
+      const call = run?.live.find((c) => c.id === id);
+      if (run === undefined || call === undefined) return payload;
+      this.tags.set(id, tagFor(run.id, call));
+      if (call.callType === 'toCallback') return payload;
+      const headers = {
+        ...run.userHeaders,
+        ...payload.headers,
+        'upstash-workflow-createdat': String(run.createdAt),
+      };
+      if (call.index === null) return { ...payload, headers };
+      const raws = run.steps.slice(0, call.index + 1).map((s) => s.raw);
+      return { ...payload, headers, body: encoder.encode(JSON.stringify(raws)) };
+    });
   }
 
   /** The raw steps of a run, as `GET /v2/workflows/runs/{id}` answers them. */
-  rawSteps(runId: string): RawStep[] {
-    const run = this.require(runId);
-    if (run.state !== 'RUN_STARTED')
-      throw new InvalidRequest(`workflow run "${runId}" has ended (${run.state})`, 404);
-    return run.steps.map((s) => s.raw);
+  rawSteps(runId: string): MaybePromise<RawStep[]> {
+    return after(this.require(runId), (run) => {
+      if (run.state !== 'RUN_STARTED') throw hasEnded(run, 404);
+      return run.steps.map((s) => s.raw);
+    });
   }
 
   /**
    * `DELETE /v2/workflows/runs/{id}`: the SDK ends a run that returned (`cancel=false`, with its
    * result as the body) or cancelled itself (`cancel=true`).
    */
-  end(runId: string, cancel: boolean, result: string | undefined, now: Millis): void {
-    const run = this.requireActive(runId);
-    if (cancel) return this.cancelRun(run, now);
-    if (result !== undefined) run.response = result;
-    this.finishRun(run, 'RUN_SUCCESS', now);
+  end(runId: string, cancel: boolean, result: string | undefined, now: Millis): MaybePromise<void> {
+    const done = this.docs.update(runId, (cur) => {
+      if (cur === undefined) throw notFound(runId);
+      if (cur.state !== 'RUN_STARTED') throw hasEnded(cur);
+      const run =
+        cancel || result === undefined
+          ? ended(cur, cancel ? 'RUN_CANCELED' : 'RUN_SUCCESS', now)
+          : ended({ ...cur, response: result }, 'RUN_SUCCESS', now);
+      return { next: run, result: run };
+    });
+    return chain(done, (run) => this.afterEnd(run, now));
   }
 
-  /** Cancels an active run: its calls that have not started end, its waiters are dropped. */
-  cancelRun(run: Run, now: Millis): void {
-    if (run.state !== 'RUN_STARTED') return;
-    this.finishRun(run, 'RUN_CANCELED', now);
+  /**
+   * Cancels an active run: its calls that have not started end, its waiters are dropped. False
+   * when it is unknown or has ended (on another server, meanwhile).
+   */
+  cancelRun(runId: string, now: Millis): MaybePromise<boolean> {
+    const done = this.docs.update<Run | null>(runId, (cur) => {
+      if (cur === undefined || cur.state !== 'RUN_STARTED') return { next: cur, result: null };
+      const run = ended(cur, 'RUN_CANCELED', now);
+      return { next: run, result: run };
+    });
+    return chain(done, (run) =>
+      run === null ? false : after(this.afterEnd(run, now), () => true),
+    );
   }
 
   /** The failure callback a run's failed message published (recorded for logs and DLQ retry). */
   failureCallbackPublished(
-    source: MessageId,
+    runId: string,
     callback: { messageId: MessageId; url: string; headers: HeaderBag; body: string },
     answer: { status: number; headers: Record<string, string[]>; body: string },
-  ): void {
-    const run = this.runs.get(
-      this.log.get(source)?.payload.headers['upstash-workflow-runid'] ?? '',
-    );
-    if (run === undefined) return;
-    run.failure = {
-      messageId: callback.messageId,
-      url: callback.url,
-      state: 'CALLBACK_INPROGRESS',
-      failStatus: answer.status,
-      failResponse: answer.body,
-      failHeaders: answer.headers,
-      headers: callback.headers,
-      body: callback.body,
-    };
+  ): MaybePromise<void> {
+    return this.docs.update(runId, (cur) => {
+      if (cur === undefined) return { next: cur, result: undefined };
+      const { failureEnd, ...run } = cur;
+      const state =
+        failureEnd?.messageId === callback.messageId ? failureEnd.state : 'CALLBACK_INPROGRESS';
+      const failure = {
+        messageId: callback.messageId,
+        url: callback.url,
+        state,
+        failStatus: answer.status,
+        failResponse: answer.body,
+        failHeaders: answer.headers,
+        headers: callback.headers,
+        body: callback.body,
+      };
+      return { next: { ...run, failure }, result: undefined };
+    });
   }
 
-  /** Follows the engine: a run's messages end; a step that fails for good fails its run. */
+  /**
+   * Follows the engine: a run's messages end; a step that fails for good fails its run. Every
+   * server follows every batch, in order; each end is a compare-and-set on its run, made once.
+   */
   apply(events: readonly EngineEvent[]): void {
-    for (const e of events) {
-      if (!isMessageEnd(e)) continue;
-      const m = this.liveMessages.get(e.messageId);
-      if (m === undefined) continue;
-      this.liveMessages.delete(e.messageId);
-      m.run.live.delete(e.messageId);
-      const run = m.run;
-      if (m.callType === 'failureCall') {
-        if (run.failure?.messageId === e.messageId) {
-          run.failure.state =
-            e.type === 'message:delivered'
-              ? 'CALLBACK_SUCCESS'
-              : e.type === 'message:cancelled'
-                ? 'CALLBACK_CANCELED'
-                : 'CALLBACK_FAIL';
-        }
-        continue;
-      }
-      if (e.type !== 'message:dead-lettered' || m.callType === 'toCallback') continue;
-      if (run.state !== 'RUN_STARTED') continue;
-      run.failed = {
-        messageId: e.messageId,
-        index: m.index,
-        callType: m.callType,
-        payload: m.payload,
-      };
-      const dlqId = this.log.get(e.messageId)?.dlqId;
-      if (dlqId !== undefined) run.dlqId = dlqId;
-      this.finishRun(run, 'RUN_FAILED', e.at);
-    }
+    const ends = events.filter(isMessageEnd);
+    if (ends.length === 0) return;
+    for (const e of ends) this.tags.delete(e.messageId);
+    this.ends.push(ends);
   }
 
   /**
    * Publishes a failed run's message again (`dlq resume`) or its trigger (`dlq restart`, which
    * forgets every step but the initial payload), under the run's flow control unless `override`
-   * gives other. The run is active again.
+   * gives other. The run is active again. `run` is the run as read, failed at its `dlqId`.
    */
   revive(
     run: Run,
     how: 'resume' | 'restart',
     override: Partial<Pick<Run, 'key' | 'config' | 'retries'>>,
   ): MaybePromise<void> {
-    const failed = run.failed;
-    if (run.state !== 'RUN_FAILED' || failed === undefined)
-      throw new InvalidRequest(`workflow run "${run.id}" has not failed (${run.state})`);
-    Object.assign(run, override);
-    this.unend(run);
-    run.state = 'RUN_STARTED';
-    delete run.completedAt;
-    delete run.dlqId;
-    delete run.failed;
-    if (how === 'restart') run.steps.length = 1;
-    const payload = how === 'restart' ? run.trigger : failed.payload;
-    const index = how === 'restart' ? 0 : failed.index;
-    const callType = how === 'restart' ? 'step' : failed.callType;
-    const published = this.publish()({
-      input: {
-        ...(run.key !== undefined ? { key: run.key } : {}),
-        ...(run.config !== undefined ? { config: run.config } : {}),
-        ...(run.retries !== undefined ? { retries: run.retries } : {}),
-      },
-      payload: { ...payload },
-      contentBasedDeduplication: false,
-      ...(run.failureCallback !== undefined ? { failureCallback: run.failureCallback } : {}),
-      workflow: { runId: run.id, init: false, callType, invoke: false, revive: index },
+    const revived = this.docs.update(run.id, (cur) => {
+      const failed = cur?.failed;
+      if (cur === undefined) throw notFound(run.id);
+      if (cur.state !== 'RUN_FAILED' || failed === undefined || cur.dlqId !== run.dlqId)
+        throw new InvalidRequest(`workflow run "${run.id}" has not failed (${cur.state})`);
+      const { completedAt: _c, dlqId: _d, failed: _f, ...rest } = cur;
+      const next: Run = {
+        ...rest,
+        ...override,
+        state: 'RUN_STARTED',
+        steps: how === 'restart' ? cur.steps.slice(0, 1) : cur.steps,
+      };
+      return { next, result: { next, failed } };
     });
-    return after(published, () => {});
+    return chain(revived, ({ next, failed }) => {
+      this.ended.remove(next.id);
+      const payload = how === 'restart' ? next.trigger : failed.payload;
+      const index = how === 'restart' ? 0 : failed.index;
+      const callType = how === 'restart' ? 'step' : failed.callType;
+      const published = this.publish()({
+        input: {
+          ...(next.key !== undefined ? { key: next.key } : {}),
+          ...(next.config !== undefined ? { config: next.config } : {}),
+          ...(next.retries !== undefined ? { retries: next.retries } : {}),
+        },
+        payload: { ...payload },
+        contentBasedDeduplication: false,
+        ...(next.failureCallback !== undefined ? { failureCallback: next.failureCallback } : {}),
+        workflow: { runId: next.id, init: false, callType, invoke: false, revive: index },
+      });
+      return after(published, () => {});
+    });
   }
 
   /** Publishes a run's failure callback again (`dlq callback`). */
@@ -321,134 +344,58 @@ export class Workflows {
     );
   }
 
-  private admitTrigger(parsed: ParsedPublish): Admission {
-    const wf = parsed.workflow!;
-    let initial: string | Uint8Array | undefined = parsed.payload.body;
-    let invoker: InvokeRequest | undefined;
-    if (wf.invoke) {
-      invoker = parseInvokeRequest(bodyText(parsed.payload.body));
-      initial = invoker.body;
-    }
-    const userHeaders: Record<string, string> = {};
-    for (const [name, value] of Object.entries(parsed.payload.headers)) {
-      if (
-        name === 'content-type' ||
-        name.startsWith('upstash-workflow-') ||
-        name === 'upstash-feature-set'
-      )
-        continue;
-      userHeaders[name] = value;
-    }
-    const { input, payload } = parsed;
-    return {
-      kind: 'publish',
-      parsed,
-      commit: (id, now) => {
-        const run: Run = {
-          id: wf.runId,
-          url: wf.url ?? payload.destination,
-          createdAt: now,
-          state: 'RUN_STARTED',
-          ...(input.key !== undefined ? { key: input.key } : {}),
-          ...(input.config !== undefined ? { config: input.config } : {}),
-          ...(input.retries !== undefined ? { retries: input.retries } : {}),
-          ...(payload.retryDelay !== undefined ? { retryDelay: payload.retryDelay } : {}),
-          ...(parsed.failureCallback !== undefined
-            ? { failureCallback: parsed.failureCallback }
-            : {}),
-          ...(parsed.label !== undefined ? { label: parsed.label } : {}),
-          ...(invoker !== undefined ? { invoker } : {}),
-          userHeaders,
-          trigger: payload,
-          steps: [{ raw: { messageId: id, body: toBase64(initial), callType: 'step' }, at: now }],
-          live: new Set(),
-        };
-        this.runs.set(run.id, run);
-        this.track(id, run, 'step', 0, 'start', payload);
-      },
-    };
+  /** Resolves once the ends given to `apply` so far, and every end's effects, are done. */
+  settled(): MaybePromise<void> {
+    const following = this.ends.settled();
+    if (following === undefined && this.pending.size === 0) return;
+    return Promise.all([following, ...this.pending]).then(() => this.settled());
   }
 
-  /** Later steps carry no flow control, retries or failure callback: they take the run's. */
-  private inherit(parsed: ParsedPublish, run: Run): ParsedPublish {
-    const input = { ...parsed.input };
-    const payload = { ...parsed.payload };
-    if (input.key === undefined) {
-      if (run.key !== undefined) input.key = run.key;
-      if (run.config !== undefined) input.config = run.config;
-    }
-    if (input.retries === undefined && run.retries !== undefined) input.retries = run.retries;
-    if (payload.retryDelay === undefined && run.retryDelay !== undefined)
-      payload.retryDelay = run.retryDelay;
-    return {
-      ...parsed,
-      input,
-      payload,
-      ...(parsed.failureCallback === undefined && run.failureCallback !== undefined
-        ? { failureCallback: run.failureCallback }
-        : {}),
-    };
+  /** Waits for the work under way (following ends, their effects); the runs stay where they live. */
+  close(): MaybePromise<void> {
+    return this.settled();
   }
 
-  private admitted(
-    parsed: ParsedPublish,
-    run: Run,
-    callType: CallType,
-    step: Step | null,
-    name: string,
-  ): Admission {
-    const revive = parsed.workflow?.revive;
-    return {
-      kind: 'publish',
-      parsed,
-      commit: (id, now) => {
-        let index: number | null = null;
-        if (revive !== undefined) index = revive;
-        else if (callType !== 'failureCall') {
-          const raw: RawStep = {
-            messageId: id,
-            body: toBase64(parsed.payload.body),
-            callType: callType === 'step' ? 'step' : callType,
-          };
-          run.steps.push({ raw, at: now, ...(step !== null ? { step } : {}) });
-          if (callType === 'step') index = run.steps.length - 1;
-        }
-        this.track(id, run, callType, index, name, parsed.payload);
-      },
-    };
+  /** One call's end: it leaves its run's live calls; a step that failed for good fails the run. */
+  private followEnd(e: MessageEnded, doc: RunMessage): MaybePromise<void> {
+    const failed = this.docs.update(doc.runId, (cur) => endOfCall(cur, e, doc));
+    return chain(failed, (run) =>
+      chain(this.docs.messages.delete(e.messageId), () =>
+        run === null ? undefined : this.afterEnd(run, e.at),
+      ),
+    );
   }
 
-  private track(
-    id: MessageId,
-    run: Run,
-    callType: CallType,
-    index: number | null,
-    step: string,
-    payload: MessagePayload,
-  ): void {
-    run.live.add(id);
-    this.liveMessages.set(id, { run, callType, index, tag: { runId: run.id, step }, payload });
-  }
-
-  private finishRun(run: Run, state: Exclude<RunState, 'RUN_STARTED'>, now: Millis): void {
-    run.state = state;
-    run.completedAt = now;
-    if (state !== 'RUN_FAILED') {
-      // Its calls that have not started end now (one in flight runs to its end); a failed run's
-      // other branches stop at their next step, which the run refuses.
-      for (const id of [...run.live]) {
-        const m = this.log.get(id);
-        if (
-          m?.handle !== undefined &&
-          m.status !== 'in-flight' &&
-          this.liveMessages.get(id)?.callType !== 'failureCall'
-        )
-          this.cancel(m.handle);
+  /**
+   * What follows a run's end, on the server that ended it: its calls that have not started end
+   * (one in flight runs to its end; a failed run's other branches stop at their next step, which
+   * the run refuses), its waiters are dropped, its invoker gets its result, and the oldest ended
+   * runs past the retention are forgotten. A failure here is told, never the caller's.
+   */
+  private afterEnd(run: Run, now: Millis): MaybePromise<void> {
+    const work: Array<MaybePromise<void>> = [];
+    const quietly = (what: string, fn: () => MaybePromise<unknown>) =>
+      work.push(
+        attempt(
+          fn,
+          () => {},
+          (err) => this.warn(`${what} of run "${run.id}" failed`, err),
+        ),
+      );
+    if (run.state !== 'RUN_FAILED') {
+      for (const c of run.live) {
+        if (c.callType === 'failureCall') continue;
+        quietly('cancelling a call', () =>
+          chain(this.messages.get(c.id), (m) =>
+            m?.handle !== undefined && m.status !== 'in-flight' ? this.cancel(m.handle) : undefined,
+          ),
+        );
       }
     }
-    for (const l of this.endListeners) l(run);
+    for (const l of this.endListeners) quietly('the end', () => l(run));
     if (run.invoker !== undefined) this.answerInvoker(run);
-    this.keepEnded(run, now);
+    quietly('the retention', () => this.keepEnded(run, now));
+    return after(all(work), () => {});
   }
 
   /** An invoked run ended: its result becomes the invoking run's `context.invoke` step. */
@@ -477,32 +424,36 @@ export class Workflows {
   }
 
   /**
-   * An ended run is kept for its logs, its dead letter and its invoker, within the retention's
-   * bytes and age (its steps' bodies counted); the oldest ended are forgotten first. A run that
-   * has not ended is live work, and is never forgotten.
+   * An ended run is kept for its logs, its dead letter and its invoker, within the retention (see
+   * `EndedRuns`); a run forgotten is deleted only if it is still the ended run counted (a run
+   * revived meanwhile on another server stays).
    */
-  private keepEnded(run: Run, now: Millis): void {
-    let bytes = RUN_BYTES + stringBytes(run.response);
-    for (const s of run.steps) bytes += STEP_BYTES + s.raw.body.length;
-    this.ended.delete(run.id);
-    this.ended.set(run.id, { bytes, at: now });
-    this.endedBytes += bytes;
-    const { maxBytes, maxAgeMs } = this.retention;
-    for (const [id, e] of this.ended) {
-      // The run just ended stays: its failure callback and its invoker's answer still read it.
-      if (id === run.id) break;
-      if (this.endedBytes <= maxBytes && (maxAgeMs === null || now - e.at < maxAgeMs)) break;
-      this.ended.delete(id);
-      this.endedBytes -= e.bytes;
-      this.runs.delete(id);
-    }
+  private keepEnded(run: Run, now: Millis): MaybePromise<void> {
+    const forgotten = this.ended
+      .add(run, now)
+      .map(({ id, at }) =>
+        this.docs.update(id, (cur) =>
+          cur !== undefined && cur.state !== 'RUN_STARTED' && cur.completedAt === at
+            ? { next: undefined, result: undefined }
+            : { next: cur, result: undefined },
+        ),
+      );
+    return after(all(forgotten), () => {});
   }
 
-  /** A revived run is live again: no longer counted among the ended. */
-  private unend(run: Run): void {
-    const e = this.ended.get(run.id);
-    if (e === undefined) return;
-    this.ended.delete(run.id);
-    this.endedBytes -= e.bytes;
+  /** Runs work outside a request; `settled` waits for it and `warn` hears its failure. */
+  private track(what: string, run: () => MaybePromise<unknown>): void {
+    const value = attempt(
+      run,
+      () => {},
+      (err) => this.warn(what, err),
+    );
+    if (!(value instanceof Promise)) return;
+    const p = value.finally(() => this.pending.delete(p));
+    this.pending.add(p);
   }
+}
+
+function tagFor(runId: string, call: LiveCall): WorkflowTag {
+  return { runId, step: call.step };
 }

@@ -112,7 +112,7 @@ function send(res: Response, reply: Reply): void {
 export function apiRouter(options: ApiOptions): express.Router {
   const { controller, log } = options;
   const flow = flowControlHandlers(controller);
-  const wf = workflowHandlers(controller, options.workflows, options.waiters, options.messageLog);
+  const wf = workflowHandlers(controller, options.workflows, options.waiters);
   const messages = messageHandlers(
     controller,
     options.publisher,
