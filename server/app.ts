@@ -112,12 +112,13 @@ export function createApp(options: AppOptions): App {
         signingKey: signingKeys.current,
         defaultTimeoutMs: options.requestTimeoutMs ?? 30_000,
       },
-      (delivery, answer) => publisher.answered(delivery.id, answer),
+      (delivery, answer) => publisher.answered(delivery, answer),
     );
   const routed = routeDeliverer({ sim: new SimulatedDeliverer(), http: http_ });
   // A call of a Workflow run carries the run's steps so far, read when the call starts.
   const deliverer: Deliverer = {
     deliver: (d) => {
+      publisher.attempting(d);
       const payload = workflows.payloadFor(d.id, d.payload);
       if (!(payload instanceof Promise)) return routed.deliver({ ...d, payload });
       return payload.then(

@@ -14,6 +14,7 @@ import {
 } from './retention';
 import { systemClock, type Clock, type MessagePayload } from './types';
 import type { MaybePromise } from '../store/flow-store';
+import type { CallbackSpec } from './callbacks';
 
 /** A message's state as the API reports it (the engine's states, with `dead` named `failed`). */
 export type MessageStatus =
@@ -78,8 +79,15 @@ export interface SharedMessageLog extends MessageReads {
     at: Millis,
     label?: string,
     urlGroup?: string,
+    /** Kept with the message until a server publishes the callback (`takeCallback`). */
+    callbacks?: CallbackSpec,
   ): Promise<void>;
   discard(id: MessageId): Promise<void>;
+  /**
+   * A message's callbacks, for the one server to publish them: answers them once (undefined
+   * after, or when it had none), with when the message was created.
+   */
+  takeCallback(id: MessageId): Promise<{ spec: CallbackSpec; createdAt: Millis } | undefined>;
   /** Follows the store: every batch of events, in order. */
   apply(events: readonly EngineEvent[]): void;
   /** Begins following (after catching up with what happened while no server did). */

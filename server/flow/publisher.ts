@@ -1,29 +1,17 @@
 import { createHash } from 'node:crypto';
-import { isMessageEnd, type EngineEvent } from '../../shared/events';
 import type { MessageId, Millis } from '../../shared/engine/units';
-import { bodyText, bytesToBase64 } from '../../shared/protocol/body';
-import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
+import type { ParsedPublish } from '../../shared/protocol/publish';
 import type { FlowController } from './controller';
 import { MemoryDedupIds, type DedupIds } from '../store/dedup';
-import { after, attempt, type MaybePromise } from '../store/flow-store';
+import { attempt, type MaybePromise } from '../store/flow-store';
 import { chain } from '../store/update-record';
 import type { MessageLog, SharedMessageLog } from './message-log';
 import type { Admission, Workflows } from './workflows';
+import { Callbacks, type Answer } from './callbacks';
+import type { Delivery } from './types';
 
 /** How long a deduplication id is remembered (QStash's OpenAPI: 10 minutes). */
 export const DEDUP_WINDOW_MS = 10 * 60_000;
-
-/** What a destination answered (http or simulated), kept for the callback that may follow. */
-export interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  body: Uint8Array;
-}
-
-interface Pending {
-  parsed: ParsedPublish;
-  answer?: Answer;
-}
 
 export interface PublishResult {
   messageId: MessageId;
@@ -36,7 +24,7 @@ export interface PublishResult {
  * for good.
  */
 export class Publisher {
-  private readonly pending = new Map<MessageId, Pending>();
+  private readonly callbacks: Callbacks;
 
   constructor(
     private readonly controller: FlowController,
@@ -47,7 +35,14 @@ export class Publisher {
     /** The message log every server shares (Redis), written before the store takes a message. */
     private readonly shared?: SharedMessageLog,
   ) {
-    controller.onEvents((events) => this.follow(events));
+    this.callbacks = new Callbacks({
+      log,
+      ...(shared !== undefined ? { shared } : {}),
+      workflows,
+      publish: () => (parsed) => this.publish(parsed),
+      now: () => controller.now(),
+    });
+    controller.onEvents((events) => this.callbacks.follow(events));
   }
 
   /**
@@ -107,10 +102,9 @@ export class Publisher {
       parsed.label,
       parsed.urlGroup,
     );
-    if (parsed.callback !== undefined || parsed.failureCallback !== undefined)
-      this.pending.set(id, { parsed });
+    const callbacks = this.callbacks.accepted(id, parsed);
     const forget = () => {
-      this.pending.delete(id);
+      this.callbacks.discard(id);
       this.log.discard(id);
     };
     const undo = (err: unknown): never => {
@@ -135,7 +129,7 @@ export class Publisher {
       this.shared === undefined
         ? take()
         : this.shared
-            .accepted(id, input.key ?? null, payload, now, parsed.label, parsed.urlGroup)
+            .accepted(id, input.key ?? null, payload, now, parsed.label, parsed.urlGroup, callbacks)
             .then(take, undo);
     if (commit === undefined) return share();
     // Before the engine takes it: its delivery may start within `publish` and read the run's steps.
@@ -151,10 +145,14 @@ export class Publisher {
     ) as MaybePromise<PublishResult>;
   }
 
+  /** An attempt begins on this server (a callback may follow its end). */
+  attempting(delivery: Delivery): void {
+    this.callbacks.attempting(delivery);
+  }
+
   /** Keeps what a destination answered, for a callback that may follow. */
-  answered(id: MessageId, answer: Answer): void {
-    const p = this.pending.get(id);
-    if (p !== undefined) p.answer = answer;
+  answered(delivery: Delivery, answer: Answer): void {
+    this.callbacks.answered(delivery, answer);
   }
 
   private dedupIdOf(parsed: ParsedPublish): string | undefined {
@@ -173,100 +171,6 @@ export class Publisher {
     if (parsed.payload.body !== undefined) h.update(parsed.payload.body);
     return `content:${h.digest('base64url')}`;
   }
-
-  private follow(events: readonly EngineEvent[]): void {
-    for (const e of events) {
-      if (!isMessageEnd(e)) continue;
-      const p = this.pending.get(e.messageId);
-      if (p === undefined) continue;
-      this.pending.delete(e.messageId);
-      if (e.type === 'message:cancelled') continue;
-      // A context.call hands its answer back to the run even when it failed for good.
-      const answersRun = p.parsed.workflow?.callType === 'toCallback';
-      const target =
-        e.type === 'message:delivered' || answersRun ? p.parsed.callback : p.parsed.failureCallback;
-      if (target === undefined) continue;
-      const base = this.callbackBody(e.messageId, p, e.at);
-      const headers: HeaderBag = { ...target.headers, 'content-type': 'application/json' };
-      const wf = target === p.parsed.failureCallback ? p.parsed.workflow : undefined;
-      // Published after this batch has reached every listener, so events stay in seq order.
-      queueMicrotask(() => {
-        void attempt(
-          () =>
-            chain(this.runFields(p), (run) => {
-              const body = JSON.stringify({ ...base, ...run });
-              const published = this.publish(
-                parsePublish(target.url, headers, body, this.controller.now()),
-              );
-              return after(published, ({ messageId }) => ({ messageId, body }));
-            }),
-          ({ messageId, body }) => {
-            if (wf === undefined) return;
-            quietly(
-              this.workflows.failureCallbackPublished(
-                wf.runId,
-                { messageId, url: target.url, headers, body },
-                answerOf(p),
-              ),
-            );
-          },
-          // A callback whose own headers are invalid cannot be delivered; its source is already ended.
-          () => {},
-        );
-      });
-    }
-  }
-
-  /** The callback's body, but for its run's fields (`runFields`, read when it is published). */
-  private callbackBody(id: MessageId, p: Pending, at: Millis): Record<string, unknown> {
-    const m = this.log.get(id);
-    const src = p.parsed.payload;
-    const last = m?.attempts[m.attempts.length - 1];
-    const header: Record<string, string[]> = {};
-    for (const [k, v] of Object.entries(p.answer?.headers ?? {})) header[k] = [v];
-    return {
-      status: p.answer?.status ?? last?.status ?? 0,
-      header,
-      body: bytesToBase64(p.answer?.body),
-      retried: last?.attempt ?? 0,
-      maxRetries: p.parsed.input.retries ?? 3,
-      sourceMessageId: id,
-      url: src.destination,
-      method: src.method,
-      sourceHeader: Object.fromEntries(Object.entries(src.headers).map(([k, v]) => [k, [v]])),
-      sourceBody: bytesToBase64(src.body),
-      createdAt: String(m?.createdAt ?? at),
-      ...(m?.dlqId !== undefined ? { dlqId: m.dlqId } : {}),
-    };
-  }
-
-  /**
-   * A failed Workflow call tells the failure function its run, and the run's initial payload (its
-   * run read again, from Redis with --redis; without it when that fails).
-   */
-  private runFields(p: Pending): MaybePromise<Record<string, unknown>> {
-    const runId = p.parsed.workflow?.runId;
-    if (runId === undefined || p.parsed.workflow?.callType === 'toCallback') return {};
-    return attempt(
-      () => this.workflows.get(runId),
-      (run) =>
-        run === undefined
-          ? {}
-          : {
-              workflowRunId: run.id,
-              workflowCreatedAt: run.createdAt,
-              url: run.url,
-              sourceBody: run.steps[0]?.raw.body ?? '',
-            },
-      () => ({}),
-    );
-  }
-}
-
-function answerOf(p: Pending) {
-  const headers: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(p.answer?.headers ?? {})) headers[k] = [v];
-  return { status: p.answer?.status ?? 0, headers, body: bodyText(p.answer?.body) };
 }
 
 /** Work whose failure has no one to tell (a claim given back): a rejection must not crash. */

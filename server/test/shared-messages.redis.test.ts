@@ -9,6 +9,7 @@ import { RedisRecords } from '../store/redis/records';
 import { RedisStore } from '../store/redis/redis-store';
 import { deletePrefix, testPrefix } from '../store/redis/testing';
 import { testRedisUrl } from '../store/contract/test-redis-url';
+import { startDestination } from './destination';
 import { collectEvents, startApp, type Running } from './helpers';
 
 let cleanup: Array<() => Promise<void>> = [];
@@ -149,5 +150,66 @@ describe('the message log on Redis', () => {
       // Three servers sent the same events: one attempt each, never three.
       expect(shown.attempts).toHaveLength(1);
     }
+  });
+
+  it('publishes a callback once, from the server that delivered, with what the destination answered', async () => {
+    const prefix = testPrefix('shared-log');
+    cleanup.push(() => deletePrefix(prefix, testRedisUrl()));
+    const dest = await startDestination((r) =>
+      r.path.startsWith('/cb')
+        ? { status: 200 }
+        : {
+            status: r.path === '/fail' ? 500 : 201,
+            headers: { 'x-answer': 'yes' },
+            body: `pong ${r.path}`,
+          },
+    );
+    cleanup.push(() => dest.close());
+    const a = await server(prefix);
+    const b = await server(prefix);
+    const key = {
+      'Upstash-Flow-Control-Key': 'callbacks',
+      'Upstash-Flow-Control-Value': 'parallelism=1',
+    };
+    // b takes the key's only token first; its delivery's end hands the token to a's messages,
+    // which b then delivers.
+    await publish(b.base, 'sim://hold?duration=300ms', key);
+    const ok = await publish(a.base, `${dest.url}/ok`, {
+      ...key,
+      'Upstash-Callback': `${dest.url}/cb/ok`,
+      'Upstash-Failure-Callback': `${dest.url}/cb/never`,
+    });
+    const failed = await publish(a.base, `${dest.url}/fail`, {
+      ...key,
+      'Upstash-Retries': '0',
+      'Upstash-Failure-Callback': `${dest.url}/cb/failed`,
+    });
+    await dest.answered(4);
+    // Give a second publish (there must be none) time to arrive.
+    await new Promise((r) => setTimeout(r, 300));
+    const callbacks = dest.received.filter((r) => r.path.startsWith('/cb'));
+    expect(callbacks.map((r) => r.path).sort()).toEqual(['/cb/failed', '/cb/ok']);
+    const okBody = JSON.parse(callbacks.find((r) => r.path === '/cb/ok')!.body) as Record<
+      string,
+      unknown
+    >;
+    expect(okBody).toMatchObject({
+      status: 201,
+      sourceMessageId: ok,
+      url: `${dest.url}/ok`,
+      body: Buffer.from('pong /ok').toString('base64'),
+      header: { 'x-answer': ['yes'] },
+      retried: 0,
+    });
+    const failedBody = JSON.parse(callbacks.find((r) => r.path === '/cb/failed')!.body) as Record<
+      string,
+      unknown
+    >;
+    expect(failedBody).toMatchObject({
+      status: 500,
+      sourceMessageId: failed,
+      dlqId: `dlq_${failed.replace(/^msg_/, '')}`,
+      body: Buffer.from('pong /fail').toString('base64'),
+    });
   });
 });

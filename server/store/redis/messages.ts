@@ -10,7 +10,8 @@
  * first catches up from the stream (events written while every server was down).
  *
  *   ml:<id>   hash    d: the document (JSON, no body), b: the body, hb/db: bytes counted in the
- *                     history / the dead-letter list
+ *                     history / the dead-letter list, cb: its callbacks until one server takes
+ *                     them to publish (callbacks.ts)
  *   mll       zset    messages that have not ended, in the order they were taken in (by `mlc`)
  *   mlh       zset    ended messages (the history), by end;  mlhb: its bytes
  *   mld       zset    dead letters, by end;  mldi: dlq id → message id;  mldb: their bytes
@@ -22,6 +23,7 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { EngineEvent } from '../../../shared/events';
 import type { KeyId, MessageId, Millis } from '../../../shared/engine/units';
+import type { CallbackSpec } from '../../flow/callbacks';
 import type { LoggedMessage, SharedMessageLog } from '../../flow/message-log';
 import { DEFAULT_RETENTION, type RetentionLimit } from '../../flow/retention';
 import type { MessagePayload } from '../../flow/types';
@@ -46,17 +48,22 @@ end
 return 1`;
 
 /**
- * KEYS: the document's hash, the live set, its counter. ARGV: id, document, body (optional). The
- * live set is in the order messages were taken in, across servers.
+ * KEYS: the document's hash, the live set, its counter. ARGV: id, document, callbacks ('' when
+ * none), body (optional). The live set is in the order messages were taken in, across servers.
  */
 const ACCEPTED = `
-if ARGV[3] then
-  redis.call('HSET', KEYS[1], 'd', ARGV[2], 'b', ARGV[3])
-else
-  redis.call('HSET', KEYS[1], 'd', ARGV[2])
-end
+redis.call('HSET', KEYS[1], 'd', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'cb', ARGV[3]) end
+if ARGV[4] then redis.call('HSET', KEYS[1], 'b', ARGV[4]) end
 redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
 return 1`;
+
+/** KEYS: the document's hash. The callbacks and the document, once (the field is taken). */
+const TAKE_CALLBACK = `
+local cb = redis.call('HGET', KEYS[1], 'cb')
+if not cb then return false end
+redis.call('HDEL', KEYS[1], 'cb')
+return { cb, redis.call('HGET', KEYS[1], 'd') or '{}' }`;
 
 type WithScripts = Redis & {
   messagesApply(prefix: string, ...args: string[]): Promise<Array<number | string>>;
@@ -66,8 +73,10 @@ type WithScripts = Redis & {
     counter: string,
     id: string,
     doc: string,
+    callbacks: string,
     ...body: Buffer[]
   ): Promise<number>;
+  messagesTakeCallback(hash: string): Promise<[string, string] | null>;
   messagesRemoveDeadLetter(prefix: string, dlqId: string): Promise<number>;
 };
 
@@ -164,6 +173,7 @@ export class RedisMessages implements SharedMessageLog {
     const redis = new Redis(options.url);
     redis.defineCommand('messagesApply', { numberOfKeys: 1, lua: APPLY });
     redis.defineCommand('messagesAccepted', { numberOfKeys: 3, lua: ACCEPTED });
+    redis.defineCommand('messagesTakeCallback', { numberOfKeys: 1, lua: TAKE_CALLBACK });
     redis.defineCommand('messagesRemoveDeadLetter', { numberOfKeys: 1, lua: REMOVE_DEAD_LETTER });
     this.redis = redis as WithScripts;
     const history = options.history ?? DEFAULT_RETENTION.history;
@@ -202,6 +212,7 @@ export class RedisMessages implements SharedMessageLog {
     at: Millis,
     label?: string,
     urlGroup?: string,
+    callbacks?: CallbackSpec,
   ): Promise<void> {
     const { json, body } = encodePayload(payload);
     const doc: Doc = {
@@ -219,8 +230,21 @@ export class RedisMessages implements SharedMessageLog {
       `${this.space}mlc`,
       id,
       JSON.stringify(doc),
+      callbacks === undefined ? '' : JSON.stringify(callbacks),
       ...(body === null ? [] : [body]),
     );
+  }
+
+  async takeCallback(
+    id: MessageId,
+  ): Promise<{ spec: CallbackSpec; createdAt: Millis } | undefined> {
+    const taken = await this.redis.messagesTakeCallback(this.key(id));
+    if (taken === null) return undefined;
+    const doc = JSON.parse(taken[1]) as Partial<Doc>;
+    return {
+      spec: JSON.parse(taken[0]) as CallbackSpec,
+      createdAt: doc.createdAt ?? (0 as Millis),
+    };
   }
 
   /** Forgets a message the flow store refused after `accepted` wrote it. */
