@@ -17,7 +17,7 @@ import {
 } from '../../shared/protocol/workflow';
 import { after, type MaybePromise } from '../store/flow-store';
 import { chain } from '../store/update-record';
-import { storable, type RunRecords } from './workflow-records';
+import type { RunRecords } from './workflow-records';
 import {
   hasEnded,
   notFound,
@@ -74,7 +74,7 @@ function admitTrigger(docs: RunRecords, parsed: ParsedPublish, recorded: Recorde
     userHeaders[name] = value;
   }
   const { input } = parsed;
-  const payload = storable(parsed.payload);
+  const payload = parsed.payload;
   return {
     kind: 'publish',
     parsed,
@@ -214,7 +214,7 @@ function admitted(
         return { next: { ...cur, steps, live: [...cur.live, call] }, result: call };
       });
       return chain(committed, (call) =>
-        recordMessage(docs, recorded, run.id, call, storable(parsed.payload)),
+        recordMessage(docs, recorded, run.id, call, parsed.payload),
       );
     },
   };

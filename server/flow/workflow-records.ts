@@ -9,61 +9,23 @@
  * run keep both, and of two servers making one transition (following the same end, ending a run
  * the SDK ends while a step fails) one makes it, the other finds it made.
  *
- * Besides, per server: what dead letters show of their run, for the synchronous `peek` (exact on
- * memory records, the runs this server last read on Redis), and the ended runs retention forgets.
+ * Besides, per server: the ended runs retention forgets.
  */
 import type { Millis } from '../../shared/engine/units';
-import type { MessagePayload } from '../../shared/protocol/publish';
-import { after, type MaybePromise } from '../store/flow-store';
+import type { MaybePromise } from '../store/flow-store';
 import { jsonCodec, type Collection, type Records } from '../store/records';
 import { updateRecord, type RecordChange } from '../store/update-record';
 import { stringBytes, type RetentionLimit } from './retention';
-import type { FailureCallbackState, Run, RunMessage } from './workflow-run';
+import type { Run, RunMessage } from './workflow-run';
 
 /** A run without its steps and strings: the record, its Map slot, its sets and timestamps. */
 const RUN_BYTES = 600;
 /** One step of a run beyond its base64 body: its records, message id and parsed step. */
 const STEP_BYTES = 300;
-/** Runs whose summaries a server keeps for `peek` on shared records. */
-const MAX_SUMMARIES = 10_000;
-
-/** What a dead letter of a run shows of it (see `RunRecords.peek`). */
-export interface RunSummary {
-  id: string;
-  url: string;
-  createdAt: Millis;
-  label?: string;
-  failure?: { url: string; state: FailureCallbackState };
-}
-
-function summaryOf(run: Run): RunSummary {
-  return {
-    id: run.id,
-    url: run.url,
-    createdAt: run.createdAt,
-    ...(run.label !== undefined ? { label: run.label } : {}),
-    ...(run.failure !== undefined
-      ? { failure: { url: run.failure.url, state: run.failure.state } }
-      : {}),
-  };
-}
-
-/**
- * The payload with its body as a plain `Uint8Array`: a `Buffer` (a request's body) has a `toJSON`
- * that `JSON.stringify` calls before the codec's replacer sees it, so it would not be kept as bytes.
- */
-export function storable(payload: MessagePayload): MessagePayload {
-  const b = payload.body;
-  if (b === undefined || Object.getPrototypeOf(b) === Uint8Array.prototype) return payload;
-  return { ...payload, body: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
-}
-
 /** The runs and their live messages in the records; see the file's comment. */
 export class RunRecords {
   private readonly runs: Collection<Run>;
   readonly messages: Collection<RunMessage>;
-  /** Shared records answer with promises; memory ones at once (then `peek` reads them). */
-  private readonly summaries = new Map<string, RunSummary>();
 
   constructor(records: Records) {
     this.runs = records.collection('workflow-runs', jsonCodec<Run>());
@@ -71,15 +33,12 @@ export class RunRecords {
   }
 
   get(runId: string): MaybePromise<Run | undefined> {
-    return after(this.runs.get(runId), (run) => this.seen(runId, run));
+    return this.runs.get(runId);
   }
 
   /** Every run, in the order they were first triggered. */
   list(): MaybePromise<Run[]> {
-    return after(this.runs.list(), (runs) => {
-      for (const run of runs) this.seen(run.id, run);
-      return runs;
-    });
+    return this.runs.list();
   }
 
   /** A compare-and-set change of the run (see `updateRecord`; `change` must not modify its input). */
@@ -87,36 +46,7 @@ export class RunRecords {
     runId: string,
     change: (current: Run | undefined) => RecordChange<Run, R>,
   ): MaybePromise<R> {
-    let stored: Run | undefined;
-    const done = updateRecord(this.runs, runId, (current) => {
-      const c = change(current);
-      stored = c.next;
-      return c;
-    });
-    return after(done, (result) => {
-      this.seen(runId, stored);
-      return result;
-    });
-  }
-
-  /**
-   * What a dead letter shows of its run, at once: read from memory records, or the last this
-   * server read of it from shared ones (undefined when it never read it).
-   */
-  peek(runId: string): RunSummary | undefined {
-    const run = this.runs.get(runId);
-    if (!(run instanceof Promise)) return run === undefined ? undefined : summaryOf(run);
-    run.catch(() => {});
-    return this.summaries.get(runId);
-  }
-
-  private seen(runId: string, run: Run | undefined): Run | undefined {
-    this.summaries.delete(runId);
-    if (run === undefined) return run;
-    this.summaries.set(runId, summaryOf(run));
-    if (this.summaries.size > MAX_SUMMARIES)
-      this.summaries.delete(this.summaries.keys().next().value as string);
-    return run;
+    return updateRecord(this.runs, runId, change);
   }
 }
 

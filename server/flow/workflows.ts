@@ -22,7 +22,7 @@ import {
   type RunMessage,
   type WorkflowTag,
 } from './workflow-run';
-import { EndedRuns, RunRecords, type RunSummary } from './workflow-records';
+import { EndedRuns, RunRecords } from './workflow-records';
 import { after, all, attempt, type MaybePromise } from '../store/flow-store';
 import { MemoryRecords, type Records } from '../store/records';
 import { chain } from '../store/update-record';
@@ -31,7 +31,6 @@ import { DEFAULT_RETENTION, type RetentionLimit } from './retention';
 import type { Clock } from './types';
 
 export type * from './workflow-run';
-export type { RunSummary } from './workflow-records';
 
 const encoder = new TextEncoder();
 
@@ -129,22 +128,6 @@ export class Workflows {
   /** Every run, in the order they were triggered. */
   list(): MaybePromise<Run[]> {
     return this.docs.list();
-  }
-
-  /**
-   * Every run, at once: on memory records only (tests); shared records answer `list` with a
-   * promise.
-   */
-  all(): Run[] {
-    const runs = this.docs.list();
-    if (!(runs instanceof Promise)) return runs;
-    runs.catch(() => {});
-    throw new Error('the runs are in shared records: read them with list()');
-  }
-
-  /** What a dead letter shows of its run, at once (see `RunRecords.peek`). */
-  peek(runId: string): RunSummary | undefined {
-    return this.docs.peek(runId);
   }
 
   /** Called when a run ends, on the server that ended it (waiters of the run are dropped this way). */

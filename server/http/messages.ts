@@ -77,7 +77,7 @@ export function messageHandlers(
   groups: UrlGroups,
   queues: Queues,
   /** The run fields of a dead letter that was a call of a Workflow run. */
-  runFields: (m: LoggedMessage) => Record<string, unknown> | undefined,
+  runFields: (m: LoggedMessage) => MaybePromise<Record<string, unknown> | undefined>,
 ) {
   function resolve(
     destination: string,
@@ -284,7 +284,7 @@ export function messageHandlers(
       let seen = 0;
       for (const m of await log.deadLetters()) {
         if (ids.size > 0 && !ids.has(m.dlqId ?? '')) continue;
-        const run = runFields(m);
+        const run = await runFields(m);
         // A run's call is labelled with its run's label.
         const label = m.label ?? (run?.label as string | undefined);
         if (!matchesMessage(label === m.label ? m : { ...m, label }, sel.filter)) continue;

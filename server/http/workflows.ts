@@ -218,27 +218,24 @@ export function workflowHandlers(
      * (see `Workflows.peek`): from its run when this server knows it, else from the message's own
      * headers.
      */
-    deadLetterFields(m: LoggedMessage) {
+    deadLetterFields(m: LoggedMessage): MaybePromise<Record<string, unknown> | undefined> {
       const runId = m.payload.headers['upstash-workflow-runid'];
       if (runId === undefined) return undefined;
-      const run = workflows.peek(runId);
-      if (run === undefined) {
-        if (!workflows.shared) return undefined;
-        const url = m.payload.headers['upstash-workflow-url'];
-        return { workflowRunId: runId, ...(url !== undefined ? { workflowUrl: url } : {}) };
-      }
-      return {
-        workflowRunId: run.id,
-        workflowUrl: run.url,
-        workflowCreatedAt: run.createdAt,
-        ...(run.label !== undefined && m.label === undefined ? { label: run.label } : {}),
-        ...(run.failure !== undefined
-          ? {
-              failureCallback: run.failure.url,
-              failureCallbackInfo: { state: run.failure.state },
-            }
-          : {}),
-      };
+      return after(workflows.get(runId), (run) => {
+        if (run === undefined) return undefined;
+        return {
+          workflowRunId: run.id,
+          workflowUrl: run.url,
+          workflowCreatedAt: run.createdAt,
+          ...(run.label !== undefined && m.label === undefined ? { label: run.label } : {}),
+          ...(run.failure !== undefined
+            ? {
+                failureCallback: run.failure.url,
+                failureCallbackInfo: { state: run.failure.state },
+              }
+            : {}),
+        };
+      });
     },
   };
 }

@@ -152,7 +152,7 @@ async function fingerprint(): Promise<string> {
     schedules: (await app.schedules.list()).map((s) => [s.scheduleId, s.isPaused, s.cron]),
     groups: (await app.urlGroups.list()).map((g) => [g.name, g.endpoints.length]),
     queues: (await app.queues.list()).map((q) => [q.name, q.parallelism, q.paused]),
-    runs: [...app.workflows.all()].map((r) => [r.id, r.state, r.steps.length]),
+    runs: (await app.workflows.list()).map((r) => [r.id, r.state, r.steps.length]),
   });
 }
 
