@@ -20,7 +20,7 @@ import { apiRouter, randomMessageId } from './http/router';
 import { createBrowserGuard } from './http/browser-guard';
 import { answerClientErrorsAsJson, jsonErrorHandler, jsonNotFound } from './http/json-errors';
 import { tokenChecker } from './http/token';
-import { DeliveryLogs } from './flow/delivery-logs';
+import { DeliveryLogs, type Logs, type SharedLogs } from './flow/delivery-logs';
 import { MessageLog, type SharedMessageLog } from './flow/message-log';
 import { DEFAULT_RETENTION, type RetentionOptions } from './flow/retention';
 import { Publisher } from './flow/publisher';
@@ -54,6 +54,11 @@ export interface AppOptions {
    * letters. This process's log when absent.
    */
   sharedLog?: SharedMessageLog;
+  /**
+   * QStash's logs every server shares (Redis), for `GET /v2/events`, with `sharedLog` (whose
+   * documents give each message's details). This process's logs when absent.
+   */
+  sharedLogs?: SharedLogs;
   globalParallelism?: number | null;
   policy?: HandoffPolicy;
   /** Signing keys for `Upstash-Signature`; the clients' development keys by default. */
@@ -159,8 +164,10 @@ export function createApp(options: AppOptions): App {
     sharedLog.start();
   }
   // After the message log, whose entries it reads.
-  const deliveryLogs = new DeliveryLogs(messageLog, { limit: retention.logs, clock });
+  const deliveryLogs: Logs =
+    options.sharedLogs ?? new DeliveryLogs(messageLog, { limit: retention.logs, clock });
   controller.onEvents((events) => deliveryLogs.apply(events));
+  options.sharedLogs?.start();
   const warn = (msg: string, err?: unknown) => options.log.warn({ err }, msg);
   const records = options.records ?? new MemoryRecords();
   const workflows: Workflows = new Workflows({
@@ -289,6 +296,7 @@ export function createApp(options: AppOptions): App {
       await dedupIds.close();
       await records.close();
       await sharedLog?.close();
+      await options.sharedLogs?.close();
       if (http_ instanceof HttpDeliverer) await http_.close();
       await io.close();
       if (http.listening) {

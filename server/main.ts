@@ -19,6 +19,7 @@ import { Redis } from 'ioredis';
 import { RedisStore } from './store/redis/redis-store';
 import { RedisRecords } from './store/redis/records';
 import { RedisMessages } from './store/redis/messages';
+import { RedisDeliveryLogs } from './store/redis/delivery-logs';
 import type { Records } from './store/records';
 
 async function main(): Promise<void> {
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
   let dedupIds: DedupIds | undefined;
   let records: Records | undefined;
   let sharedLog: RedisMessages | undefined;
+  let sharedLogs: RedisDeliveryLogs | undefined;
   if (config.redisUrl !== null) {
     try {
       await reachable(config.redisUrl);
@@ -89,6 +91,12 @@ async function main(): Promise<void> {
         ),
       warn: (msg, err) => log.warn({ err }, msg),
     });
+    sharedLogs = new RedisDeliveryLogs({
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      limit: config.retention.logs,
+      warn: (msg, err) => log.warn({ err }, msg),
+    });
     log.info(
       { prefix: config.redisPrefix },
       `flow control in Redis at ${redactUrl(config.redisUrl)}, shared by every Baton server on it`,
@@ -100,6 +108,7 @@ async function main(): Promise<void> {
     ...(dedupIds !== undefined ? { dedupIds } : {}),
     ...(records !== undefined ? { records } : {}),
     ...(sharedLog !== undefined ? { sharedLog } : {}),
+    ...(sharedLogs !== undefined ? { sharedLogs } : {}),
     token: config.token,
     signingKeys: config.signingKeys ?? undefined,
     allowedOrigins: config.allowedOrigins,

@@ -1,9 +1,9 @@
 import Denque from 'denque';
-import type { EngineEvent } from '../../shared/events';
+import { isMessageEnd, type EngineEvent } from '../../shared/events';
 import type { MessageId, Millis } from '../../shared/engine/units';
 import { describeBody } from '../../shared/protocol/body';
 import { REDACTED, shownHeaders } from '../../shared/protocol/redact';
-import type { MessageLog } from './message-log';
+import type { LoggedMessage, MessageLog } from './message-log';
 import {
   DEFAULT_RETENTION,
   LOG_ENTRY_BYTES,
@@ -14,7 +14,8 @@ import {
   stringBytes,
   type RetentionOptions,
 } from './retention';
-import { systemClock, type Clock } from './types';
+import { systemClock, type Clock, type MessagePayload } from './types';
+import type { MaybePromise } from '../store/flow-store';
 
 /** QStash's log states (the official client's `State`). */
 export type LogState =
@@ -63,8 +64,25 @@ export interface LogPage {
   events: LogEntry[];
 }
 
-/** What a message's entries share: taken once from the message log, counted once. */
-interface Info {
+/**
+ * QStash's logs as the API and the controller use them: this process's `DeliveryLogs`, or the
+ * logs every server on one Redis shares (answering with promises).
+ */
+export interface Logs {
+  /** Follows the engine: every batch of events, in order, after the message log has seen it. */
+  apply(events: readonly EngineEvent[]): void;
+  /** The entries matching `q`, newest first, at most `q.count`, after `q.cursor` when given. */
+  query(q: LogQuery): MaybePromise<LogPage>;
+}
+
+/** The logs every server on one Redis shares: it begins following after catching up. */
+export interface SharedLogs extends Logs {
+  start(): void;
+  close(): Promise<void>;
+}
+
+/** What a message's entries share: its URL, headers, body, label… as they are shown. */
+export interface LogDetails {
   url: string;
   /** As shown (redacted); absent when the message has none. */
   header: Record<string, string> | undefined;
@@ -73,13 +91,99 @@ interface Info {
   label: string | undefined;
   flowControlKey: string | undefined;
   topicName: string | undefined;
+}
+
+/** What the details are taken from: the message as logged, its body aside. */
+export type LogSource = Pick<LoggedMessage, 'label' | 'flowControlKey' | 'urlGroup'> & {
+  payload: Pick<MessagePayload, 'destination' | 'headers' | 'redact'>;
+};
+
+/**
+ * The body a message's entries show: none, `REDACTED`, or the bytes when they are at most
+ * `maxBodyBytes` (a larger body is left out).
+ */
+export function logBody(
+  body: Uint8Array | undefined,
+  redact: MessagePayload['redact'],
+  maxBodyBytes: number,
+): LogDetails['body'] {
+  if (body === undefined) return undefined;
+  if (redact?.body === true) return REDACTED;
+  return body.byteLength <= maxBodyBytes ? ownBytes(body) : undefined;
+}
+
+/** A message's details (`m` undefined: the message log does not know it), with its `body`. */
+export function logDetails(m: LogSource | undefined, body: LogDetails['body']): LogDetails {
+  const p = m?.payload;
+  return {
+    url: p?.destination ?? '',
+    header:
+      p !== undefined && Object.keys(p.headers).length > 0
+        ? shownHeaders(p.headers, p.redact)
+        : undefined,
+    body,
+    label: m?.label,
+    flowControlKey: m?.flowControlKey ?? undefined,
+    topicName: m?.urlGroup,
+  };
+}
+
+/** One entry without its message's details. */
+export interface LogRecord {
+  readonly time: Millis;
+  readonly state: LogState;
+  readonly messageId: MessageId;
+  readonly error: string | undefined;
+  readonly nextDeliveryTime: Millis | undefined;
+}
+
+/** Whether an entry with these details matches the query's filters (not its cursor). */
+export function entryMatches(q: LogQuery, s: LogRecord, d: LogDetails): boolean {
+  const match = (list: string[], value: string | undefined) =>
+    list.length === 0 || (value !== undefined && list.includes(value));
+  return (
+    match(q.messageIds, s.messageId) &&
+    match(q.states, s.state) &&
+    match(q.urls, d.url) &&
+    ((q.hosts.length === 0 && q.paths.length === 0) || matchHostPath(q, d.url)) &&
+    match(q.flowControlKeys, d.flowControlKey) &&
+    match(q.labels, d.label) &&
+    match(q.topicNames, d.topicName) &&
+    (q.fromDate === undefined || s.time >= q.fromDate) &&
+    (q.toDate === undefined || s.time <= q.toDate)
+  );
+}
+
+/** The entry in QStash's shape; a kept body is decoded now, not once per entry. */
+export function shownEntry(s: LogRecord, i: LogDetails): LogEntry {
+  return {
+    time: s.time,
+    state: s.state,
+    messageId: s.messageId,
+    url: i.url,
+    ...(s.nextDeliveryTime !== undefined ? { nextDeliveryTime: s.nextDeliveryTime } : {}),
+    ...(s.error !== undefined ? { error: s.error } : {}),
+    ...(i.header !== undefined ? { header: i.header } : {}),
+    ...(i.body === REDACTED
+      ? { body: REDACTED }
+      : i.body !== undefined
+        ? describeBody(i.body)
+        : {}),
+    ...(i.label !== undefined ? { label: i.label } : {}),
+    ...(i.flowControlKey !== undefined ? { flowControlKey: i.flowControlKey } : {}),
+    ...(i.topicName !== undefined ? { topicName: i.topicName } : {}),
+  };
+}
+
+/** What a message's entries share: taken once from the message log, counted once. */
+interface Info extends LogDetails {
   /** Entries in the logs that point here; its bytes leave with the last of them. */
   refs: number;
   bytes: number;
 }
 
 /** One entry as kept: the state and its time, its message's details by reference. */
-class Stored {
+class Stored implements LogRecord {
   constructor(
     /** Position in the whole history: the cursor. */
     readonly n: number,
@@ -94,27 +198,46 @@ class Stored {
   get bytes(): number {
     return LOG_ENTRY_BYTES + stringBytes(this.error);
   }
+}
 
-  /** The entry in QStash's shape; a kept body is decoded now, not once per entry. */
-  shown(): LogEntry {
-    const i = this.info;
-    return {
-      time: this.time,
-      state: this.state,
-      messageId: this.messageId,
-      url: i.url,
-      ...(this.nextDeliveryTime !== undefined ? { nextDeliveryTime: this.nextDeliveryTime } : {}),
-      ...(this.error !== undefined ? { error: this.error } : {}),
-      ...(i.header !== undefined ? { header: i.header } : {}),
-      ...(i.body === REDACTED
-        ? { body: REDACTED }
-        : i.body !== undefined
-          ? describeBody(i.body)
-          : {}),
-      ...(i.label !== undefined ? { label: i.label } : {}),
-      ...(i.flowControlKey !== undefined ? { flowControlKey: i.flowControlKey } : {}),
-      ...(i.topicName !== undefined ? { topicName: i.topicName } : {}),
-    };
+/** Told of one entry an event makes. */
+export type AddEntry = (
+  id: MessageId,
+  time: Millis,
+  state: LogState,
+  error?: string,
+  nextDeliveryTime?: Millis,
+) => void;
+
+/** The entries an event makes, in order (none for most events; two for a failure retried). */
+export function eachLogEntry(e: EngineEvent, add: AddEntry): void {
+  switch (e.type) {
+    case 'message:accepted':
+      add(e.messageId, e.at, 'CREATED');
+      break;
+    case 'token:acquired':
+      add(e.messageId, e.at, 'ACTIVE');
+      break;
+    case 'token:handed-off':
+      add(e.to, e.at, 'ACTIVE');
+      break;
+    case 'delivery:failed': {
+      const why = e.error ?? (e.status !== undefined ? `status ${e.status}` : 'failed');
+      add(e.messageId, e.at, 'ERROR', why);
+      if (e.retryAt !== null) add(e.messageId, e.at, 'RETRY', undefined, e.retryAt);
+      break;
+    }
+    case 'message:delivered':
+      add(e.messageId, e.at, 'DELIVERED');
+      break;
+    case 'message:dead-lettered':
+      add(e.messageId, e.at, 'FAILED', e.reason);
+      break;
+    case 'message:cancelled':
+      add(e.messageId, e.at, 'CANCELED');
+      break;
+    default:
+      break;
   }
 }
 
@@ -132,7 +255,7 @@ export interface DeliveryLogsOptions {
  * its entries share them. Entries are kept within a byte budget and an age, oldest out first; a
  * body is shown up to `maxBodyBytes` (a larger one is left out, so the logs never pin it).
  */
-export class DeliveryLogs {
+export class DeliveryLogs implements Logs {
   private readonly entries = new Denque<Stored>();
   /** The details of messages whose entries are still kept, to share with their next entries. */
   private readonly infos = new Map<MessageId, Info>();
@@ -156,65 +279,26 @@ export class DeliveryLogs {
 
   /** Follows the engine: call with every batch, in order, after the message log has seen it. */
   apply(events: readonly EngineEvent[]): void {
+    const add = this.addEntry;
     for (const e of events) {
-      switch (e.type) {
-        case 'message:accepted':
-          this.add(e.messageId, e.at, 'CREATED');
-          break;
-        case 'token:acquired':
-          this.add(e.messageId, e.at, 'ACTIVE');
-          break;
-        case 'token:handed-off':
-          this.add(e.to, e.at, 'ACTIVE');
-          break;
-        case 'delivery:failed': {
-          const why = e.error ?? (e.status !== undefined ? `status ${e.status}` : 'failed');
-          this.add(e.messageId, e.at, 'ERROR', why);
-          if (e.retryAt !== null) this.add(e.messageId, e.at, 'RETRY', undefined, e.retryAt);
-          break;
-        }
-        case 'message:delivered':
-          this.add(e.messageId, e.at, 'DELIVERED');
-          this.infos.delete(e.messageId);
-          break;
-        case 'message:dead-lettered':
-          this.add(e.messageId, e.at, 'FAILED', e.reason);
-          this.infos.delete(e.messageId);
-          break;
-        case 'message:cancelled':
-          this.add(e.messageId, e.at, 'CANCELED');
-          this.infos.delete(e.messageId);
-          break;
-        default:
-          break;
-      }
+      eachLogEntry(e, add);
+      if (isMessageEnd(e)) this.infos.delete(e.messageId);
     }
   }
+
+  private readonly addEntry: AddEntry = (id, time, state, error, next) =>
+    this.add(id, time, state, error, next);
 
   /** The entries matching `q`, newest first, at most `q.count`, after `q.cursor` when given. */
   query(q: LogQuery): LogPage {
     this.trim(this.clock.now());
     const events: LogEntry[] = [];
-    const match = (list: string[], value: string | undefined) =>
-      list.length === 0 || (value !== undefined && list.includes(value));
     for (let i = this.entries.length - 1; i >= 0; i--) {
       const s = this.entries.peekAt(i);
       if (s === undefined || (q.cursor !== undefined && s.n >= q.cursor)) continue;
-      const info = s.info;
-      if (
-        !match(q.messageIds, s.messageId) ||
-        !match(q.states, s.state) ||
-        !match(q.urls, info.url) ||
-        ((q.hosts.length > 0 || q.paths.length > 0) && !matchHostPath(q, info.url)) ||
-        !match(q.flowControlKeys, info.flowControlKey) ||
-        !match(q.labels, info.label) ||
-        !match(q.topicNames, info.topicName) ||
-        (q.fromDate !== undefined && s.time < q.fromDate) ||
-        (q.toDate !== undefined && s.time > q.toDate)
-      )
-        continue;
+      if (!entryMatches(q, s, s.info)) continue;
       if (events.length === q.count) return { cursor: String(s.n + 1), events };
-      events.push(s.shown());
+      events.push(shownEntry(s, s.info));
     }
     return { events };
   }
@@ -241,29 +325,8 @@ export class DeliveryLogs {
 
   private infoOf(id: MessageId): Info {
     const m = this.messages.get(id);
-    const p = m?.payload;
-    const redact = p?.redact;
-    const body: Info['body'] =
-      p?.body === undefined
-        ? undefined
-        : redact?.body === true
-          ? REDACTED
-          : p.body.byteLength <= this.limit.maxBodyBytes
-            ? ownBytes(p.body)
-            : undefined;
-    const info: Info = {
-      url: p?.destination ?? '',
-      header:
-        p !== undefined && Object.keys(p.headers).length > 0
-          ? shownHeaders(p.headers, redact)
-          : undefined,
-      body,
-      label: m?.label,
-      flowControlKey: m?.flowControlKey ?? undefined,
-      topicName: m?.urlGroup,
-      refs: 0,
-      bytes: 0,
-    };
+    const body = logBody(m?.payload.body, m?.payload.redact, this.limit.maxBodyBytes);
+    const info: Info = { ...logDetails(m, body), refs: 0, bytes: 0 };
     info.bytes =
       LOG_INFO_BYTES +
       stringBytes(info.url) +

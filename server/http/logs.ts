@@ -1,4 +1,5 @@
-import type { DeliveryLogs, LogQuery } from '../flow/delivery-logs';
+import type { LogQuery, Logs } from '../flow/delivery-logs';
+import { after, type MaybePromise } from '../store/flow-store';
 import { HttpError, ok, type Reply } from './respond';
 
 /** Most entries one `GET /v2/events` returns (QStash's own limit), and the default. */
@@ -15,8 +16,8 @@ function wholeNumber(q: URLSearchParams, name: string): number | undefined {
 }
 
 /** `GET /v2/events` (the official client's `logs()`): every state each message went through. */
-export function logsHandler(logs: DeliveryLogs) {
-  return (q: URLSearchParams): Reply => {
+export function logsHandler(logs: Logs) {
+  return (q: URLSearchParams): MaybePromise<Reply> => {
     for (const name of UNSUPPORTED) {
       if (q.has(name))
         throw new HttpError(400, `filtering logs by ${name} is not supported by Baton`);
@@ -41,6 +42,6 @@ export function logsHandler(logs: DeliveryLogs) {
     if (from !== undefined) query.fromDate = from;
     if (to !== undefined) query.toDate = to;
     if (cursor !== undefined) query.cursor = cursor;
-    return ok(logs.query(query));
+    return after(logs.query(query), ok);
   };
 }

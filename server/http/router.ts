@@ -4,7 +4,7 @@ import { messageId, type MessageId } from '../../shared/engine/units';
 import { randomBytes } from 'node:crypto';
 import type { SigningKeys } from '../delivery/signature';
 import type { FlowController } from '../flow/controller';
-import type { DeliveryLogs } from '../flow/delivery-logs';
+import type { Logs } from '../flow/delivery-logs';
 import type { MessageLog, MessageReads } from '../flow/message-log';
 import type { Publisher } from '../flow/publisher';
 import type { Queues } from '../flow/queues';
@@ -37,7 +37,8 @@ export interface ApiOptions {
   urlGroups: UrlGroups;
   /** QStash queues (`/v2/queues`), and the key an enqueued message waits under. */
   queues: Queues;
-  deliveryLogs: DeliveryLogs;
+  /** `GET /v2/events`: this process's logs, or the ones every server shares. */
+  deliveryLogs: Logs;
   /** Workflow runs (`/v2/workflows/…`) and their waits (`/v2/wait`, `/v2/notify`, `/v2/waiters`). */
   workflows: Workflows;
   waiters: WorkflowWaiters;
