@@ -9,6 +9,7 @@ import type { EngineEvent } from '../../../shared/events';
 import { keyId, messageId, type MessageId, type Millis } from '../../../shared/engine/units';
 import { MessageLog, type LoggedMessage } from '../../flow/message-log';
 import type { RetentionLimit } from '../../flow/retention';
+import type { Redaction } from '../../../shared/protocol/redact';
 import { testRedisUrl } from '../contract/test-redis-url';
 import { keyspace } from './keys';
 import { RedisMessages, type RedisMessagesOptions } from './messages';
@@ -78,8 +79,17 @@ const lifeArb = fc
     end: fc.constantFrom('delivered', 'dead', 'cancelled', 'open'),
     body: fc.option(fc.uint8Array({ minLength: 1, maxLength: 40 }), { nil: undefined }),
     label: fc.option(fc.constantFrom('a', 'b'), { nil: undefined }),
+    // An empty header list too: Lua's cjson writes it back as {} (messages.ts reads it as []).
+    redact: fc.option(
+      fc.constantFrom<Redaction>(
+        { body: true, headers: [] },
+        { body: false, headers: ['x-secret'] },
+        { body: false, headers: true },
+      ),
+      { nil: undefined },
+    ),
   })
-  .map(({ delayed, attempts, end, body, label }) => {
+  .map(({ delayed, attempts, end, body, label, redact }) => {
     const steps: Step[] = [];
     if (!delayed) steps.push({ kind: 'waitlisted' });
     for (let i = 0; i < attempts; i++) {
@@ -91,7 +101,7 @@ const lifeArb = fc
     if (end === 'dead')
       steps.push({ kind: 'start', handedOff: true }, { kind: 'fail', retry: false, status: 500 });
     if (end === 'cancelled') steps.push({ kind: 'cancel' });
-    return { delayed, steps, body, label };
+    return { delayed, steps, body, label, redact };
   });
 
 describe('the message log in Redis', () => {
@@ -122,7 +132,7 @@ describe('the message log in Redis', () => {
                 body: life.body,
                 timeoutMs: undefined,
                 retryDelay: undefined,
-                redact: undefined,
+                redact: life.redact,
               };
               memory.accepted(id, KEY, payload, now as Millis, life.label).handle = {
                 id,

@@ -369,6 +369,10 @@ export class RedisMessages implements SharedMessageLog {
 
   private read(d: Buffer, b: Buffer | null): LoggedMessage {
     const doc = JSON.parse(d.toString('utf8')) as Doc;
+    // messages.lua rewrites documents with Lua's cjson, which writes an empty list as {}.
+    const redact = doc.payload.redact as { body: boolean; headers: unknown } | undefined;
+    if (redact !== undefined && redact.headers !== true && !Array.isArray(redact.headers))
+      doc.payload.redact = { body: redact.body, headers: [] };
     const payload = decodePayload(Buffer.from(JSON.stringify(doc.payload)), b);
     const ended = doc.endedAt !== undefined;
     return {
