@@ -84,7 +84,7 @@ export const SETTINGS = [
     flag: 'redis',
     env: 'REDIS_URL',
     default: '',
-    help: 'keep flow control in this Redis (redis://host:port), shared by every Baton server on it (none: in memory)',
+    help: 'keep flow control, messages, schedules, URL groups, queues and Workflow runs in this Redis (redis://host:port), shared by every Baton server on it (none: in memory)',
   },
   {
     flag: 'redis-prefix',

@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     });
     log.info(
       { prefix: config.redisPrefix },
-      `flow control in Redis at ${redactUrl(config.redisUrl)}, shared by every Baton server on it`,
+      `flow control, messages, schedules, URL groups, queues and Workflow runs in Redis at ${redactUrl(config.redisUrl)}, shared by every Baton server on it`,
     );
   }
   const app = createApp({
