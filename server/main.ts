@@ -13,14 +13,8 @@ import { releaseMemoryWhenQuiet } from './flow/idle-memory';
 import { systemTimers } from './flow/types';
 import { ConfigError, helpText, readConfig } from './config';
 import { hostName } from './http/browser-guard';
-import { RedisDedupIds, type DedupIds } from './store/dedup';
-import type { FlowStore } from './store/flow-store';
 import { Redis } from 'ioredis';
-import { RedisStore } from './store/redis/redis-store';
-import { RedisRecords } from './store/redis/records';
-import { RedisMessages } from './store/redis/messages';
-import { RedisDeliveryLogs } from './store/redis/delivery-logs';
-import type { Records } from './store/records';
+import { openRedisDeployment, type RedisParts } from './store/redis/deployment';
 
 async function main(): Promise<void> {
   let config;
@@ -51,15 +45,11 @@ async function main(): Promise<void> {
   const allowedHosts = [...config.allowedHosts];
   if (isIP(ownName) === 0 && hostName(ownName) !== undefined) allowedHosts.push(ownName);
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-  let store: FlowStore | undefined;
-  let dedupIds: DedupIds | undefined;
-  let records: Records | undefined;
-  let sharedLog: RedisMessages | undefined;
-  let sharedLogs: RedisDeliveryLogs | undefined;
+  let redis: RedisParts | undefined;
   if (config.redisUrl !== null) {
     try {
       await reachable(config.redisUrl);
-      store = await RedisStore.open({
+      redis = await openRedisDeployment({
         url: config.redisUrl,
         prefix: config.redisPrefix,
         leaseMs: config.redisLeaseMs,
@@ -68,35 +58,20 @@ async function main(): Promise<void> {
         ...(config.globalParallelism !== null
           ? { globalParallelism: config.globalParallelism }
           : {}),
+        retention: config.retention,
+        onDeadLetterDropped: (m, why) =>
+          log.warn(
+            { ...m, why },
+            why === 'bytes'
+              ? 'dead letter dropped: the dead-letter list is over --dlq-bytes'
+              : 'dead letter dropped: older than --dlq-max-age',
+          ),
         warn: (msg, err) => log.warn({ err }, msg),
       });
     } catch (err) {
       log.fatal({ err }, `cannot use Redis at ${redactUrl(config.redisUrl)}`);
       process.exit(1);
     }
-    dedupIds = new RedisDedupIds(config.redisUrl, config.redisPrefix);
-    records = new RedisRecords(config.redisUrl, config.redisPrefix);
-    sharedLog = new RedisMessages({
-      url: config.redisUrl,
-      prefix: config.redisPrefix,
-      history: config.retention.history,
-      keepBodies: config.retention.keepBodies,
-      deadLetters: config.retention.deadLetters,
-      onDeadLetterDropped: (m, why) =>
-        log.warn(
-          { ...m, why },
-          why === 'bytes'
-            ? 'dead letter dropped: the dead-letter list is over --dlq-bytes'
-            : 'dead letter dropped: older than --dlq-max-age',
-        ),
-      warn: (msg, err) => log.warn({ err }, msg),
-    });
-    sharedLogs = new RedisDeliveryLogs({
-      url: config.redisUrl,
-      prefix: config.redisPrefix,
-      limit: config.retention.logs,
-      warn: (msg, err) => log.warn({ err }, msg),
-    });
     log.info(
       { prefix: config.redisPrefix },
       `flow control, messages, schedules, URL groups, queues and Workflow runs in Redis at ${redactUrl(config.redisUrl)}, shared by every Baton server on it`,
@@ -104,11 +79,7 @@ async function main(): Promise<void> {
   }
   const app = createApp({
     log,
-    ...(store !== undefined ? { store } : {}),
-    ...(dedupIds !== undefined ? { dedupIds } : {}),
-    ...(records !== undefined ? { records } : {}),
-    ...(sharedLog !== undefined ? { sharedLog } : {}),
-    ...(sharedLogs !== undefined ? { sharedLogs } : {}),
+    ...redis,
     token: config.token,
     signingKeys: config.signingKeys ?? undefined,
     allowedOrigins: config.allowedOrigins,
@@ -147,7 +118,7 @@ async function main(): Promise<void> {
         `stopped after ${r.waitedMs} ms: ${r.finished} deliveries in flight finished; left behind ` +
         `${r.waiting} waiting, ${r.scheduled} delayed or awaiting a retry, ${r.abandoned} still in flight`;
       if (left === 0) log.info(r, `${summary}. Nothing was lost`);
-      else if (store !== undefined)
+      else if (redis !== undefined)
         log.info(
           r,
           `${summary}. They stay in Redis: the other servers, or this one when it starts again, deliver them`,

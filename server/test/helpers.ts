@@ -4,6 +4,12 @@ import pino from 'pino';
 import { expect } from 'vitest';
 import type { EngineEvent } from '../../shared/events';
 import { createApp, type App, type AppOptions } from '../app';
+import { testRedisUrl } from '../store/contract/test-redis-url';
+import {
+  openRedisDeployment,
+  type RedisDeploymentOptions,
+  type RedisParts,
+} from '../store/redis/deployment';
 
 export interface Running {
   app: App;
@@ -17,6 +23,25 @@ export async function startApp(options: Partial<AppOptions> = {}): Promise<Runni
   await new Promise<void>((resolve) => app.http.listen(0, '127.0.0.1', resolve));
   const { port } = app.http.address() as AddressInfo;
   return { app, base: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+/**
+ * A server of the deployment `prefix` on the tests' Redis, with every part in Redis as main.ts
+ * builds it for `--redis`. `close` may be called more than once.
+ */
+export async function startRedisApp(
+  prefix: string,
+  options: { deployment?: Partial<RedisDeploymentOptions>; app?: Partial<AppOptions> } = {},
+): Promise<Running & { redis: RedisParts }> {
+  const redis = await openRedisDeployment({
+    url: testRedisUrl(),
+    prefix,
+    warn: (msg, err) => console.warn(`redis deployment ${prefix}: ${msg}`, err ?? ''),
+    ...options.deployment,
+  });
+  const running = await startApp({ ...redis, ...options.app });
+  let closed: Promise<void> | undefined;
+  return { ...running, redis, close: () => (closed ??= running.close()) };
 }
 
 /** Resolves with the first event matching `predicate` (tests wait for events, never sleep). */

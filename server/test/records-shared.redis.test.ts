@@ -6,11 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../shared/events';
 import { testRedisUrl } from '../store/contract/test-redis-url';
-import { RedisDedupIds } from '../store/dedup';
-import { RedisRecords } from '../store/redis/records';
-import { RedisStore } from '../store/redis/redis-store';
 import { deletePrefix, testPrefix } from '../store/redis/testing';
-import { collectEvents, startApp, type Running } from './helpers';
+import { collectEvents, startRedisApp, type Running } from './helpers';
 
 const open = new Set<Running>();
 let cleanup: Array<() => Promise<void>> = [];
@@ -23,13 +20,7 @@ afterEach(async () => {
 
 /** A Baton server on the deployment `prefix`, as main.ts builds one with `--redis`. */
 async function server(prefix: string): Promise<Running> {
-  const url = testRedisUrl();
-  const store = await RedisStore.open({ url, prefix });
-  const running = await startApp({
-    store,
-    dedupIds: new RedisDedupIds(url, prefix),
-    records: new RedisRecords(url, prefix),
-  });
+  const running = await startRedisApp(prefix);
   open.add(running);
   return running;
 }

@@ -4,12 +4,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '@upstash/qstash';
-import { RedisDedupIds } from '../store/dedup';
 import { testRedisUrl } from '../store/contract/test-redis-url';
-import { RedisRecords } from '../store/redis/records';
-import { RedisStore } from '../store/redis/redis-store';
 import { deletePrefix, testPrefix } from '../store/redis/testing';
-import { collectEvents, startApp, type Running } from './helpers';
+import { collectEvents, startRedisApp, type Running } from './helpers';
 import { manualTime } from './manual-time';
 
 let cleanup: Array<() => Promise<void>> = [];
@@ -25,13 +22,9 @@ const MIN = 60_000;
 /** A server on the prefix, on its own timers and a clock the test moves with the others'. */
 async function server(url: string, prefix: string) {
   const time = manualTime(T0);
-  const store = await RedisStore.open({ url, prefix, clock: time.clock });
-  const running: Running = await startApp({
-    clock: time.clock,
-    timers: time.timers,
-    store,
-    dedupIds: new RedisDedupIds(url, prefix),
-    records: new RedisRecords(url, prefix),
+  const running: Running = await startRedisApp(prefix, {
+    deployment: { url, clock: time.clock },
+    app: { clock: time.clock, timers: time.timers },
   });
   cleanup.push(() => running.close());
   return { ...running, time, client: new Client({ baseUrl: running.base, token: 'any' }) };

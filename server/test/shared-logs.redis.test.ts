@@ -4,14 +4,10 @@
  * keeps them.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisDedupIds } from '../store/dedup';
-import { RedisDeliveryLogs } from '../store/redis/delivery-logs';
-import { RedisMessages } from '../store/redis/messages';
-import { RedisRecords } from '../store/redis/records';
-import { RedisStore } from '../store/redis/redis-store';
+import type { RedisDeliveryLogs } from '../store/redis/delivery-logs';
 import { deletePrefix, testPrefix } from '../store/redis/testing';
 import { testRedisUrl } from '../store/contract/test-redis-url';
-import { collectEvents, startApp, type Running } from './helpers';
+import { collectEvents, startRedisApp, type Running } from './helpers';
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -34,24 +30,9 @@ interface Page {
 }
 
 async function server(prefix: string): Promise<Running & { logs: RedisDeliveryLogs }> {
-  const url = testRedisUrl();
-  const warn = (msg: string) => console.warn(msg);
-  const logs = new RedisDeliveryLogs({ url, prefix, warn });
-  const running = await startApp({
-    store: await RedisStore.open({ url, prefix }),
-    dedupIds: new RedisDedupIds(url, prefix),
-    records: new RedisRecords(url, prefix),
-    sharedLog: new RedisMessages({ url, prefix, warn }),
-    sharedLogs: logs,
-  });
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await running.close();
-  };
-  cleanup.push(close);
-  return { ...running, close, logs };
+  const running = await startRedisApp(prefix);
+  cleanup.push(running.close);
+  return { ...running, logs: running.redis.sharedLogs };
 }
 
 async function publish(base: string, destination: string, headers: Record<string, string> = {}) {

@@ -3,14 +3,11 @@
  * message and dead letter, whichever server took it in, and a restart of every server keeps them.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisDedupIds } from '../store/dedup';
-import { RedisMessages } from '../store/redis/messages';
-import { RedisRecords } from '../store/redis/records';
-import { RedisStore } from '../store/redis/redis-store';
+import type { RedisMessages } from '../store/redis/messages';
 import { deletePrefix, testPrefix } from '../store/redis/testing';
 import { testRedisUrl } from '../store/contract/test-redis-url';
 import { startDestination } from './destination';
-import { collectEvents, startApp, type Running } from './helpers';
+import { collectEvents, startRedisApp, type Running } from './helpers';
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -29,23 +26,9 @@ interface Shown {
 }
 
 async function server(prefix: string): Promise<Running & { log: RedisMessages }> {
-  const url = testRedisUrl();
-  const store = await RedisStore.open({ url, prefix });
-  const log = new RedisMessages({ url, prefix, warn: (msg) => console.warn(msg) });
-  const running = await startApp({
-    store,
-    dedupIds: new RedisDedupIds(url, prefix),
-    records: new RedisRecords(url, prefix),
-    sharedLog: log,
-  });
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await running.close();
-  };
-  cleanup.push(close);
-  return { ...running, close, log };
+  const running = await startRedisApp(prefix);
+  cleanup.push(running.close);
+  return { ...running, log: running.redis.sharedLog };
 }
 
 async function publish(base: string, destination: string, headers: Record<string, string> = {}) {

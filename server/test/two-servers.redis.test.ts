@@ -4,10 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../shared/events';
-import { RedisDedupIds } from '../store/dedup';
-import { RedisStore } from '../store/redis/redis-store';
-import { deletePrefix, testPrefix, TEST_REDIS_URL } from '../store/redis/testing';
-import { startApp, type Running } from './helpers';
+import { deletePrefix, testPrefix } from '../store/redis/testing';
+import { startRedisApp, type Running } from './helpers';
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -16,9 +14,7 @@ afterEach(async () => {
 });
 
 async function server(prefix: string): Promise<Running> {
-  const store = await RedisStore.open({ url: TEST_REDIS_URL, prefix });
-  const dedupIds = new RedisDedupIds(TEST_REDIS_URL, prefix);
-  const running = await startApp({ store, dedupIds });
+  const running = await startRedisApp(prefix);
   cleanup.push(() => running.close());
   return running;
 }

@@ -12,11 +12,8 @@ import { HttpDeliverer } from '../delivery/http';
 import { DEV_SIGNING_KEYS } from '../delivery/signature';
 import { createApp } from '../app';
 import { systemClock, type Deliverer } from '../flow/types';
-import { RedisDedupIds } from '../store/dedup';
 import { testRedisUrl } from '../store/contract/test-redis-url';
-import { RedisMessages } from '../store/redis/messages';
-import { RedisRecords } from '../store/redis/records';
-import { RedisStore } from '../store/redis/redis-store';
+import { openRedisDeployment } from '../store/redis/deployment';
 import { deletePrefix, testPrefix } from '../store/redis/testing';
 import {
   deferred,
@@ -52,8 +49,7 @@ async function server(prefix: string, port = 0): Promise<Server> {
     { level: 'warn' },
     { write: (line: string) => void warnings.push(String(JSON.parse(line).msg)) },
   );
-  const store = await RedisStore.open({ url, prefix });
-  const sharedLog = new RedisMessages({ url, prefix, warn: (msg) => warnings.push(msg) });
+  const redis = await openRedisDeployment({ url, prefix, warn: (msg) => warnings.push(msg) });
   const http = new HttpDeliverer({
     clock: systemClock,
     signingKey: DEV_SIGNING_KEYS.current,
@@ -68,10 +64,7 @@ async function server(prefix: string, port = 0): Promise<Server> {
   };
   const app = createApp({
     log,
-    store,
-    dedupIds: new RedisDedupIds(url, prefix),
-    records: new RedisRecords(url, prefix),
-    sharedLog,
+    ...redis,
     httpDeliverer: counting,
   });
   await new Promise<void>((resolve) => app.http.listen(port, '127.0.0.1', resolve));
@@ -91,7 +84,7 @@ async function server(prefix: string, port = 0): Promise<Server> {
     warnings,
     settled: async () => {
       await app.workflows.settled();
-      await sharedLog.settled();
+      await redis.sharedLog.settled();
     },
     close,
   };
