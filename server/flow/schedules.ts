@@ -4,6 +4,8 @@ import { InvalidRequest } from '../../shared/protocol/invalid-request';
 import { parsePublish, type HeaderBag, type ParsedPublish } from '../../shared/protocol/publish';
 import { after, attempt, type MaybePromise } from '../store/flow-store';
 import { jsonCodec, MemoryRecords, type Collection, type Records } from '../store/records';
+import { chain, updateRecord } from '../store/update-record';
+import { Background, Poller } from './background';
 import { nextTick, parseCron, type CronSpec } from './cron';
 import { systemTimers, type Clock, type Timers } from './types';
 
@@ -59,13 +61,8 @@ export interface SchedulesOptions {
 
 export const randomScheduleId = (): string => `scd_${randomBytes(15).toString('base64url')}`;
 
-/** Tries of one read-compare-write before giving up (each failure is another server's change). */
+/** Tries to claim one tick before leaving it to the next poll (each failure is another server's). */
 const MAX_TRIES = 10;
-
-/** `after` whose step may answer a promise too (a promise's `then` flattens it). */
-function andThen<T, R>(value: MaybePromise<T>, then: (v: T) => MaybePromise<R>): MaybePromise<R> {
-  return after(value, then) as MaybePromise<R>;
-}
 
 function toSchedule(doc: StoredSchedule): Schedule {
   // parsePublish is a function of these four: the same template as at creation.
@@ -106,12 +103,11 @@ export class Schedules {
   private readonly docs: Collection<StoredSchedule>;
   /** True when other servers may change the records: then they are polled. */
   private readonly shared: boolean;
-  private readonly pollMs: number;
   /** Each schedule's timer on this server, and the tick it is armed for. */
   private readonly armed = new Map<string, { handle: unknown; at: Millis }>();
-  private pollHandle: unknown = undefined;
-  /** Store operations under way (on shared records), which `close` waits for. */
-  private readonly pending = new Set<Promise<void>>();
+  /** Store operations under way, which `close` waits for. */
+  private readonly background: Background;
+  private readonly poller: Poller<StoredSchedule>;
   /**
    * The schedules this server armed or disarmed from a fresher read than a poll under way may
    * have: `version` is bumped at each, and a poll leaves alone the ids changed after it began.
@@ -130,9 +126,19 @@ export class Schedules {
     const records = options.records ?? new MemoryRecords();
     this.docs = records.collection('schedules', jsonCodec<StoredSchedule>());
     this.shared = records.kind !== 'memory';
-    this.pollMs = options.pollMs ?? 1000;
+    this.background = new Background((msg, err) => this.warn(msg, err));
+    this.poller = new Poller({
+      timers: this.timers,
+      repeat: this.shared,
+      everyMs: options.pollMs ?? 1000,
+      what: 'the schedules could not be read',
+      background: this.background,
+      list: () => this.docs.list(),
+      version: () => this.version,
+      sync: (docs, since) => this.sync(docs, since),
+    });
     // Arms for the schedules there already (after a restart, they tick again).
-    this.poll();
+    this.poller.start();
   }
 
   /**
@@ -223,8 +229,7 @@ export class Schedules {
    */
   close(): MaybePromise<void> {
     this.closed = true;
-    if (this.pollHandle !== undefined) this.timers.clear(this.pollHandle);
-    this.pollHandle = undefined;
+    this.poller.close();
     for (const { handle } of this.armed.values()) this.timers.clear(handle);
     this.armed.clear();
     return this.settled();
@@ -232,77 +237,21 @@ export class Schedules {
 
   /** Resolves once nothing this server started (a poll, a tick and its publish) is under way. */
   settled(): MaybePromise<void> {
-    if (this.pending.size === 0) return;
-    return Promise.all(this.pending).then(() => this.settled());
+    return this.background.settled();
   }
 
   /** Reads, changes and writes a schedule back unless another server changed it meanwhile. */
-  private update(
-    id: string,
-    change: (s: StoredSchedule) => StoredSchedule,
-    tries = 1,
-  ): MaybePromise<boolean> {
-    return andThen(this.docs.get(id), (cur) => {
-      if (cur === undefined) return false;
-      const next = change(cur);
-      if (next === cur) return true;
-      return andThen(this.docs.replace(id, cur, next), (done) => {
-        if (done) {
-          this.armFor(next);
-          return true;
-        }
-        if (tries >= MAX_TRIES)
-          throw new Error(`schedule "${id}" kept changing under this update; try again`);
-        return this.update(id, change, tries + 1);
-      });
+  private update(id: string, change: (s: StoredSchedule) => StoredSchedule): MaybePromise<boolean> {
+    let stored: StoredSchedule | undefined;
+    const done = updateRecord(this.docs, id, (cur) => {
+      if (cur === undefined) return { next: cur, result: false };
+      stored = change(cur);
+      return { next: stored, result: true };
     });
-  }
-
-  /** Runs a store operation; on shared records, `settled` waits for it and `warn` hears its failure. */
-  private track(what: string, run: () => MaybePromise<unknown>): void {
-    let value: MaybePromise<unknown>;
-    try {
-      value = run();
-    } catch (err) {
-      this.warn(what, err);
-      return;
-    }
-    if (!(value instanceof Promise)) return;
-    const p: Promise<void> = value.then(
-      () => {
-        this.pending.delete(p);
-      },
-      (err: unknown) => {
-        this.pending.delete(p);
-        this.warn(what, err);
-      },
-    );
-    this.pending.add(p);
-  }
-
-  /** Reads every schedule and arms for each; on shared records, again every `pollMs`. */
-  private poll(): void {
-    this.pollHandle = undefined;
-    if (this.closed) return;
-    const since = this.version;
-    this.track('the schedules could not be read', () =>
-      attempt(
-        () => this.docs.list(),
-        (docs) => {
-          this.sync(docs, since);
-          this.nextPoll();
-        },
-        (err) => {
-          this.nextPoll();
-          throw err;
-        },
-      ),
-    );
-  }
-
-  private nextPoll(): void {
-    if (this.shared && !this.closed)
-      this.pollHandle = this.timers.set(() => this.poll(), this.pollMs);
+    return after(done, (found) => {
+      if (stored !== undefined) this.armFor(stored);
+      return found;
+    });
   }
 
   /** Arms for what a poll read, except the ids this server changed since the poll began. */
@@ -333,7 +282,7 @@ export class Schedules {
     const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, at - this.clock.now()));
     const handle = this.timers.set(() => {
       this.armed.delete(id);
-      this.track(`schedule "${id}" could not tick`, () => this.fire(id));
+      this.background.track(`schedule "${id}" could not tick`, () => this.fire(id));
     }, delay);
     this.armed.set(id, { handle, at });
   }
@@ -352,7 +301,7 @@ export class Schedules {
    * or deleted, on any server) and claims the tick if it has come; a capped or early timer re-arms.
    */
   private fire(id: string, tries = 1): MaybePromise<void> {
-    return andThen(this.docs.get(id), (doc) => {
+    return chain(this.docs.get(id), (doc) => {
       if (this.closed) return;
       if (doc === undefined) return this.disarm(id);
       const now = this.clock.now();
@@ -372,7 +321,7 @@ export class Schedules {
       { ...doc, lastScheduleTime: now, lastMessageIds: [] },
       nextTick(doc.spec, now),
     );
-    return andThen(this.docs.replace(id, doc, claimed), (won) => {
+    return chain(this.docs.replace(id, doc, claimed), (won) => {
       if (!won) {
         if (tries < MAX_TRIES) return this.fire(id, tries + 1);
         // Left to the next poll, which arms for the schedule as it then is.
@@ -395,18 +344,13 @@ export class Schedules {
    * Sets the tick's message ids on the schedule, unless it was deleted, created again or has
    * ticked since (then they are not its last tick's); retried when another server changed it.
    */
-  private record(claimed: StoredSchedule, ids: MessageId[], tries = 1): MaybePromise<void> {
-    const id = claimed.scheduleId;
-    return andThen(this.docs.get(id), (cur) => {
-      if (
-        cur === undefined ||
-        cur.createdAt !== claimed.createdAt ||
-        cur.lastScheduleTime !== claimed.lastScheduleTime
-      )
-        return;
-      return andThen(this.docs.replace(id, cur, { ...cur, lastMessageIds: ids }), (done) => {
-        if (!done && tries < MAX_TRIES) return this.record(claimed, ids, tries + 1);
-      });
+  private record(claimed: StoredSchedule, ids: MessageId[]): MaybePromise<void> {
+    return updateRecord(this.docs, claimed.scheduleId, (cur) => {
+      const same =
+        cur !== undefined &&
+        cur.createdAt === claimed.createdAt &&
+        cur.lastScheduleTime === claimed.lastScheduleTime;
+      return { next: same ? { ...cur, lastMessageIds: ids } : cur, result: undefined };
     });
   }
 }

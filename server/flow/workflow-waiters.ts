@@ -9,6 +9,7 @@ import type { PublishFn, Workflows } from './workflows';
 import { after, all, attempt, type MaybePromise } from '../store/flow-store';
 import { jsonCodec, MemoryRecords, type Collection, type Records } from '../store/records';
 import { chain, updateRecord } from '../store/update-record';
+import { Background, Poller } from './background';
 
 /** Events notified for a run before it waited for them, kept per run (lookback). */
 const MAX_LOOKBACK_PER_RUN = 100;
@@ -112,7 +113,6 @@ export class WorkflowWaiters {
   private readonly waits: Collection<RunWaits>;
   private readonly eventRuns: Collection<EventRuns>;
   private readonly shared: boolean;
-  private readonly pollMs: number;
   /** Each waiter's timeout on this server, by waiter id. */
   private readonly armed = new Map<string, Armed>();
   /**
@@ -120,8 +120,9 @@ export class WorkflowWaiters {
    * news than its read).
    */
   private version = 0;
-  private pollHandle: unknown = undefined;
-  private readonly pending = new Set<Promise<unknown>>();
+  /** Work under way outside requests, which `close` waits for. */
+  private readonly background: Background;
+  private readonly poller: Poller<RunWaits>;
   private closed = false;
 
   constructor(options: WorkflowWaitersOptions) {
@@ -134,10 +135,20 @@ export class WorkflowWaiters {
     this.waits = records.collection('workflow-waits', jsonCodec<RunWaits>());
     this.eventRuns = records.collection('workflow-event-runs', jsonCodec<EventRuns>());
     this.shared = records.kind !== 'memory';
-    this.pollMs = options.pollMs ?? 1000;
+    this.background = new Background((msg, err) => this.warn(msg, err));
+    this.poller = new Poller({
+      timers: this.timers,
+      repeat: this.shared,
+      everyMs: options.pollMs ?? 1000,
+      what: 'the workflow waiters could not be read',
+      background: this.background,
+      list: () => this.waits.list(),
+      version: () => this.version,
+      sync: (docs, since) => this.sync(docs, since),
+    });
     this.workflows.onRunEnded((run) => this.dropRun(run.id));
     // Arms the timeouts of the waiters there already (after a restart, they time out again).
-    this.poll();
+    this.poller.start();
   }
 
   /** `POST /v2/wait/{eventId}`, with the step call's headers and a `WaitRequest` body. */
@@ -236,8 +247,7 @@ export class WorkflowWaiters {
    */
   close(): MaybePromise<void> {
     this.closed = true;
-    if (this.pollHandle !== undefined) this.timers.clear(this.pollHandle);
-    this.pollHandle = undefined;
+    this.poller.close();
     for (const a of this.armed.values()) this.timers.clear(a.handle);
     this.armed.clear();
     return this.settled();
@@ -245,8 +255,7 @@ export class WorkflowWaiters {
 
   /** Resolves once nothing this server started (a poll, a timeout and its publish) is under way. */
   settled(): MaybePromise<void> {
-    if (this.pending.size === 0) return;
-    return Promise.all(this.pending).then(() => this.settled());
+    return this.background.settled();
   }
 
   /**
@@ -328,7 +337,7 @@ export class WorkflowWaiters {
     if (a === undefined) return;
     this.armed.delete(id);
     if (a.capped) return this.arm(a.runId, { id, deadline: a.deadline });
-    this.track(`a wait of run "${a.runId}" could not time out`, () => {
+    this.background.track(`a wait of run "${a.runId}" could not time out`, () => {
       const claimed = updateRecord(this.waits, a.runId, (cur) => {
         const w = cur?.waiters.find((x) => x.id === id);
         if (cur === undefined || w === undefined) return { next: cur, result: undefined };
@@ -358,31 +367,6 @@ export class WorkflowWaiters {
     );
   }
 
-  /** Reads every waiter and arms its timeout; on shared records, again every `pollMs`. */
-  private poll(): void {
-    this.pollHandle = undefined;
-    if (this.closed) return;
-    const since = this.version;
-    this.track('the workflow waiters could not be read', () =>
-      attempt(
-        () => this.waits.list(),
-        (docs) => {
-          this.sync(docs, since);
-          this.nextPoll();
-        },
-        (err) => {
-          this.nextPoll();
-          throw err;
-        },
-      ),
-    );
-  }
-
-  private nextPoll(): void {
-    if (this.shared && !this.closed)
-      this.pollHandle = this.timers.set(() => this.poll(), this.pollMs);
-  }
-
   /** Arms for what a poll read; disarms what it did not find, unless armed since it began. */
   private sync(docs: readonly RunWaits[], since: number): void {
     if (this.closed) return;
@@ -394,18 +378,6 @@ export class WorkflowWaiters {
       }
     }
     for (const [id, a] of this.armed) if (!seen.has(id) && a.version <= since) this.disarm(id);
-  }
-
-  /** Runs work outside a request; `settled` waits for it and `warn` hears its failure. */
-  private track(what: string, run: () => MaybePromise<unknown>): void {
-    const value = attempt(
-      run,
-      () => {},
-      (err) => this.warn(what, err),
-    );
-    if (!(value instanceof Promise)) return;
-    const p = value.finally(() => this.pending.delete(p));
-    this.pending.add(p);
   }
 }
 
