@@ -3,36 +3,38 @@
  * what the memory store gives them: the starts a command granted reach the start handler before
  * its events reach the events handler, and the command answers after both.
  *
- * A command's reply (on the command connection) and its stream entry (on the reader's) race. The
- * reader holds an entry of this server's until the reply of its command is in (and its starts
- * handed on); the command waits until the reader has handed its entry on.
+ * A command's reply and its stream entry (read behind the batch, or by the blocking reader) race.
+ * The reader holds an entry of this server's until the reply of its command is in (and its starts
+ * handed on); the command answers once the reader has handed its entry on.
+ *
+ * Callbacks rather than promises: this runs for every command, and the reply nearly always comes
+ * first, so a promise is made only when the reader has to wait for one.
  */
 import type { EngineEvent } from '../../../shared/events';
 import { streamIdAtOrBefore, type StreamEntry } from './event-reader';
+
+/** Called once a command's events were announced: with them as the reader decoded them (null
+ * when it had none, they went by before the reply, or the store closed). */
+export type Announced = (events: EngineEvent[] | null) => void;
 
 /** One command between being sent and being announced. */
 export interface Pending {
   /** Its number on this server (a script writes it into its stream entry). */
   readonly no: number;
-  replied: Promise<void>;
-  markReplied: () => void;
-  announced: Promise<void>;
-  markAnnounced: () => void;
-  /** Its stream entry, once its reply is in ('' when it had no events). */
+  /** Its stream entry, once its reply is in ('' when it had no events or failed). */
   entry: string | null;
-  /** Its events as the reader parsed them from its entry. */
+  /** Its events as the reader decoded them from its entry. */
   events: EngineEvent[] | null;
-}
-
-function deferred(): [Promise<void>, () => void] {
-  let resolve = (): void => {};
-  const p = new Promise<void>((r) => (resolve = r));
-  return [p, resolve];
+  /** Set while its reply is in and its entry not yet announced. */
+  announced: Announced | null;
+  /** Set while the reader waits for its reply. */
+  replied: (() => void) | null;
 }
 
 export class Announcements {
   private readonly pending = new Map<number, Pending>();
   private last = 0;
+  private closed = false;
   /** The last stream entry handed to the events handler. */
   private dispatched: string;
 
@@ -48,16 +50,12 @@ export class Announcements {
 
   /** A command about to be sent. */
   begin(): Pending {
-    const [replied, markReplied] = deferred();
-    const [announced, markAnnounced] = deferred();
     const p: Pending = {
       no: ++this.last,
-      replied,
-      markReplied,
-      announced,
-      markAnnounced,
       entry: null,
       events: null,
+      announced: null,
+      replied: null,
     };
     this.pending.set(p.no, p);
     return p;
@@ -66,19 +64,19 @@ export class Announcements {
   /** The command failed: nothing of it will be announced. */
   failed(p: Pending): void {
     this.pending.delete(p.no);
-    p.markReplied();
+    this.markReplied(p, '');
   }
 
   /**
-   * The command's reply is in and its starts were handed on: resolves once its events were
-   * announced, with them as the reader parsed them (null when it had none, or they went by).
+   * The command's reply is in and its starts were handed on: `announced` is called once its
+   * events were announced (at once when it had none, or they went by).
    */
-  async replied(p: Pending, entry: string): Promise<EngineEvent[] | null> {
-    p.entry = entry;
-    p.markReplied();
-    if (entry === '' || streamIdAtOrBefore(entry, this.dispatched)) this.pending.delete(p.no);
-    else await p.announced;
-    return p.events;
+  replied(p: Pending, entry: string, announced: Announced): void {
+    this.markReplied(p, entry);
+    if (this.closed || entry === '' || streamIdAtOrBefore(entry, this.dispatched)) {
+      this.pending.delete(p.no);
+      announced(p.events);
+    } else p.announced = announced;
   }
 
   /** The reader's callback: the entries of one read, any server's, in stream order. */
@@ -88,7 +86,7 @@ export class Announcements {
       for (const c of entry.commands) {
         const p = this.pending.get(c.no);
         if (p === undefined) continue;
-        await p.replied;
+        if (p.entry === null) await new Promise<void>((resolve) => (p.replied = resolve));
         p.events = c.events;
       }
     }
@@ -103,18 +101,31 @@ export class Announcements {
     // the stream before it was read (and nothing else would ever announce it).
     for (const [no, p] of this.pending) {
       if (p.entry !== null && p.entry !== '' && streamIdAtOrBefore(p.entry, this.dispatched)) {
-        p.markAnnounced();
         this.pending.delete(no);
+        const announced = p.announced;
+        p.announced = null;
+        announced?.(p.events);
       }
     }
   }
 
   /** Lets every waiting command answer (the store is closing). */
   close(): void {
-    for (const p of this.pending.values()) {
-      p.markReplied();
-      p.markAnnounced();
-    }
+    this.closed = true;
+    const all = [...this.pending.values()];
     this.pending.clear();
+    for (const p of all) {
+      this.markReplied(p, p.entry ?? '');
+      const announced = p.announced;
+      p.announced = null;
+      announced?.(p.events);
+    }
+  }
+
+  private markReplied(p: Pending, entry: string): void {
+    p.entry = entry;
+    const replied = p.replied;
+    p.replied = null;
+    replied?.();
   }
 }

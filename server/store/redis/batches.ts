@@ -9,6 +9,7 @@ import type { EngineEvent } from '../../../shared/events';
 import type { MessagePayload } from '../../flow/types';
 import type { Announcements, Pending } from './announcements';
 import { parseBatchReply, parseEvents, type BatchReply, type GrantedStart } from './codec';
+import { packStrings } from './msgpack';
 import type { Operation, ScriptArg } from './scripts';
 
 /** What a command answers: its events (its starts were already handed on). */
@@ -32,7 +33,7 @@ const MAX_BATCH = 256;
 
 export interface BatchesOptions {
   announcements: Announcements;
-  /** Runs batch.lua with these arguments (after the common ones). */
+  /** Runs batch.lua with these arguments (after the common ones): the batch, packed. */
   run: (args: ScriptArg[]) => Promise<unknown>;
   /** A start the batch granted this server, with the payload its caller gave (accept's own). */
   granted: (start: GrantedStart, payload: MessagePayload | undefined) => void;
@@ -71,9 +72,12 @@ export class Batches {
     const batch = this.queue.splice(0, MAX_BATCH);
     if (batch.length === 0) return;
     if (this.queue.length > 0) this.timer = setImmediate(() => this.send());
-    const args: ScriptArg[] = [batch.length];
-    for (const q of batch) args.push(q.op, q.pending.no, q.now, q.args.length, ...q.args);
-    this.options.run(args).then(
+    const list: ScriptArg[] = [batch.length];
+    for (const q of batch) {
+      list.push(q.op, q.pending.no, q.now, q.args.length);
+      for (const a of q.args) list.push(a);
+    }
+    this.options.run([packStrings(list)]).then(
       (raw) => this.answer(batch, raw),
       (err: unknown) => this.refuse(batch, err),
     );
@@ -96,9 +100,13 @@ export class Batches {
         return;
       }
       for (const s of r.starts) granted(s, q.payload);
-      announcements
-        .replied(q.pending, r.eventsJson.length > 0 ? reply.entry : '')
-        .then((events) => q.resolve({ events: events ?? parseEvents(r.eventsJson) }), q.reject);
+      announcements.replied(q.pending, r.packedEvents.length > 0 ? reply.entry : '', (events) => {
+        try {
+          q.resolve({ events: events ?? parseEvents(r.packedEvents) });
+        } catch (err) {
+          q.reject(err);
+        }
+      });
     });
   }
 

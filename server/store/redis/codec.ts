@@ -13,6 +13,9 @@ import type {
 } from '../../../shared/engine/types';
 import type { KeyId, MessageId, Millis } from '../../../shared/engine/units';
 import type { MessagePayload } from '../../flow/types';
+import { MsgpackReader, unpack } from './msgpack';
+
+const NO_BYTES = Buffer.alloc(0);
 
 /** A payload as stored: everything but the body as JSON (`p`), the body as bytes (`b`). */
 export function encodePayload(payload: MessagePayload): { json: string; body: Buffer | null } {
@@ -51,8 +54,8 @@ export interface GrantedStart {
 
 /** One command's part of a batch's reply. */
 export interface CommandReply {
-  /** The events as JSON: the reader usually parses the same from the stream first. */
-  eventsJson: Buffer;
+  /** The events, msgpack (empty when none): the reader usually decodes them from the stream first. */
+  packedEvents: Buffer;
   starts: GrantedStart[];
   /** Why the command was refused ('' when it was not). */
   error: string;
@@ -64,38 +67,44 @@ export interface BatchReply {
   commands: CommandReply[];
 }
 
-export function parseEvents(json: Buffer): EngineEvent[] {
-  return json.length === 0 ? [] : (JSON.parse(json.toString('utf8')) as EngineEvent[]);
+/** A command's events as batch.lua packs them (msgpack; empty when none). */
+export function parseEvents(packed: Buffer): EngineEvent[] {
+  return packed.length === 0 ? [] : (unpack(packed) as EngineEvent[]);
 }
 
 const text = (b: unknown): string => (Buffer.isBuffer(b) ? b.toString('utf8') : String(b));
 
-function parseStarts(flat: Array<Buffer | null>): GrantedStart[] {
-  const starts: GrantedStart[] = [];
-  for (let i = 0; i + 5 < flat.length; i += 6) {
-    const p = flat[i + 4] ?? null;
-    starts.push({
-      id: text(flat[i]) as MessageId,
-      key: text(flat[i + 1]) as KeyId,
-      attempt: Number(text(flat[i + 2])),
-      lease: text(flat[i + 3]),
-      payload: p === null ? undefined : decodePayload(p, flat[i + 5] ?? null),
-    });
-  }
-  return starts;
-}
-
-/** Parses batch.lua's reply. */
+/** Parses batch.lua's reply: one msgpack array (see batch.lua). */
 export function parseBatchReply(reply: unknown): BatchReply {
-  const [entry, ...commands] = reply as [Buffer, ...Array<[Buffer, Array<Buffer | null>, Buffer]>];
-  return {
-    entry: entry.toString(),
-    commands: commands.map(([json, starts, error]) => ({
-      eventsJson: json,
-      starts: parseStarts(starts),
-      error: error.toString(),
-    })),
-  };
+  if (!Buffer.isBuffer(reply)) throw new TypeError('the batch answered something other than bytes');
+  const r = new MsgpackReader(reply);
+  const n = r.arrayLength();
+  const entry = String(r.read());
+  const commands: CommandReply[] = [];
+  for (let c = 1; c < n; c++) {
+    r.arrayLength();
+    const packedEvents = r.bytes() ?? NO_BYTES;
+    const flat = r.arrayLength();
+    const starts: GrantedStart[] = [];
+    // Six per start: id, key, attempt, lease number, payload JSON, body (false when absent).
+    for (let i = 0; i + 5 < flat; i += 6) {
+      const id = String(r.read()) as MessageId;
+      const key = String(r.read()) as KeyId;
+      const attempt = Number(r.read());
+      const lease = String(r.read());
+      const p = r.bytes();
+      const b = r.bytes();
+      starts.push({
+        id,
+        key,
+        attempt,
+        lease,
+        payload: p === null ? undefined : decodePayload(p, b),
+      });
+    }
+    commands.push({ packedEvents, starts, error: String(r.read()) });
+  }
+  return { entry, commands };
 }
 
 /** What read.lua answers. */

@@ -28,6 +28,7 @@ import type { LoggedMessage, SharedMessageLog } from '../../flow/message-log';
 import { DEFAULT_RETENTION, type RetentionLimit } from '../../flow/retention';
 import type { MessagePayload } from '../../flow/types';
 import { decodePayload, encodePayload } from './codec';
+import { parseEntry } from './event-reader';
 import { keyspace } from './keys';
 
 const APPLY = readFileSync(new URL('./messages.lua', import.meta.url), 'utf8');
@@ -300,17 +301,18 @@ export class RedisMessages implements SharedMessageLog {
     const stream = `${this.space}events`;
     let from = '-';
     for (;;) {
-      const entries = await this.redis.xrange(stream, from, '+', 'COUNT', 1000);
+      // Buffers: the entries' events are msgpack (event-reader.ts decodes them).
+      const entries = await this.redis.xrangeBuffer(stream, from, '+', 'COUNT', 1000);
       if (entries.length === 0) return;
       const events: EngineEvent[] = [];
-      for (const [, fields] of entries) {
-        const i = fields.indexOf('e');
-        if (i >= 0 && i % 2 === 0) events.push(...(JSON.parse(fields[i + 1]!) as EngineEvent[]));
+      for (const [id, fields] of entries) {
+        const entry = parseEntry(id.toString('latin1'), fields);
+        if (entry !== null) events.push(...entry.events);
       }
       const applied = Number((await this.redis.get(`${this.space}mlseq`)) ?? 0);
       const fresh = events.filter((e) => e.seq > applied);
       if (fresh.length > 0) await this.send(fresh);
-      from = `(${entries[entries.length - 1]![0]}`;
+      from = `(${entries[entries.length - 1]![0].toString('latin1')}`;
     }
   }
 

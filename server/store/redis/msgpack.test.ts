@@ -100,6 +100,22 @@ describe('unpack', () => {
     expect(reader.done).toBe(true);
   });
 
+  it('reads bytes as they are (nil and false as none) and array headers', async () => {
+    const buf = await packed(
+      `{ {}, 'abc', string.char(0, 255, 128), false, 'x', string.rep('y', 300) }`,
+    );
+    const reader = new MsgpackReader(buf);
+    expect(reader.arrayLength()).toBe(6);
+    expect(reader.arrayLength()).toBe(0);
+    expect(reader.bytes()).toEqual(Buffer.from('abc'));
+    expect(reader.bytes()).toEqual(Buffer.from([0, 255, 128]));
+    expect(reader.bytes()).toBeNull();
+    expect(reader.read()).toBe('x');
+    expect(reader.bytes()).toEqual(Buffer.from('y'.repeat(300)));
+    expect(reader.done).toBe(true);
+    expect(() => new MsgpackReader(buf).bytes()).toThrow(RangeError);
+  });
+
   it('refuses a value cut short', async () => {
     const buf = await packed(`{ 'abcdef', 1 }`);
     expect(() => unpack(buf.subarray(0, 4))).toThrow(RangeError);

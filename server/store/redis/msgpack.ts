@@ -114,6 +114,55 @@ export class MsgpackReader {
     }
   }
 
+  /** Reads an array's header: how many values follow (an empty map counts as an empty array). */
+  arrayLength(): number {
+    const buf = this.buf;
+    const b = buf[this.offset++];
+    if (b === undefined) throw new RangeError('msgpack: unexpected end');
+    if (b >= 0x90 && b < 0xa0) return b & 0x0f;
+    const o = this.offset;
+    if (b === 0xdc) {
+      this.offset = o + 2;
+      return buf.readUInt16BE(o);
+    }
+    if (b === 0xdd) {
+      this.offset = o + 4;
+      return buf.readUInt32BE(o);
+    }
+    if (b === 0x80) return 0;
+    throw new RangeError(`msgpack: expected an array, got 0x${b.toString(16)}`);
+  }
+
+  /**
+   * Reads a string or binary as its bytes (a view of the buffer, not a copy): for values that
+   * are bytes, not text (a body, values packed again). Nil and false (Lua's absent) give null.
+   */
+  bytes(): Buffer | null {
+    const buf = this.buf;
+    const b = buf[this.offset++];
+    if (b === undefined) throw new RangeError('msgpack: unexpected end');
+    let n: number;
+    const o = this.offset;
+    if (b >= 0xa0 && b < 0xc0) {
+      n = b & 0x1f;
+    } else if (b === 0xd9 || b === 0xc4) {
+      n = buf[o]!;
+      this.offset = o + 1;
+    } else if (b === 0xda || b === 0xc5) {
+      n = buf.readUInt16BE(o);
+      this.offset = o + 2;
+    } else if (b === 0xdb || b === 0xc6) {
+      n = buf.readUInt32BE(o);
+      this.offset = o + 4;
+    } else if (b === 0xc0 || b === 0xc2) {
+      return null;
+    } else throw new RangeError(`msgpack: expected bytes, got 0x${b.toString(16)}`);
+    const start = this.offset;
+    if (start + n > buf.length) throw new RangeError('msgpack: unexpected end');
+    this.offset = start + n;
+    return buf.subarray(start, start + n);
+  }
+
   private array(n: number): unknown[] {
     const a = new Array<unknown>(n);
     for (let i = 0; i < n; i++) a[i] = this.read();

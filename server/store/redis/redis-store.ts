@@ -27,7 +27,7 @@
  *   wake         zset    delayed and retrying messages and rate-window ends, by instant
  *   leases       zset    in-flight message ids by lease expiry
  *   gq           list    keys waiting for a global slot
- *   events       stream  one entry per batch: its events (e), writer (o), commands (c)
+ *   events       stream  one entry per batch: its events (m, msgpack), writer (o), commands (c)
  *
  * Leases: each start is granted to the server that ran the command, under a lease it renews
  * every `renewEveryMs`. A lease not renewed for `leaseMs` is reclaimed by whichever store runs
@@ -36,9 +36,10 @@
  * died may be delivered twice.
  *
  * Events: every store reads the whole stream and hands what each read brings to its events
- * handler, so each server hears every server's events once, in `seq` order. A command answers
- * after its starts were handed to the start handler and its events to the events handler, as
- * with the memory store (announcements.ts).
+ * handler, so each server hears every server's events once, in `seq` order (event-reader.ts: a
+ * read rides behind each batch; a blocking read on a connection of its own hears the other
+ * servers while this one is quiet). A command answers after its starts were handed to the start
+ * handler and its events to the events handler, as with the memory store (announcements.ts).
  *
  * Durability is Redis's: with AOF the state survives a Redis restart. `close()` closes the
  * connections and leaves the state (and its leases, which expire unless it comes back in time).
@@ -204,17 +205,24 @@ export class RedisStore implements FlowStore {
       this.warn,
     );
     this.announcements = announcements;
-    this.batches = new Batches({
-      announcements,
-      run: (args) => this.script('batch', args),
-      granted: (start, payload) => this.granted(start, payload),
-    });
-    this.reader = new EventReader({
+    const reader = new EventReader({
       connection: this.readerConnection,
+      commands: this.redis,
       stream: this.names.events,
       after,
       deliver: (entries) => announcements.heard(entries),
       warn: this.warn,
+    });
+    this.reader = reader;
+    this.batches = new Batches({
+      announcements,
+      run: (args) => {
+        const reply = this.script('batch', args);
+        // Its entry (and what other servers wrote meanwhile) comes back with its reply.
+        reader.poll();
+        return reply;
+      },
+      granted: (start, payload) => this.granted(start, payload),
     });
     this.renewTimer = setInterval(() => this.renew(), this.renewEveryMs);
     this.renewTimer.unref();
@@ -420,15 +428,18 @@ export class RedisStore implements FlowStore {
    * start handler and its events to the events handler. `payload` is the accepted message's,
    * which its start need not fetch back.
    */
-  private async command(
+  private command(
     op: Operation,
     args: readonly ScriptArg[],
     payload?: MessagePayload,
   ): Promise<{ events: EngineEvent[] }> {
     const now = this.clock === undefined ? '' : String(this.clock.now());
-    await this.ready;
-    if (this.closed || this.batches === null) throw new Error('the redis store is closed');
-    return this.batches.push(op, args, payload, now);
+    // Once started, no promise of its own: this runs for every command.
+    if (this.batches !== null && !this.closed) return this.batches.push(op, args, payload, now);
+    return this.ready.then(() => {
+      if (this.closed || this.batches === null) throw new Error('the redis store is closed');
+      return this.batches.push(op, args, payload, now);
+    });
   }
 
   private granted(s: GrantedStart, payload: MessagePayload | undefined): void {
