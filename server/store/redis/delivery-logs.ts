@@ -57,7 +57,7 @@ import {
 } from '../../flow/delivery-logs';
 import { DEFAULT_RETENTION, type RetentionOptions } from '../../flow/retention';
 import { keyspace } from './keys';
-import { MsgpackReader } from './msgpack';
+import { StreamFollower } from './stream-follower';
 
 const APPLY = readFileSync(new URL('./delivery-logs.lua', import.meta.url), 'utf8');
 
@@ -104,20 +104,6 @@ function argsOf(events: readonly EngineEvent[]): string[] {
 const whole = (n: number): string =>
   String(Number.isFinite(n) ? Math.floor(n) : Number.MAX_SAFE_INTEGER);
 
-/** The events of one stream entry: msgpack (`m`, one array per command), or JSON (`e`). */
-function eventsOf(fields: Buffer[]): EngineEvent[] {
-  const out: EngineEvent[] = [];
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const name = fields[i]!.toString('latin1');
-    const value = fields[i + 1]!;
-    if (name === 'm') {
-      const reader = new MsgpackReader(value);
-      while (!reader.done) out.push(...(reader.read() as EngineEvent[]));
-    } else if (name === 'e') out.push(...(JSON.parse(value.toString('utf8')) as EngineEvent[]));
-  }
-  return out;
-}
-
 /** What a query keeps of a message's details, its body fetched only for entries it shows. */
 interface Known {
   id: string;
@@ -142,10 +128,8 @@ export class RedisDeliveryLogs implements SharedLogs {
   private readonly limit: RetentionOptions['logs'];
   private readonly limits: string[];
   private readonly now: () => number;
-  /** Batches wait here while one is being sent: in order, and together. */
-  private queued: EngineEvent[][] = [];
-  private sending: Promise<void> | null = null;
-  private started = false;
+  /** Hands every batch of events to `send`, in order, after catching up with the stream. */
+  private readonly follower: StreamFollower;
   /** The first seq of the events not sent yet because they made no entries. */
   private unsentFrom: number | null = null;
 
@@ -161,6 +145,14 @@ export class RedisDeliveryLogs implements SharedLogs {
       whole(this.limit.maxBodyBytes),
     ];
     this.now = options.now ?? Date.now;
+    this.follower = new StreamFollower({
+      redis: this.redis,
+      stream: `${this.space}events`,
+      what: 'logs',
+      applied: async () => Number((await this.redis.hget(`${this.space}lgs`, 'seq')) ?? 0),
+      send: (events) => this.send(events),
+      warn: options.warn,
+    });
   }
 
   /**
@@ -168,31 +160,12 @@ export class RedisDeliveryLogs implements SharedLogs {
    * follows what `apply` is given. Call once, after `apply` is wired to the events.
    */
   start(): void {
-    if (this.started) return;
-    this.started = true;
-    this.sending = this.catchUp()
-      .catch((err) => this.options.warn('logs: catching up with the events failed', err))
-      .then(() => this.sendQueued());
+    this.follower.start();
   }
 
   /** Follows the store: call with every batch of events, in order. */
   apply(events: readonly EngineEvent[]): void {
-    if (events.length === 0) return;
-    this.queued.push(events as EngineEvent[]);
-    if (this.sending === null && this.started) this.sending = this.sendQueued();
-  }
-
-  private async sendQueued(): Promise<void> {
-    while (this.queued.length > 0) {
-      const events = this.queued.flat();
-      this.queued = [];
-      try {
-        await this.send(events);
-      } catch (err) {
-        this.options.warn('logs: applying events failed', err);
-      }
-    }
-    this.sending = null;
+    this.follower.apply(events);
   }
 
   private async send(events: readonly EngineEvent[]): Promise<void> {
@@ -219,25 +192,9 @@ export class RedisDeliveryLogs implements SharedLogs {
       );
   }
 
-  /** Applies the stream's entries after what the logs have followed, in chunks. */
-  private async catchUp(): Promise<void> {
-    const stream = `${this.space}events`;
-    let from = '-';
-    for (;;) {
-      const entries = await this.redis.xrangeBuffer(stream, from, '+', 'COUNT', 1000);
-      if (entries.length === 0) return;
-      const events: EngineEvent[] = [];
-      for (const [, fields] of entries) events.push(...eventsOf(fields));
-      const applied = Number((await this.redis.hget(`${this.space}lgs`, 'seq')) ?? 0);
-      const fresh = events.filter((e) => e.seq > applied);
-      if (fresh.length > 0) await this.send(fresh);
-      from = `(${entries[entries.length - 1]![0].toString('latin1')}`;
-    }
-  }
-
   /** Resolves once every batch given so far has been applied (tests, shutdown). */
-  async settled(): Promise<void> {
-    while (this.sending !== null) await this.sending;
+  settled(): Promise<void> {
+    return this.follower.settled();
   }
 
   /** The entries matching `q`, newest first, at most `q.count`, after `q.cursor` when given. */

@@ -28,8 +28,8 @@ import type { LoggedMessage, SharedMessageLog } from '../../flow/message-log';
 import { DEFAULT_RETENTION, type RetentionLimit } from '../../flow/retention';
 import type { MessagePayload } from '../../flow/types';
 import { decodePayload, encodePayload } from './codec';
-import { parseEntry } from './event-reader';
 import { keyspace } from './keys';
+import { StreamFollower } from './stream-follower';
 
 const APPLY = readFileSync(new URL('./messages.lua', import.meta.url), 'utf8');
 
@@ -164,10 +164,8 @@ export class RedisMessages implements SharedMessageLog {
   private readonly space: string;
   private readonly limits: string[];
   private readonly now: () => number;
-  /** Batches wait here while one is being sent: in order, and together. */
-  private queued: EngineEvent[][] = [];
-  private sending: Promise<void> | null = null;
-  private started = false;
+  /** Hands every batch of events to `send`, in order, after catching up with the stream. */
+  private readonly follower: StreamFollower;
 
   constructor(private readonly options: RedisMessagesOptions) {
     this.space = keyspace(options.prefix);
@@ -187,6 +185,14 @@ export class RedisMessages implements SharedMessageLog {
       String(dead.maxAgeMs ?? -1),
     ];
     this.now = options.now ?? Date.now;
+    this.follower = new StreamFollower({
+      redis: this.redis,
+      stream: `${this.space}events`,
+      what: 'message log',
+      applied: async () => Number((await this.redis.get(`${this.space}mlseq`)) ?? 0),
+      send: (events) => this.send(events),
+      warn: options.warn,
+    });
   }
 
   private key(id: string): string {
@@ -198,11 +204,7 @@ export class RedisMessages implements SharedMessageLog {
    * follows what `apply` is given. Call once, after `apply` is wired to the events.
    */
   start(): void {
-    if (this.started) return;
-    this.started = true;
-    this.sending = this.catchUp()
-      .catch((err) => this.options.warn('message log: catching up with the events failed', err))
-      .then(() => this.sendQueued());
+    this.follower.start();
   }
 
   /** Writes a message's document before the flow store takes it. */
@@ -255,22 +257,7 @@ export class RedisMessages implements SharedMessageLog {
 
   /** Follows the store: call with every batch of events, in order. */
   apply(events: readonly EngineEvent[]): void {
-    if (events.length === 0) return;
-    this.queued.push(events as EngineEvent[]);
-    if (this.sending === null && this.started) this.sending = this.sendQueued();
-  }
-
-  private async sendQueued(): Promise<void> {
-    while (this.queued.length > 0) {
-      const events = this.queued.flat();
-      this.queued = [];
-      try {
-        await this.send(events);
-      } catch (err) {
-        this.options.warn('message log: applying events failed', err);
-      }
-    }
-    this.sending = null;
+    this.follower.apply(events);
   }
 
   private async send(events: readonly EngineEvent[]): Promise<void> {
@@ -296,29 +283,9 @@ export class RedisMessages implements SharedMessageLog {
     }
   }
 
-  /** Applies the stream's entries after what the log has followed, in chunks. */
-  private async catchUp(): Promise<void> {
-    const stream = `${this.space}events`;
-    let from = '-';
-    for (;;) {
-      // Buffers: the entries' events are msgpack (event-reader.ts decodes them).
-      const entries = await this.redis.xrangeBuffer(stream, from, '+', 'COUNT', 1000);
-      if (entries.length === 0) return;
-      const events: EngineEvent[] = [];
-      for (const [id, fields] of entries) {
-        const entry = parseEntry(id.toString('latin1'), fields);
-        if (entry !== null) events.push(...entry.events);
-      }
-      const applied = Number((await this.redis.get(`${this.space}mlseq`)) ?? 0);
-      const fresh = events.filter((e) => e.seq > applied);
-      if (fresh.length > 0) await this.send(fresh);
-      from = `(${entries[entries.length - 1]![0].toString('latin1')}`;
-    }
-  }
-
   /** Resolves once every batch given so far has been applied (tests, shutdown). */
-  async settled(): Promise<void> {
-    while (this.sending !== null) await this.sending;
+  settled(): Promise<void> {
+    return this.follower.settled();
   }
 
   async get(id: MessageId): Promise<LoggedMessage | undefined> {
