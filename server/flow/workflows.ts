@@ -29,6 +29,7 @@ import { chain } from '../store/update-record';
 import type { MessageReads } from './message-log';
 import { DEFAULT_RETENTION, type RetentionLimit } from './retention';
 import type { Clock } from './types';
+import { Background } from './background';
 
 export type * from './workflow-run';
 
@@ -82,7 +83,8 @@ export class Workflows {
   private readonly warn: (msg: string, err?: unknown) => void;
   /** The ends this server follows, in order. */
   private readonly ends: EndQueue;
-  private readonly pending = new Set<Promise<unknown>>();
+  /** Work under way outside requests (an end's effects, reading the ended runs at start). */
+  private readonly background: Background;
 
   constructor(options: WorkflowsOptions) {
     this.messages = options.messages;
@@ -94,9 +96,10 @@ export class Workflows {
     this.cancel = options.cancel;
     this.publish = options.publish;
     this.warn = options.warn ?? (() => {});
+    this.background = new Background((msg, err) => this.warn(msg, err));
     this.ends = new EndQueue(this.docs.messages, (e, doc) => this.followEnd(e, doc), this.warn);
     // Runs that ended before this server started count against its retention too.
-    this.track('the ended workflow runs could not be read', () =>
+    this.background.track('the ended workflow runs could not be read', () =>
       after(this.docs.list(), (runs) => {
         const done = runs.filter((r) => r.state !== 'RUN_STARTED');
         done.sort((a, b) => (a.completedAt ?? 0) - (b.completedAt ?? 0));
@@ -330,8 +333,9 @@ export class Workflows {
   /** Resolves once the ends given to `apply` so far, and every end's effects, are done. */
   settled(): MaybePromise<void> {
     const following = this.ends.settled();
-    if (following === undefined && this.pending.size === 0) return;
-    return Promise.all([following, ...this.pending]).then(() => this.settled());
+    const effects = this.background.settled();
+    if (following === undefined && effects === undefined) return;
+    return Promise.all([following, effects]).then(() => this.settled());
   }
 
   /** Waits for the work under way (following ends, their effects); the runs stay where they live. */
@@ -422,18 +426,6 @@ export class Workflows {
         ),
       );
     return after(all(forgotten), () => {});
-  }
-
-  /** Runs work outside a request; `settled` waits for it and `warn` hears its failure. */
-  private track(what: string, run: () => MaybePromise<unknown>): void {
-    const value = attempt(
-      run,
-      () => {},
-      (err) => this.warn(what, err),
-    );
-    if (!(value instanceof Promise)) return;
-    const p = value.finally(() => this.pending.delete(p));
-    this.pending.add(p);
   }
 }
 
