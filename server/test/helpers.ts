@@ -44,6 +44,29 @@ export async function startRedisApp(
   return { ...running, redis, close: () => (closed ??= running.close()) };
 }
 
+/**
+ * Publishes "hello" to `destination` through `base` under the flow-control key `key`
+ * (parallelism 3) and answers its message id; anything but 200 throws with the answer.
+ */
+export async function publishUnder(
+  base: string,
+  key: string,
+  destination: string,
+  headers: Record<string, string> = {},
+): Promise<string> {
+  const res = await fetch(`${base}/v2/publish/${destination}`, {
+    method: 'POST',
+    headers: {
+      'Upstash-Flow-Control-Key': key,
+      'Upstash-Flow-Control-Value': 'parallelism=3',
+      ...headers,
+    },
+    body: 'hello',
+  });
+  if (res.status !== 200) throw new Error(`publish: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { messageId: string }).messageId;
+}
+
 /** Resolves with the first event matching `predicate` (tests wait for events, never sleep). */
 export function nextEvent(app: App, predicate: (e: EngineEvent) => boolean): Promise<EngineEvent> {
   return new Promise((resolve) => {

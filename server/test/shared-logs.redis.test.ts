@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RedisDeliveryLogs } from '../store/redis/delivery-logs';
 import { deletePrefix, testPrefix } from '../store/redis/testing';
 import { testRedisUrl } from '../store/contract/test-redis-url';
-import { collectEvents, startRedisApp, type Running } from './helpers';
+import { collectEvents, publishUnder, startRedisApp, type Running } from './helpers';
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -35,19 +35,8 @@ async function server(prefix: string): Promise<Running & { logs: RedisDeliveryLo
   return { ...running, logs: running.redis.sharedLogs };
 }
 
-async function publish(base: string, destination: string, headers: Record<string, string> = {}) {
-  const res = await fetch(`${base}/v2/publish/${destination}`, {
-    method: 'POST',
-    headers: {
-      'Upstash-Flow-Control-Key': 'shared-logs',
-      'Upstash-Flow-Control-Value': 'parallelism=3',
-      ...headers,
-    },
-    body: 'hello',
-  });
-  if (res.status !== 200) throw new Error(`publish: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { messageId: string }).messageId;
-}
+const publish = (base: string, destination: string, headers: Record<string, string> = {}) =>
+  publishUnder(base, 'shared-logs', destination, headers);
 
 async function logs(base: string, query = ''): Promise<Page> {
   const res = await fetch(`${base}/v2/events${query}`);

@@ -7,7 +7,7 @@ import type { RedisMessages } from '../store/redis/messages';
 import { deletePrefix, testPrefix } from '../store/redis/testing';
 import { testRedisUrl } from '../store/contract/test-redis-url';
 import { startDestination } from './destination';
-import { collectEvents, startRedisApp, type Running } from './helpers';
+import { collectEvents, publishUnder, startRedisApp, type Running } from './helpers';
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -31,19 +31,8 @@ async function server(prefix: string): Promise<Running & { log: RedisMessages }>
   return { ...running, log: running.redis.sharedLog };
 }
 
-async function publish(base: string, destination: string, headers: Record<string, string> = {}) {
-  const res = await fetch(`${base}/v2/publish/${destination}`, {
-    method: 'POST',
-    headers: {
-      'Upstash-Flow-Control-Key': 'shared-log',
-      'Upstash-Flow-Control-Value': 'parallelism=3',
-      ...headers,
-    },
-    body: 'hello',
-  });
-  if (res.status !== 200) throw new Error(`publish: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { messageId: string }).messageId;
-}
+const publish = (base: string, destination: string, headers: Record<string, string> = {}) =>
+  publishUnder(base, 'shared-log', destination, headers);
 
 const json = async <T>(res: Response): Promise<T> => {
   expect(res.status).toBe(200);

@@ -18,6 +18,8 @@
 
   Returns { last applied seq, gap (1 when events before this batch were never applied), then per
   dead letter dropped: message id, dlq id, why }.
+
+  `leaveDeadLetters` is prepended by messages.ts (deleting a dead letter uses it too).
 ]]
 local P = KEYS[1]
 local from, upTo = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -157,17 +159,8 @@ end
 while true do
   local id, why = over(P .. 'mld', P .. 'mldb', dMax, dAge)
   if id == nil then break end
-  local key = P .. 'ml:' .. id
   local dlqId = dlqIdOf(id)
-  redis.call('ZREM', P .. 'mld', id)
-  redis.call('HDEL', P .. 'mldi', dlqId)
-  redis.call('DECRBY', P .. 'mldb', tonumber(redis.call('HGET', key, 'db') or '0'))
-  -- Still in the history: kept there without its body.
-  if redis.call('ZSCORE', P .. 'mlh', id) then
-    redis.call('HDEL', key, 'b', 'db')
-  else
-    redis.call('DEL', key)
-  end
+  leaveDeadLetters(P, id, dlqId)
   out[#out + 1] = id
   out[#out + 1] = dlqId
   out[#out + 1] = why

@@ -31,21 +31,27 @@ import { decodePayload, encodePayload } from './codec';
 import { keyspace } from './keys';
 import { StreamFollower } from './stream-follower';
 
-const APPLY = readFileSync(new URL('./messages.lua', import.meta.url), 'utf8');
-
-const REMOVE_DEAD_LETTER = `
-local P = KEYS[1]
-local id = redis.call('HGET', P .. 'mldi', ARGV[1])
-if not id then return 0 end
-redis.call('ZREM', P .. 'mld', id)
-redis.call('HDEL', P .. 'mldi', ARGV[1])
-local key = P .. 'ml:' .. id
-redis.call('DECRBY', P .. 'mldb', tonumber(redis.call('HGET', key, 'db') or '0'))
-if redis.call('ZSCORE', P .. 'mlh', id) then
-  redis.call('HDEL', key, 'b', 'db')
-else
-  redis.call('DEL', key)
+/** A dead letter leaves the list; still in the history, it stays there without its body. */
+const LEAVE_DEAD_LETTERS = `
+local function leaveDeadLetters(P, id, dlqId)
+  redis.call('ZREM', P .. 'mld', id)
+  redis.call('HDEL', P .. 'mldi', dlqId)
+  local key = P .. 'ml:' .. id
+  redis.call('DECRBY', P .. 'mldb', tonumber(redis.call('HGET', key, 'db') or '0'))
+  if redis.call('ZSCORE', P .. 'mlh', id) then
+    redis.call('HDEL', key, 'b', 'db')
+  else
+    redis.call('DEL', key)
+  end
 end
+`;
+
+const APPLY = LEAVE_DEAD_LETTERS + readFileSync(new URL('./messages.lua', import.meta.url), 'utf8');
+
+const REMOVE_DEAD_LETTER = `${LEAVE_DEAD_LETTERS}
+local id = redis.call('HGET', KEYS[1] .. 'mldi', ARGV[1])
+if not id then return 0 end
+leaveDeadLetters(KEYS[1], id, ARGV[1])
 return 1`;
 
 /**
