@@ -157,9 +157,10 @@ export function createApp(options: AppOptions): App {
           : 'dead letter dropped: older than --dlq-max-age',
       ),
   });
-  controller.onEvents((events) => messageLog.apply(events));
+  // One message log follows the events: the shared one (Redis) when given, else this process's.
   const sharedLog = options.sharedLog;
-  if (sharedLog !== undefined) {
+  if (sharedLog === undefined) controller.onEvents((events) => messageLog.apply(events));
+  else {
     controller.onEvents((events) => sharedLog.apply(events));
     sharedLog.start();
   }

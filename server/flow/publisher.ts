@@ -94,18 +94,15 @@ export class Publisher {
     now: Millis,
   ): MaybePromise<PublishResult> {
     const { input, payload } = parsed;
-    const entry = this.log.accepted(
-      id,
-      input.key ?? null,
-      payload,
-      now,
-      parsed.label,
-      parsed.urlGroup,
-    );
+    // With a shared log (Redis) the API reads that one: this process keeps no copy.
+    const entry =
+      this.shared === undefined
+        ? this.log.accepted(id, input.key ?? null, payload, now, parsed.label, parsed.urlGroup)
+        : undefined;
     const callbacks = this.callbacks.accepted(id, parsed);
     const forget = () => {
       this.callbacks.discard(id);
-      this.log.discard(id);
+      if (entry !== undefined) this.log.discard(id);
     };
     const undo = (err: unknown): never => {
       forget();
@@ -119,7 +116,7 @@ export class Publisher {
         (accepted) => {
           // A delivery never ends within the store's call (its end is a later task), so the
           // entry is still live here.
-          entry.handle = accepted.message;
+          if (entry !== undefined) entry.handle = accepted.message;
           return { messageId: id };
         },
         undo,
