@@ -7,5 +7,5 @@ runStoreContract(
     const store = new MemoryStore({ clock, globalParallelism, policy, seed, randomWindow });
     return { store, cleanup: async () => store.close() };
   },
-  { propertyRuns: 200, seedShare: 0.25 },
+  { propertyRuns: 200 },
 );

@@ -1,7 +1,4 @@
-/**
- * Parallelism, the waitlist, handoff and events (port of shared/engine/engine.test.ts; its
- * "invalid input" part is contract-invalid.ts).
- */
+/** Parallelism, the waitlist, handoff and events (refused input is contract-invalid.ts). */
 import { describe, expect, it } from 'vitest';
 import { ENGINE_EVENT_TYPES, type EngineEvent } from '../../../shared/events';
 import type { ContractContext } from './contract-context';

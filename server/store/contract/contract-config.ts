@@ -1,4 +1,4 @@
-/** A key's configuration from messages, pins and unpins (port of engine-config.test.ts). */
+/** A key's configuration from messages, pins and unpins. */
 import { describe, expect, it } from 'vitest';
 import { cfg, only, started } from './store-driver';
 import type { ContractContext } from './contract-context';

@@ -1,4 +1,4 @@
-/** Forgetting idle keys (port of engine-forget.test.ts). */
+/** Forgetting idle keys. */
 import { expect, it } from 'vitest';
 import { ms } from '../../../shared/engine/units';
 import { OK, cfg, only, started, type StoreDriver } from './store-driver';

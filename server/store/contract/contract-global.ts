@@ -1,4 +1,4 @@
-/** Global parallelism and its fairness across keys (port of engine-global.test.ts). */
+/** Global parallelism and its fairness across keys. */
 import { describe, expect, it } from 'vitest';
 import { cfg, only, started } from './store-driver';
 import type { ContractContext } from './contract-context';

@@ -1,8 +1,9 @@
 /**
- * The handoff policy (port of engine-policy.test.ts). The random policy's exact order for a seed
- * is the engine's own business (a store may draw from its own source), so the contract holds a
- * store to what any random store must do: serve everyone once, pick only among the oldest
- * `randomWindow` waiters, and keep every waiter within position + window takes.
+ * The handoff policy. The random policy's exact order for a seed is each store's own business (a
+ * store may draw from its own source), so the contract holds a store to what any random store must
+ * do: the same order for the same seed, different orders for different seeds, serve everyone
+ * once, pick only among the oldest `randomWindow` waiters, and keep every waiter within position +
+ * window takes.
  */
 import { describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../../shared/events';
@@ -54,11 +55,17 @@ export function policyContract({ open, withDriver, seeds }: ContractContext): vo
       expect((await d.snapshot()).policy).toBe('random');
     });
 
-    it('differs from fifo', async () => {
+    it('gives the same order for the same seed', async () => {
+      const o = { policy: 'random', seed: 42 } as const;
+      expect(await serveOrder(o, 30)).toEqual(await serveOrder(o, 30));
+    });
+
+    it('differs from fifo, and between seeds', async () => {
       const orders: string[] = [];
       for (const seed of [1, 2, 3, 4, 5])
         orders.push((await serveOrder({ policy: 'random', seed }, 20)).join());
       expect(orders.some((o) => o !== fifoOrder(20).join())).toBe(true);
+      expect(new Set(orders).size).toBeGreaterThan(1);
     });
 
     it('serves every waiter exactly once', async () => {

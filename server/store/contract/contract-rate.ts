@@ -1,4 +1,4 @@
-/** Rate windows, with and without parallelism, and resetting them (port of engine-rate.test.ts). */
+/** Rate windows, with and without parallelism, and resetting them. */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PERIOD } from '../../../shared/engine/units';
 import { cfg, only, started } from './store-driver';

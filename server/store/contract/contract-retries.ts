@@ -1,4 +1,4 @@
-/** Retries, delayed messages and cancel (port of engine-retries.test.ts). */
+/** Retries, delayed messages and cancel. */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RETRIES, defaultBackoff } from '../../../shared/engine/retry';
 import { ms } from '../../../shared/engine/units';

@@ -1,9 +1,11 @@
 /**
- * One contract suite for every `FlowStore`: the engine's own tests (shared/engine/*.test.ts) and
- * its property test with the ledger, spoken through the store interface only. Every store runs it
+ * One contract suite for every `FlowStore`: the flow-control rules, case by case, and the property
+ * test with the ledger, spoken through the store interface only. Every store runs it
  * (`*.contract.test.ts` beside the stores); it is what keeps a Redis store faithful to the engine.
  *
- * The engine's tests stay as they are: they test the pure engine, this suite tests a store.
+ * It is also where the engine's rules are tested: the memory store is the engine inside, run with
+ * every seed loop in full. shared/engine keeps only what the store interface cannot ask (and its
+ * own property test, which also checks the engine's internal bookkeeping).
  */
 import { describe, it } from 'vitest';
 import fc from 'fast-check';
@@ -24,9 +26,9 @@ export type { StoreFactory, StoreOptions } from './contract-context';
 export { ManualClock } from './contract-context';
 
 export interface ContractOptions {
-  /** fast-check runs of the property test, per policy (the engine's own test runs 200). */
+  /** fast-check runs of the property test, per policy (the memory store's runs 200). */
   propertyRuns: number;
-  /** The share of the engine tests' seed loops to run (1: all of them). */
+  /** The share of the seed loops to run (1: all of them). */
   seedShare?: number;
   /** Time limit of the property test and the seed loops. */
   slowTestTimeoutMs?: number;

@@ -1,6 +1,5 @@
 /**
- * The contract suite's driver: the engine tests' `Driver` (shared/engine/testing/driver.ts), spoken
- * through the `FlowStore` interface only. Time is an injected clock moved by hand; every command is
+ * The contract suite's driver: a store driven through the `FlowStore` interface only. Time is an injected clock moved by hand; every command is
  * awaited; starts are observed through `onStart`, and every command's events are checked against
  * what the `onEvents` handler received, in `seq` order.
  */

@@ -466,7 +466,7 @@ export class Ledger {
               !k.paused && !k.pinnedParallelism && !k.pinnedRate,
               () => `${where} while paused or pinned`,
             );
-            // Its rate window being over is the engine's own rule (see engine-forget.test.ts):
+            // Its rate window being over is the engine's own rule (see contract-forget.ts):
             // the ledger does not follow the window grid.
           }
           // Back as a new key, configured by the next message alone.
