@@ -1,9 +1,10 @@
 --[[
   QStash's logs shared on Redis (delivery-logs.ts): adds a batch's log entries once, then forgets
-  the oldest entries while the logs are over their bytes or the oldest is over their age. Every
-  server sends every batch it reads; `lgs`'s seq says how far the logs have followed the event
-  stream, and entries of events at or before it are skipped, so the first server to send a batch
-  adds its entries and the others change nothing.
+  the oldest entries while the logs are over their bytes or the oldest is over their age. The
+  stream follower (stream-follower.ts) runs it as a function of its one script, before the
+  message log's part (so a message's first entry copies its body before its end drops it); `lgs`'s seq says how far the logs have followed the event stream, and entries of
+  events at or before it are skipped, so a batch sent twice changes nothing the second time.
+  delivery-logs.ts also runs it alone, without entries, to forget what grew too old.
 
   A message's details are copied from its message log document (ml:<id>) by its first entry
   (lgd: 'd' or, when its body is redacted, 'r', then the document; lgb: the body, when it is at

@@ -1,8 +1,9 @@
 --[[
   The shared message log (messages.ts): applies a batch of the event stream to the messages'
-  documents, once. Every server sends every batch it reads; `mlseq` says how far the log has
-  followed the stream, and events at or before it are skipped, so the first server to send a
-  batch applies it and the others change nothing.
+  documents, once. The stream follower (stream-follower.ts) runs it, as a function of its one
+  script, after the logs' part; `mlseq` says how far the log has followed the stream, and
+  events at or before it are skipped, so a batch sent twice (a new applier catching up) changes
+  nothing the second time.
 
   KEYS[1]  the deployment's hash-tagged prefix
   ARGV[1]  first seq of the batch
@@ -19,7 +20,7 @@
   Returns { last applied seq, gap (1 when events before this batch were never applied), then per
   dead letter dropped: message id, dlq id, why }.
 
-  `leaveDeadLetters` is prepended by messages.ts (deleting a dead letter uses it too).
+  `leaveDeadLetters` is defined before it by messages.ts (deleting a dead letter uses it too).
 ]]
 local P = KEYS[1]
 local from, upTo = tonumber(ARGV[1]), tonumber(ARGV[2])

@@ -4,10 +4,11 @@
  * server/flow/message-log.ts, whose rules this follows).
  *
  * The server a message is published to writes its document before the flow store takes it
- * (so no event can name a message the log does not have). Every server then follows the one
- * event stream and sends each batch to `messages.lua`, which applies it once: `mlseq` says how
- * far the log has followed, and whatever is at or before it is skipped. A server starting again
- * first catches up from the stream (events written while every server was down).
+ * (so no event can name a message the log does not have). The event stream is applied by
+ * `messages.lua`, through the stream follower (stream-follower.ts: one server applies each batch,
+ * after the logs' part in the same call): `mlseq` says how far the log has followed, and whatever
+ * is at or before it is skipped, so each event is applied once. A server starting again first
+ * catches up from the stream (events written while every server was down).
  *
  *   ml:<id>   hash    d: the document (JSON, no body), b: the body, hb/db: bytes counted in the
  *                     history / the dead-letter list, cb: its callbacks until one server takes
@@ -46,7 +47,7 @@ local function leaveDeadLetters(P, id, dlqId)
 end
 `;
 
-const APPLY = LEAVE_DEAD_LETTERS + readFileSync(new URL('./messages.lua', import.meta.url), 'utf8');
+const APPLY = readFileSync(new URL('./messages.lua', import.meta.url), 'utf8');
 
 const REMOVE_DEAD_LETTER = `${LEAVE_DEAD_LETTERS}
 local id = redis.call('HGET', KEYS[1] .. 'mldi', ARGV[1])
@@ -73,7 +74,6 @@ redis.call('HDEL', KEYS[1], 'cb')
 return { cb, redis.call('HGET', KEYS[1], 'd') or '{}' }`;
 
 type WithScripts = Redis & {
-  messagesApply(prefix: string, ...args: string[]): Promise<Array<number | string>>;
   messagesAccepted(
     hash: string,
     live: string,
@@ -163,6 +163,11 @@ export interface RedisMessagesOptions {
   /** Told of each dead letter forgotten to stay within `deadLetters`. */
   onDeadLetterDropped?: (m: { messageId: string; dlqId: string }, why: 'bytes' | 'age') => void;
   warn: (msg: string, err?: unknown) => void;
+  /**
+   * Follows the event stream with the logs (deployment.ts); a follower of its own when absent
+   * (the log alone, as in its tests).
+   */
+  follower?: StreamFollower;
 }
 
 export class RedisMessages implements SharedMessageLog {
@@ -170,13 +175,13 @@ export class RedisMessages implements SharedMessageLog {
   private readonly space: string;
   private readonly limits: string[];
   private readonly now: () => number;
-  /** Hands every batch of events to `send`, in order, after catching up with the stream. */
+  /** Applies every batch of events (with the logs, when they share it). */
   private readonly follower: StreamFollower;
+  private readonly leave: () => Promise<void>;
 
   constructor(private readonly options: RedisMessagesOptions) {
     this.space = keyspace(options.prefix);
     const redis = new Redis(options.url);
-    redis.defineCommand('messagesApply', { numberOfKeys: 1, lua: APPLY });
     redis.defineCommand('messagesAccepted', { numberOfKeys: 3, lua: ACCEPTED });
     redis.defineCommand('messagesTakeCallback', { numberOfKeys: 1, lua: TAKE_CALLBACK });
     redis.defineCommand('messagesRemoveDeadLetter', { numberOfKeys: 1, lua: REMOVE_DEAD_LETTER });
@@ -191,13 +196,29 @@ export class RedisMessages implements SharedMessageLog {
       String(dead.maxAgeMs ?? -1),
     ];
     this.now = options.now ?? Date.now;
-    this.follower = new StreamFollower({
-      redis: this.redis,
-      stream: `${this.space}events`,
-      what: 'message log',
-      applied: async () => Number((await this.redis.get(`${this.space}mlseq`)) ?? 0),
-      send: (events) => this.send(events),
-      warn: options.warn,
+    this.follower =
+      options.follower ??
+      new StreamFollower({
+        url: options.url,
+        prefix: options.prefix,
+        what: 'message log',
+        warn: options.warn,
+      });
+    this.leave = this.follower.join({
+      tag: 'ml',
+      // After the logs, which copy a message's body before its end drops it.
+      order: 1,
+      prelude: LEAVE_DEAD_LETTERS,
+      lua: APPLY,
+      mark: "tonumber(redis.call('GET', P .. 'mlseq') or '0')",
+      args: (events) => [
+        String(events[0]!.seq),
+        String(events[events.length - 1]!.seq),
+        JSON.stringify(opsOf(events)),
+        ...this.limits,
+        String(this.now()),
+      ],
+      replied: (reply, events) => this.replied(reply, events[0]!.seq),
     });
   }
 
@@ -266,17 +287,8 @@ export class RedisMessages implements SharedMessageLog {
     this.follower.apply(events);
   }
 
-  private async send(events: readonly EngineEvent[]): Promise<void> {
-    const first = events[0]!.seq;
-    const last = events[events.length - 1]!.seq;
-    const reply = await this.redis.messagesApply(
-      this.space,
-      String(first),
-      String(last),
-      JSON.stringify(opsOf(events)),
-      ...this.limits,
-      String(this.now()),
-    );
+  /** What `messages.lua` answered a batch starting at `first`. */
+  private replied(reply: unknown[], first: number): void {
     if (reply[1] === 1)
       this.options.warn(
         `message log: events before seq ${first} were never applied (the event stream was trimmed past them)`,
@@ -324,7 +336,7 @@ export class RedisMessages implements SharedMessageLog {
   }
 
   async close(): Promise<void> {
-    await this.settled();
+    await this.leave();
     await this.redis.quit();
   }
 
