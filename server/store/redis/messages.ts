@@ -66,12 +66,22 @@ if ARGV[4] then redis.call('HSET', KEYS[1], 'b', ARGV[4]) end
 redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
 return 1`;
 
-/** KEYS: the document's hash. The callbacks and the document, once (the field is taken). */
-const TAKE_CALLBACK = `
-local cb = redis.call('HGET', KEYS[1], 'cb')
-if not cb then return false end
-redis.call('HDEL', KEYS[1], 'cb')
-return { cb, redis.call('HGET', KEYS[1], 'd') or '{}' }`;
+/**
+ * KEYS: documents' hashes. Per hash, its callbacks and its document, once (the field is taken), or
+ * false.
+ */
+const TAKE_CALLBACKS = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local cb = redis.call('HGET', key, 'cb')
+  if cb then
+    redis.call('HDEL', key, 'cb')
+    out[i] = { cb, redis.call('HGET', key, 'd') or '{}' }
+  else
+    out[i] = false
+  end
+end
+return out`;
 
 type WithScripts = Redis & {
   messagesAccepted(
@@ -83,7 +93,10 @@ type WithScripts = Redis & {
     callbacks: string,
     ...body: Buffer[]
   ): Promise<number>;
-  messagesTakeCallback(hash: string): Promise<[string, string] | null>;
+  messagesTakeCallbacks(
+    count: number,
+    ...hashes: string[]
+  ): Promise<Array<[string, string] | null>>;
   messagesRemoveDeadLetter(prefix: string, dlqId: string): Promise<number>;
 };
 
@@ -183,7 +196,7 @@ export class RedisMessages implements SharedMessageLog {
     this.space = keyspace(options.prefix);
     const redis = new Redis(options.url);
     redis.defineCommand('messagesAccepted', { numberOfKeys: 3, lua: ACCEPTED });
-    redis.defineCommand('messagesTakeCallback', { numberOfKeys: 1, lua: TAKE_CALLBACK });
+    redis.defineCommand('messagesTakeCallbacks', { lua: TAKE_CALLBACKS });
     redis.defineCommand('messagesRemoveDeadLetter', { numberOfKeys: 1, lua: REMOVE_DEAD_LETTER });
     this.redis = redis as WithScripts;
     const history = options.history ?? DEFAULT_RETENTION.history;
@@ -265,16 +278,20 @@ export class RedisMessages implements SharedMessageLog {
     );
   }
 
-  async takeCallback(
-    id: MessageId,
-  ): Promise<{ spec: CallbackSpec; createdAt: Millis } | undefined> {
-    const taken = await this.redis.messagesTakeCallback(this.key(id));
-    if (taken === null) return undefined;
-    const doc = JSON.parse(taken[1]) as Partial<Doc>;
-    return {
-      spec: JSON.parse(taken[0]) as CallbackSpec,
-      createdAt: doc.createdAt ?? (0 as Millis),
-    };
+  async takeCallbacks(
+    ids: readonly MessageId[],
+  ): Promise<Array<{ spec: CallbackSpec; createdAt: Millis } | undefined>> {
+    if (ids.length === 0) return [];
+    const taken = await this.redis.messagesTakeCallbacks(
+      ids.length,
+      ...ids.map((id) => this.key(id)),
+    );
+    return ids.map((_, i) => {
+      const t = taken[i];
+      if (t === null || t === undefined) return undefined;
+      const doc = JSON.parse(t[1]) as Partial<Doc>;
+      return { spec: JSON.parse(t[0]) as CallbackSpec, createdAt: doc.createdAt ?? (0 as Millis) };
+    });
   }
 
   /** Forgets a message the flow store refused after `accepted` wrote it. */
