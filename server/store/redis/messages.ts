@@ -56,14 +56,20 @@ leaveDeadLetters(KEYS[1], id, ARGV[1])
 return 1`;
 
 /**
- * KEYS: the document's hash, the live set, its counter. ARGV: id, document, callbacks ('' when
- * none), body (optional). The live set is in the order messages were taken in, across servers.
+ * KEYS: the prefix. ARGV: per message, 5 values: id, document, callbacks ('' when none), '1' when
+ * a body follows (else '0'), the body (else ''). Messages written together, in the order given
+ * (the publishes of one tick: a `POST /v2/batch`); the live set is in the order messages were
+ * taken in, across servers.
  */
 const ACCEPTED = `
-redis.call('HSET', KEYS[1], 'd', ARGV[2])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'cb', ARGV[3]) end
-if ARGV[4] then redis.call('HSET', KEYS[1], 'b', ARGV[4]) end
-redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
+local P = KEYS[1]
+for i = 1, #ARGV, 5 do
+  local key = P .. 'ml:' .. ARGV[i]
+  redis.call('HSET', key, 'd', ARGV[i + 1])
+  if ARGV[i + 2] ~= '' then redis.call('HSET', key, 'cb', ARGV[i + 2]) end
+  if ARGV[i + 3] == '1' then redis.call('HSET', key, 'b', ARGV[i + 4]) end
+  redis.call('ZADD', P .. 'mll', redis.call('INCR', P .. 'mlc'), ARGV[i])
+end
 return 1`;
 
 /**
@@ -84,15 +90,7 @@ end
 return out`;
 
 type WithScripts = Redis & {
-  messagesAccepted(
-    hash: string,
-    live: string,
-    counter: string,
-    id: string,
-    doc: string,
-    callbacks: string,
-    ...body: Buffer[]
-  ): Promise<number>;
+  messagesAccepted(prefix: string, ...args: Array<string | Buffer>): Promise<number>;
   messagesTakeCallbacks(
     count: number,
     ...hashes: string[]
@@ -191,11 +189,14 @@ export class RedisMessages implements SharedMessageLog {
   /** Applies every batch of events (with the logs, when they share it). */
   private readonly follower: StreamFollower;
   private readonly leave: () => Promise<void>;
+  /** The arguments of the documents to write in this tick's call, and that call. */
+  private accepting: Array<string | Buffer> = [];
+  private written: Promise<void> | null = null;
 
   constructor(private readonly options: RedisMessagesOptions) {
     this.space = keyspace(options.prefix);
     const redis = new Redis(options.url);
-    redis.defineCommand('messagesAccepted', { numberOfKeys: 3, lua: ACCEPTED });
+    redis.defineCommand('messagesAccepted', { numberOfKeys: 1, lua: ACCEPTED });
     redis.defineCommand('messagesTakeCallbacks', { lua: TAKE_CALLBACKS });
     redis.defineCommand('messagesRemoveDeadLetter', { numberOfKeys: 1, lua: REMOVE_DEAD_LETTER });
     this.redis = redis as WithScripts;
@@ -258,24 +259,30 @@ export class RedisMessages implements SharedMessageLog {
     callbacks?: CallbackSpec,
   ): Promise<void> {
     const { json, body } = encodePayload(payload);
-    const doc: Doc = {
-      messageId: id,
-      flowControlKey: key,
-      payload: JSON.parse(json) as Doc['payload'],
-      createdAt: at,
-      status: 'waiting',
-      ...(label !== undefined ? { label } : {}),
-      ...(urlGroup !== undefined ? { urlGroup } : {}),
-    };
-    await this.redis.messagesAccepted(
-      this.key(id),
-      `${this.space}mll`,
-      `${this.space}mlc`,
+    // The document as JSON.stringify would write a `Doc` (the payload's JSON is already one).
+    const doc =
+      `{"messageId":${JSON.stringify(id)},"flowControlKey":${JSON.stringify(key)},` +
+      `"payload":${json},"createdAt":${JSON.stringify(at)},"status":"waiting"` +
+      (label !== undefined ? `,"label":${JSON.stringify(label)}` : '') +
+      (urlGroup !== undefined ? `,"urlGroup":${JSON.stringify(urlGroup)}` : '') +
+      '}';
+    const args = this.accepting;
+    args.push(
       id,
-      JSON.stringify(doc),
+      doc,
       callbacks === undefined ? '' : JSON.stringify(callbacks),
-      ...(body === null ? [] : [body]),
+      body === null ? '0' : '1',
+      body ?? '',
     );
+    if (this.written === null) {
+      // The publishes of this tick (a batch's items) are written together, in one call.
+      this.written = new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => {
+        this.accepting = [];
+        this.written = null;
+        return this.redis.messagesAccepted(this.space, ...args).then(() => {});
+      });
+    }
+    await this.written;
   }
 
   async takeCallbacks(
