@@ -83,23 +83,23 @@ const STATE = Object.fromEntries(Object.entries(CODE).map(([s, c]) => [c, s])) a
   LogState
 >;
 
-/** The script's arguments for a batch's entries: 5 per entry (see delivery-logs.lua). */
-function argsOf(events: readonly EngineEvent[]): string[] {
-  const args: string[] = [];
-  let seq = '';
+/** The script's entries for a batch, as JSON (see delivery-logs.lua). */
+function entriesOf(events: readonly EngineEvent[]): string {
+  const entries: Array<[number, string, string, string, string]> = [];
+  let seq = 0;
   const add: AddEntry = (id, time, state, error, next) =>
-    args.push(
+    entries.push([
       seq,
       CODE[state],
       id,
       String(time),
       error ?? (next !== undefined ? String(next) : ''),
-    );
+    ]);
   for (const e of events) {
-    seq = String(e.seq);
+    seq = e.seq;
     eachLogEntry(e, add);
   }
-  return args;
+  return JSON.stringify(entries);
 }
 
 /** A limit as the script reads it: a whole number (Lua reads `Infinity` its own way). */
@@ -169,7 +169,7 @@ export class RedisDeliveryLogs implements SharedLogs {
         String(events[events.length - 1]!.seq),
         String(this.now()),
         ...this.limits,
-        ...argsOf(events),
+        entriesOf(events),
       ],
       replied: (reply, events) => {
         if (reply[1] === 1)
