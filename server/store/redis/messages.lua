@@ -20,6 +20,11 @@
   Returns { last applied seq, gap (1 when events before this batch were never applied), then per
   dead letter dropped: message id, dlq id, why }.
 
+  Only a message's state (field s: status, attempts, nextAt, endedAt, reason, dlqId) is read and
+  written here, never its document (d, with the payload's headers): the state is what events
+  change, and a few dozen bytes to decode and encode instead of the whole document. A document
+  written by an earlier version, without s, holds its state itself: it is read from there once.
+
   `leaveDeadLetters` is defined before it by messages.ts (deleting a dead letter uses it too).
 ]]
 local P = KEYS[1]
@@ -33,12 +38,24 @@ local hMax, hAge, dMax, dAge = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(AR
   tonumber(ARGV[8])
 local now = tonumber(ARGV[9])
 
+local STATE = { 'status', 'attempts', 'nextAt', 'endedAt', 'reason', 'dlqId' }
 local docs, dirty = {}, {}
 local function load(id)
   local m = docs[id]
   if m == nil then
-    local raw = redis.call('HGET', P .. 'ml:' .. id, 'd')
-    m = raw and cjson.decode(raw) or false
+    local key = P .. 'ml:' .. id
+    local raw = redis.call('HGET', key, 's')
+    if raw then
+      m = cjson.decode(raw)
+    else
+      raw = redis.call('HGET', key, 'd')
+      m = false
+      if raw then
+        local d = cjson.decode(raw)
+        m = {}
+        for _, f in ipairs(STATE) do m[f] = d[f] end
+      end
+    end
     if m and type(m.attempts) ~= 'table' then m.attempts = {} end
     docs[id] = m
   end
@@ -63,6 +80,11 @@ local function encode(m)
   return cjson.encode(m)
 end
 
+-- A document's bytes: its document as written when it was accepted and its state now.
+local function docBytes(key, m)
+  return redis.call('HSTRLEN', key, 'd') + #encode(m)
+end
+
 local function finish(id, m, status, at, reason)
   local key = P .. 'ml:' .. id
   m.status = status
@@ -72,7 +94,7 @@ local function finish(id, m, status, at, reason)
   redis.call('ZREM', P .. 'mll', id)
   local bodyLen = redis.call('HSTRLEN', key, 'b')
   if status == 'failed' then m.dlqId = dlqIdOf(id) end
-  local docLen = #encode(m)
+  local docLen = docBytes(key, m)
   if status == 'failed' then
     local db = docLen + bodyLen
     redis.call('ZADD', P .. 'mld', at, id)
@@ -130,7 +152,7 @@ for _, op in ipairs(ops) do
 end
 
 for id in pairs(dirty) do
-  redis.call('HSET', P .. 'ml:' .. id, 'd', encode(docs[id]))
+  redis.call('HSET', P .. 'ml:' .. id, 's', encode(docs[id]))
 end
 redis.call('SET', P .. 'mlseq', upTo)
 

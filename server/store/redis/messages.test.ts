@@ -368,6 +368,60 @@ describe('the message log in Redis', () => {
     expect(await a.get(id)).toMatchObject({ status: 'delivered', attempts: [{ status: 200 }] });
   });
 
+  it('follows a document written by an earlier version, whose state is in the document', async () => {
+    const prefix = newPrefix();
+    const log = open(prefix);
+    const id = messageId('msg_1');
+    const redis = new Redis(testRedisUrl());
+    cleanup.push(async () => void redis.disconnect());
+    const space = keyspace(prefix);
+    await redis.hset(
+      `${space}ml:${id}`,
+      'd',
+      JSON.stringify({
+        messageId: id,
+        flowControlKey: 'k',
+        payload: { destination: 'sim://x', method: 'POST', headers: {} },
+        createdAt: 1_000,
+        status: 'retry-scheduled',
+        attempts: [{ attempt: 0, startedAt: 1_010, endedAt: 1_020, status: 503 }],
+        nextAt: 2_000,
+      }),
+      'b',
+      'hi',
+    );
+    await redis.zadd(`${space}mll`, 1, id);
+    const base = { key: keyId('k'), messageId: id };
+    log.apply([
+      { ...base, seq: 1, at: 2_000, type: 'token:acquired', attempt: 1, inFlight: 1, waitedMs: 0 },
+    ] as EngineEvent[]);
+    await log.settled();
+    expect(await log.get(id)).toMatchObject({
+      status: 'in-flight',
+      attempts: [
+        { attempt: 0, status: 503 },
+        { attempt: 1, startedAt: 2_000 },
+      ],
+      createdAt: 1_000,
+    });
+    expect((await log.get(id))?.nextAt).toBeUndefined();
+    log.apply([
+      {
+        ...base,
+        seq: 2,
+        at: 2_010,
+        type: 'delivery:succeeded',
+        attempt: 1,
+        status: 200,
+        durationMs: 9,
+      },
+      { ...base, seq: 3, at: 2_010, type: 'message:delivered' },
+    ] as EngineEvent[]);
+    await log.settled();
+    expect(await log.get(id)).toMatchObject({ status: 'delivered', endedAt: 2_010 });
+    expect(await log.pending()).toEqual([]);
+  });
+
   it('catches up, when it starts, with events written while no server followed them', async () => {
     const prefix = newPrefix();
     const first = open(prefix);

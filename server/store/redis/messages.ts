@@ -10,15 +10,18 @@
  * is at or before it is skipped, so each event is applied once. A server starting again first
  * catches up from the stream (events written while every server was down).
  *
- *   ml:<id>   hash    d: the document (JSON, no body), b: the body, hb/db: bytes counted in the
- *                     history / the dead-letter list, cb: its callbacks until one server takes
- *                     them to publish (callbacks.ts)
+ *   ml:<id>   hash    d: the document as accepted (JSON, no body), s: its state since (JSON:
+ *                     status, attempts, nextAt, endedAt, reason, dlqId; the events change only
+ *                     this), b: the body, hb/db: bytes counted in the history / the dead-letter
+ *                     list, cb: its callbacks until one server takes them to publish
+ *                     (callbacks.ts)
  *   mll       zset    messages that have not ended, in the order they were taken in (by `mlc`)
  *   mlh       zset    ended messages (the history), by end;  mlhb: its bytes
  *   mld       zset    dead letters, by end;  mldi: dlq id → message id;  mldb: their bytes
  *   mlseq     string  the last event seq applied
  *
- * Bytes are what Redis stores (the document's JSON and the body), bounded like the memory log's.
+ * Bytes are what Redis stores (the document's and the state's JSON, and the body), bounded like
+ * the memory log's.
  */
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
@@ -65,7 +68,7 @@ const ACCEPTED = `
 local P = KEYS[1]
 for i = 1, #ARGV, 5 do
   local key = P .. 'ml:' .. ARGV[i]
-  redis.call('HSET', key, 'd', ARGV[i + 1])
+  redis.call('HSET', key, 'd', ARGV[i + 1], 's', '{"status":"waiting"}')
   if ARGV[i + 2] ~= '' then redis.call('HSET', key, 'cb', ARGV[i + 2]) end
   if ARGV[i + 3] == '1' then redis.call('HSET', key, 'b', ARGV[i + 4]) end
   redis.call('ZADD', P .. 'mll', redis.call('INCR', P .. 'mlc'), ARGV[i])
@@ -113,6 +116,9 @@ interface Doc {
   urlGroup?: string;
   dlqId?: string;
 }
+
+/** What `messages.lua` keeps apart from the document, in `s`. */
+const STATE_FIELDS = ['status', 'attempts', 'nextAt', 'endedAt', 'reason', 'dlqId'] as const;
 
 type Op = [number, string, string, number, ...unknown[]];
 
@@ -331,8 +337,8 @@ export class RedisMessages implements SharedMessageLog {
   }
 
   async get(id: MessageId): Promise<LoggedMessage | undefined> {
-    const [d, b] = await this.redis.hmgetBuffer(this.key(id), 'd', 'b');
-    return d === null || d === undefined ? undefined : this.read(d, b ?? null);
+    const [d, b, s] = await this.redis.hmgetBuffer(this.key(id), 'd', 'b', 's');
+    return d === null || d === undefined ? undefined : this.read(d, b ?? null, s ?? null);
   }
 
   async pending(): Promise<LoggedMessage[]> {
@@ -367,19 +373,24 @@ export class RedisMessages implements SharedMessageLog {
   private async readAll(ids: string[]): Promise<LoggedMessage[]> {
     if (ids.length === 0) return [];
     const pipe = this.redis.pipeline();
-    for (const id of ids) pipe.hmgetBuffer(this.key(id), 'd', 'b');
+    for (const id of ids) pipe.hmgetBuffer(this.key(id), 'd', 'b', 's');
     const replies = (await pipe.exec()) ?? [];
     const out: LoggedMessage[] = [];
     for (const [err, value] of replies) {
       if (err !== null) throw err;
-      const [d, b] = value as [Buffer | null, Buffer | null];
-      if (d !== null) out.push(this.read(d, b));
+      const [d, b, s] = value as [Buffer | null, Buffer | null, Buffer | null];
+      if (d !== null) out.push(this.read(d, b, s));
     }
     return out;
   }
 
-  private read(d: Buffer, b: Buffer | null): LoggedMessage {
+  private read(d: Buffer, b: Buffer | null, s: Buffer | null): LoggedMessage {
     const doc = JSON.parse(d.toString('utf8')) as Doc;
+    if (s !== null) {
+      // The state since it was accepted (a document of an earlier version holds it itself).
+      for (const f of STATE_FIELDS) delete doc[f];
+      Object.assign(doc, JSON.parse(s.toString('utf8')) as Partial<Doc>);
+    }
     // messages.lua rewrites documents with Lua's cjson, which writes an empty list as {}.
     const redact = doc.payload.redact as { body: boolean; headers: unknown } | undefined;
     if (redact !== undefined && redact.headers !== true && !Array.isArray(redact.headers))
