@@ -40,6 +40,9 @@ local now = tonumber(ARGV[9])
 
 local STATE = { 'status', 'attempts', 'nextAt', 'endedAt', 'reason', 'dlqId' }
 local docs, dirty = {}, {}
+-- Per message ended in this batch: its state's JSON (nothing changes it after its end) and its
+-- bytes in the history, written with it; the history's bytes grow by `historyBytes` at the end.
+local ended, endedBytes, historyBytes = {}, {}, 0
 local function load(id)
   local m = docs[id]
   if m == nil then
@@ -80,11 +83,6 @@ local function encode(m)
   return cjson.encode(m)
 end
 
--- A document's bytes: its document as written when it was accepted and its state now.
-local function docBytes(key, m)
-  return redis.call('HSTRLEN', key, 'd') + #encode(m)
-end
-
 local function finish(id, m, status, at, reason)
   local key = P .. 'ml:' .. id
   m.status = status
@@ -94,7 +92,10 @@ local function finish(id, m, status, at, reason)
   redis.call('ZREM', P .. 'mll', id)
   local bodyLen = redis.call('HSTRLEN', key, 'b')
   if status == 'failed' then m.dlqId = dlqIdOf(id) end
-  local docLen = docBytes(key, m)
+  -- Its bytes: its document as written when it was accepted and its state now.
+  local state = encode(m)
+  ended[id] = state
+  local docLen = redis.call('HSTRLEN', key, 'd') + #state
   if status == 'failed' then
     local db = docLen + bodyLen
     redis.call('ZADD', P .. 'mld', at, id)
@@ -109,8 +110,8 @@ local function finish(id, m, status, at, reason)
   local hb = docLen
   if keepBodies and status ~= 'failed' then hb = hb + bodyLen end
   redis.call('ZADD', P .. 'mlh', at, id)
-  redis.call('INCRBY', P .. 'mlhb', hb)
-  redis.call('HSET', key, 'hb', hb)
+  historyBytes = historyBytes + hb
+  endedBytes[id] = hb
 end
 
 for _, op in ipairs(ops) do
@@ -152,8 +153,14 @@ for _, op in ipairs(ops) do
 end
 
 for id in pairs(dirty) do
-  redis.call('HSET', P .. 'ml:' .. id, 's', encode(docs[id]))
+  local state = ended[id]
+  if state then
+    redis.call('HSET', P .. 'ml:' .. id, 's', state, 'hb', endedBytes[id])
+  else
+    redis.call('HSET', P .. 'ml:' .. id, 's', encode(docs[id]))
+  end
 end
+if historyBytes > 0 then redis.call('INCRBY', P .. 'mlhb', historyBytes) end
 redis.call('SET', P .. 'mlseq', upTo)
 
 -- Retention: the oldest go first, while the list is over its bytes or they are over its age.
