@@ -127,16 +127,24 @@ const STATE_FIELDS = ['status', 'attempts', 'nextAt', 'endedAt', 'reason', 'dlqI
 
 type Op = [number, string, string, number, ...unknown[]];
 
-/** The ops of `messages.lua` for the events the log follows (see MessageLog.apply). */
+/**
+ * The ops of `messages.lua` for the events the log follows (see MessageLog.apply). A message taken
+ * in by the same events without a delay is waiting as its document was written: its `waitlisted`
+ * (which comes with its acceptance when its key is busy) changes nothing, and is left out, so the
+ * script does not read and write its state for nothing.
+ */
 function opsOf(events: readonly EngineEvent[]): Op[] {
   const ops: Op[] = [];
+  // Taken in by these events, waiting, and nothing else happened to them since.
+  const fresh = new Set<string>();
   for (const e of events) {
     switch (e.type) {
       case 'message:accepted':
         if (e.notBefore !== undefined) ops.push([e.seq, 's', e.messageId, e.at, e.notBefore]);
+        else fresh.add(e.messageId);
         break;
       case 'message:waitlisted':
-        ops.push([e.seq, 'w', e.messageId, e.at]);
+        if (!fresh.has(e.messageId)) ops.push([e.seq, 'w', e.messageId, e.at]);
         break;
       case 'token:acquired':
         ops.push([e.seq, 'f', e.messageId, e.at, e.attempt]);
@@ -169,6 +177,10 @@ function opsOf(events: readonly EngineEvent[]): Op[] {
         break;
       default:
         break;
+    }
+    if (e.type !== 'message:accepted' && e.type !== 'message:waitlisted' && fresh.size > 0) {
+      if ('messageId' in e) fresh.delete(e.messageId);
+      if (e.type === 'token:handed-off') fresh.delete(e.to);
     }
   }
   return ops;
