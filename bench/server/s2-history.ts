@@ -11,19 +11,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { startRedis, stop } from '../../scripts/redis-server';
+import { startRedis } from '../../scripts/redis-server';
 import type { EngineEvent } from '../../shared/events';
 import { keyId, messageId, type Millis } from '../../shared/engine/units';
 import { RedisDeliveryLogs } from '../../server/store/redis/delivery-logs';
 import { RedisMessages } from '../../server/store/redis/messages';
 import { StreamFollower } from '../../server/store/redis/stream-follower';
-import { cpuSeconds } from './s2-processes';
+import { cpuSeconds, stopProcess, track } from './s2-processes';
 
 const messages = Number(process.argv[2] ?? 20_000);
 const EVENTS_PER_BATCH = 200;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'baton-bench-history-'));
 const redis = await startRedis(dir);
+// Stopped with this process however it ends (a closed pipe kills it before `finally`).
+track(redis.child);
 try {
   const url = `redis://127.0.0.1:${redis.port}`;
   const prefix = 'bench-history:';
@@ -120,6 +122,6 @@ try {
   await logs.close();
   stats.disconnect();
 } finally {
-  await stop(redis.child);
+  await stopProcess(redis.child);
   rmSync(dir, { recursive: true, force: true });
 }
