@@ -17,19 +17,19 @@
  * Redis is one of our own (scripts/redis-server.ts); only loopback is used and every port is the
  * kernel's pick. Every process started here is stopped at the end, also on failure.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
-import { startRedis, watchdog, type Running } from '../../scripts/redis-server';
+import { startRedis, type Running } from '../../scripts/redis-server';
 import { formatNumber, formatRatio, formatTable } from '../table';
+import { cpuSeconds, killAll, started, startChild, stopProcess, track } from './s2-processes';
 import type { SectionMeasurement } from './section';
 
 const PARALLELISM = 100;
@@ -39,10 +39,6 @@ const BATCHES_AT_ONCE = 8;
 const WARMUP = 2_000;
 /** A run fails when no new message has arrived for this long. */
 const STALL_MS = 30_000;
-const START_TIMEOUT_MS = 20_000;
-const STOP_TIMEOUT_MS = 10_000;
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const unique = () => randomBytes(4).toString('hex');
 
 export type S2Impl = 'baton (memory)' | 'baton (redis)' | 'baton ×2 (redis)' | 'bullmq';
@@ -53,6 +49,14 @@ export const IMPLS: readonly S2Impl[] = [
   'baton ×2 (redis)',
   'bullmq',
 ];
+
+/** What else to measure (s2-main.ts): for finding where the time goes, not for the report. */
+export interface S2Probes {
+  /** Report Redis's `INFO commandstats` over each measured run, per delivery. */
+  commandstats?: boolean;
+  /** Write a CPU profile of each Baton server here (`node --cpu-prof`), warm-up included. */
+  cpuProfDir?: string;
+}
 
 export interface S2Row {
   impl: S2Impl;
@@ -65,6 +69,11 @@ export interface S2Row {
   /** The server processes (Baton, or BullMQ's worker) together; 100 = one core. */
   serverCpu: number;
   redisCpu: number;
+  /** CPU time per delivery, µs: the server processes together, and Redis. */
+  serverUs: number;
+  redisUs: number;
+  /** Redis's `INFO commandstats` over the measured run, per delivery (when asked for). */
+  commandstats?: string;
   /** This process: the publisher and the destination. */
   loadCpu: number;
   duplicates: number;
@@ -153,99 +162,23 @@ function arrivedAll(tally: Tally, stopped: () => boolean): Promise<void> {
   });
 }
 
-// ── processes ────────────────────────────────────────────────────────────────────────────────
-
-/** Every process started here, with the watchdog that kills it should this process die first. */
-const started = new Map<ChildProcess, ChildProcess>();
-
-function track(child: ChildProcess): void {
-  if (child.pid !== undefined) started.set(child, watchdog(child.pid));
-}
-
-/** SIGTERM, then SIGKILL after `STOP_TIMEOUT_MS`; resolves once the process is gone. */
-function stopProcess(child: ChildProcess): Promise<void> {
-  const dog = started.get(child);
-  started.delete(child);
-  const done =
-    child.exitCode !== null || child.signalCode !== null
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => {
-          const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-          child.once('exit', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          child.kill('SIGTERM');
-        });
-  return done.then(() => {
-    if (dog?.pid !== undefined) {
-      try {
-        process.kill(-dog.pid, 'SIGKILL'); // the watchdog leads its own process group
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
-
-/** Kills what is left at once: for an exit that skipped the teardown. */
-function killAll(): void {
-  for (const child of started.keys()) child.kill('SIGKILL');
-}
-
-/** The child's environment without the settings that would change what is measured. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) {
-    if (k === 'REDIS_URL' || k === 'PORT' || k === 'HOST' || k.startsWith('BATON_')) delete env[k];
-  }
-  return env;
-}
-
-/**
- * Starts a Node child and resolves once a line of its stdout passes `ready` (which returns what
- * to resolve with); rejects if it exits or stays silent for `START_TIMEOUT_MS`.
- */
-function startChild<T>(
-  what: string,
-  args: string[],
-  ready: (line: string) => T | undefined,
-): Promise<{ child: ChildProcess; value: T }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    cwd: root,
-    env: cleanEnv(),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  track(child);
-  return new Promise((resolve, reject) => {
-    const fail = (why: string) => {
-      clearTimeout(timer);
-      void stopProcess(child);
-      reject(new Error(`${what} ${why}`));
-    };
-    const timer = setTimeout(
-      () => fail(`did not start within ${START_TIMEOUT_MS / 1000} s`),
-      START_TIMEOUT_MS,
-    );
-    child.on('error', (err) => fail(err.message));
-    child.on('exit', (code, signal) => fail(`exited (${signal ?? code}) before it was ready`));
-    // Read every line, also after the start, so the pipe never fills.
-    let resolved = false;
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (resolved) return;
-      const value = ready(line);
-      if (value === undefined) return;
-      resolved = true;
-      clearTimeout(timer);
-      child.removeAllListeners('exit');
-      resolve({ child, value });
-    });
-  });
-}
-
 /** A Baton server on a port of the kernel's choosing, logging at `info` only to say which. */
-async function startBaton(extra: string[]): Promise<{ child: ChildProcess; base: string }> {
-  const args = ['server/main.ts', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info'];
+async function startBaton(
+  extra: string[],
+  probes: S2Probes,
+): Promise<{ child: ChildProcess; base: string }> {
+  const prof =
+    probes.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', probes.cpuProfDir];
+  const args = [
+    ...prof,
+    'server/main.ts',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--log-level',
+    'info',
+  ];
   const { child, value: port } = await startChild('Baton', [...args, ...extra], (line) => {
     try {
       const entry = JSON.parse(line) as { msg?: string; port?: number };
@@ -263,19 +196,6 @@ function startBullmqWorker(redisUrl: string, queue: string, dest: string) {
     ['bench/server/s2-bullmq-worker.ts', redisUrl, queue, dest, String(PARALLELISM)],
     (line) => (line === 'READY' ? true : undefined),
   );
-}
-
-/** User + system CPU seconds of a process so far, from /proc (NaN where there is none). */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name and state.
-    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return NaN;
-  }
 }
 
 // ── publishing ───────────────────────────────────────────────────────────────────────────────
@@ -345,6 +265,8 @@ async function measure(
   dest: Destination,
   messages: number,
   redisPid: number | undefined,
+  /** A connection to Redis whose `INFO commandstats` the measured run is reported with. */
+  stats?: Redis,
 ): Promise<S2Row> {
   const run = async (name: string, n: number) => {
     const tally = dest.expect(name, n);
@@ -365,16 +287,21 @@ async function measure(
     const elapsedMs = tally.lastArrival - t0;
     const seconds = (performance.now() - t0) / 1000;
     const cpu1 = target.serverPids.map(cpuSeconds);
+    const redis1 = cpuSeconds(redisPid);
     const load = process.cpuUsage(load0);
     const pct = (s: number) => (s / seconds) * 100;
+    const server = cpu1.reduce((sum, c, i) => sum + c - (cpu0[i] ?? NaN), 0);
+    const redisSeconds = redisPid === undefined ? NaN : redis1 - redis0;
     return {
       impl,
       messages: n,
       deliveriesPerSecond: (n / elapsedMs) * 1000,
       elapsedMs,
       publishMs,
-      serverCpu: pct(cpu1.reduce((sum, c, i) => sum + c - (cpu0[i] ?? NaN), 0)),
-      redisCpu: redisPid === undefined ? NaN : pct(cpuSeconds(redisPid) - redis0),
+      serverCpu: pct(server),
+      redisCpu: pct(redisSeconds),
+      serverUs: (server / n) * 1e6,
+      redisUs: (redisSeconds / n) * 1e6,
       loadCpu: pct((load.user + load.system) / 1e6),
       duplicates: tally.duplicates,
     } satisfies S2Row;
@@ -386,7 +313,11 @@ async function measure(
     bullmq: 'bull',
   }[impl];
   await run(`${tag}-warm`, Math.min(WARMUP, messages));
-  return run(tag, messages);
+  if (stats === undefined) return run(tag, messages);
+  await stats.call('CONFIG', 'RESETSTAT');
+  const row = await run(tag, messages);
+  const info = String(await stats.call('INFO', 'commandstats'));
+  return { ...row, commandstats: commandstatsOf(info, messages) };
 }
 
 /** Runs one implementation from start to stop; a failure becomes a row with its reason. */
@@ -395,10 +326,13 @@ async function runImpl(
   dest: Destination,
   redis: { url: string; pid: number | undefined },
   messages: number,
+  probes: S2Probes,
 ): Promise<S2Row> {
   const agent = new Agent({ connections: 64, keepAliveTimeout: 60_000 });
   const children: ChildProcess[] = [];
   let queue: Queue | undefined;
+  const stats =
+    probes.commandstats === true && impl !== 'baton (memory)' ? new Redis(redis.url) : undefined;
   try {
     let target: Target;
     if (impl === 'bullmq') {
@@ -419,7 +353,9 @@ async function runImpl(
           ? []
           : ['--redis', redis.url, '--redis-prefix', `bench-s2-${unique()}:`];
       const servers = await Promise.all(
-        Array.from({ length: impl === 'baton ×2 (redis)' ? 2 : 1 }, () => startBaton(extra)),
+        Array.from({ length: impl === 'baton ×2 (redis)' ? 2 : 1 }, () =>
+          startBaton(extra, probes),
+        ),
       );
       children.push(...servers.map((s) => s.child));
       target = {
@@ -437,6 +373,7 @@ async function runImpl(
       dest,
       messages,
       impl === 'baton (memory)' ? undefined : redis.pid,
+      stats,
     );
   } catch (err) {
     return {
@@ -448,6 +385,8 @@ async function runImpl(
       publishMs: NaN,
       serverCpu: NaN,
       redisCpu: NaN,
+      serverUs: NaN,
+      redisUs: NaN,
       loadCpu: NaN,
       duplicates: NaN,
     };
@@ -458,7 +397,25 @@ async function runImpl(
       await queue.close();
     }
     await agent.close();
+    await stats?.quit();
   }
+}
+
+/** `INFO commandstats` as calls and µs per delivery, the costliest first. */
+function commandstatsOf(info: string, deliveries: number): string {
+  const rows: Array<[string, number, number]> = [];
+  for (const line of info.split('\r\n')) {
+    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
+    if (m !== null) rows.push([m[1]!, Number(m[2]) / deliveries, Number(m[3]) / deliveries]);
+  }
+  rows.sort((a, b) => b[2] - a[2]);
+  return formatTable(
+    [
+      ['command', 'calls/delivery', 'µs/delivery'],
+      ...rows.map(([name, calls, us]) => [name, calls.toFixed(3), us.toFixed(1)]),
+    ],
+    ['left', 'right', 'right'],
+  );
 }
 
 // ── the section ──────────────────────────────────────────────────────────────────────────────
@@ -470,6 +427,7 @@ export async function s2Section(
   quick: boolean,
   /** Runs only these (all by default): for comparing changes, not for the report's targets. */
   only: readonly S2Impl[] = IMPLS,
+  probes: S2Probes = {},
 ): Promise<{ measurements: SectionMeasurement[]; report: string }> {
   const messages = s2Messages(quick);
   const loadBefore = os.loadavg()[0] ?? NaN;
@@ -486,7 +444,7 @@ export async function s2Section(
     for (const impl of IMPLS.filter((i) => only.includes(i))) {
       process.stderr.write(`S2 ${impl} (${messages} messages)… `);
       const t0 = performance.now();
-      const row = await runImpl(impl, dest, { url, pid: redis.child.pid }, messages);
+      const row = await runImpl(impl, dest, { url, pid: redis.child.pid }, messages, probes);
       rows.push(row);
       process.stderr.write(
         `${((performance.now() - t0) / 1000).toFixed(1)} s${row.error ? ` FAILED: ${row.error}` : ''}\n`,
@@ -519,6 +477,8 @@ function measurementsOf(rows: readonly S2Row[]): SectionMeasurement[] {
           ['publish s', r.publishMs / 1000],
           ['server CPU %', r.serverCpu],
           ['redis CPU %', r.redisCpu],
+          ['server CPU µs per delivery', r.serverUs],
+          ['redis CPU µs per delivery', r.redisUs],
           ['duplicates', r.duplicates],
         ] as const
       )
@@ -548,6 +508,8 @@ function reportOf(
         'publish',
         'server CPU',
         'redis CPU',
+        'server µs/msg',
+        'redis µs/msg',
         'load CPU',
         'dupes',
       ],
@@ -562,11 +524,13 @@ function reportOf(
         cell(r, r.publishMs / 1000, ' s'),
         cell(r, r.serverCpu, '%'),
         cell(r, r.redisCpu, '%'),
+        cell(r, r.serverUs),
+        cell(r, r.redisUs),
         cell(r, r.loadCpu, '%'),
         r.error !== undefined ? '–' : String(r.duplicates),
       ]),
     ],
-    ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ['left', ...Array<'right'>(11).fill('right')],
   );
   const failures = rows
     .filter((r) => r.error !== undefined)
@@ -578,6 +542,9 @@ function reportOf(
     ? `≥ bullmq (${formatNumber(bull.deliveriesPerSecond)})`
     : `≥ bullmq (${state(bull)})`;
   const pass = ok(pair) && ok(bull) && pair.deliveriesPerSecond >= bull.deliveriesPerSecond;
+  const stats = rows
+    .filter((r) => r.commandstats !== undefined)
+    .flatMap((r) => ['', `Redis commands during ${r.impl}, per delivery`, r.commandstats!]);
   return [
     `S2  servers: ${formatNumber(messages)} messages (after ${formatNumber(Math.min(WARMUP, messages))} of warm-up) to one local`,
     `    destination that answers at once, on one flow-control key of parallelism ${PARALLELISM}, published`,
@@ -586,7 +553,8 @@ function reportOf(
     `    (Queue.addBulk from here; a Worker of concurrency ${PARALLELISM} in its own process POSTs each job`,
     '    with undici; completed jobs removed). elapsed: first publish → last arrival; publish: until',
     '    every publish was answered. CPU: 100% = one core over the run; server = the Baton processes',
-    '    or the worker, load = this process (the publisher and the destination).',
+    '    or the worker, load = this process (the publisher and the destination); µs/msg: CPU time per',
+    '    delivery.',
     `    Load average ${formatNumber(loadBefore)} before, ${formatNumber(loadAfter)} after (${os.availableParallelism()} CPUs).`,
     ...failures,
     '',
@@ -600,5 +568,6 @@ function reportOf(
       ],
       ['left', 'left', 'right', 'left'],
     ),
+    ...stats,
   ].join('\n');
 }

@@ -9,7 +9,7 @@
  * shared log, and the server that ran the message's final attempt (it has the answer and the
  * payload) publishes the callback, after claiming it in the log so it is published once.
  */
-import { isMessageEnd, type EngineEvent } from '../../shared/events';
+import { isMessageEnd, type EngineEvent, type MessageEnded } from '../../shared/events';
 import type { MessageId, Millis } from '../../shared/engine/units';
 import { bodyText, bytesToBase64 } from '../../shared/protocol/body';
 import {
@@ -155,6 +155,8 @@ export class Callbacks {
   private followShared(events: readonly EngineEvent[], shared: SharedMessageLog): void {
     // An end comes in the batch of the attempt that ended it (the same `finish`).
     let ended: Map<MessageId, { attempt: number; status: number | undefined }> | undefined;
+    // The batch's ends this server ran, whose callbacks (if any) it takes in one call.
+    const mine: Array<{ e: MessageEnded; r: Ran; status: number | undefined }> = [];
     for (const e of events) {
       if (e.type === 'delivery:succeeded' || e.type === 'delivery:failed') {
         if (this.ran.has(e.messageId))
@@ -168,25 +170,27 @@ export class Callbacks {
       const final = ended?.get(e.messageId);
       if (e.type === 'message:cancelled' || final === undefined || final.attempt !== r.attempt)
         continue;
-      const delivered = e.type === 'message:delivered';
-      const id = e.messageId;
-      shared.takeCallback(id).then(
-        (taken) => {
-          if (taken === undefined) return;
-          this.publish(delivered, {
-            id,
-            spec: taken.spec,
+      mine.push({ e, r, status: final.status });
+    }
+    if (mine.length === 0) return;
+    shared.takeCallbacks(mine.map((m) => m.e.messageId)).then(
+      (taken) =>
+        mine.forEach(({ e, r, status }, i) => {
+          const t = taken[i];
+          if (t === undefined) return;
+          this.publish(e.type === 'message:delivered', {
+            id: e.messageId,
+            spec: t.spec,
             payload: r.payload,
             answer: r.answer,
-            status: r.answer?.status ?? final.status ?? 0,
+            status: r.answer?.status ?? status ?? 0,
             retried: r.attempt,
-            createdAt: taken.createdAt,
-            dlqId: e.type === 'message:dead-lettered' ? dlqIdOf(id) : undefined,
+            createdAt: t.createdAt,
+            dlqId: e.type === 'message:dead-lettered' ? dlqIdOf(e.messageId) : undefined,
           });
-        },
-        () => {},
-      );
-    }
+        }),
+      () => {},
+    );
   }
 
   /** Publishes the callback a message's end calls for, if it has one. */

@@ -79,15 +79,18 @@ export interface SharedMessageLog extends MessageReads {
     at: Millis,
     label?: string,
     urlGroup?: string,
-    /** Kept with the message until a server publishes the callback (`takeCallback`). */
+    /** Kept with the message until a server publishes the callback (`takeCallbacks`). */
     callbacks?: CallbackSpec,
   ): Promise<void>;
   discard(id: MessageId): Promise<void>;
   /**
-   * A message's callbacks, for the one server to publish them: answers them once (undefined
-   * after, or when it had none), with when the message was created.
+   * Messages' callbacks, for the one server to publish them, in one call for a batch of ends:
+   * answers each message's once (undefined after, or when it had none), with when the message
+   * was created.
    */
-  takeCallback(id: MessageId): Promise<{ spec: CallbackSpec; createdAt: Millis } | undefined>;
+  takeCallbacks(
+    ids: readonly MessageId[],
+  ): Promise<Array<{ spec: CallbackSpec; createdAt: Millis } | undefined>>;
   /** Follows the store: every batch of events, in order. */
   apply(events: readonly EngineEvent[]): void;
   /** Begins following (after catching up with what happened while no server did). */

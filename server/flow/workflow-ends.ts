@@ -5,7 +5,7 @@
  * the others find it made.
  */
 import type { MessageEnded } from '../../shared/events';
-import { all, attempt, type MaybePromise } from '../store/flow-store';
+import { attempt, type MaybePromise } from '../store/flow-store';
 import type { Collection } from '../store/records';
 import { chain, type RecordChange } from '../store/update-record';
 import { dlqIdOf } from './workflow-records';
@@ -54,8 +54,9 @@ export function endOfCall(
 }
 
 /**
- * Ends to follow, in order: each batch's messages are looked up together (which were calls of a
- * run), then each call's end is followed in turn. On shared records, batches that come while one
+ * Ends to follow, in order: each batch's messages are looked up together, in one read (which were
+ * calls of a run: most messages are not, and every server follows every end), then each call's end
+ * is followed in turn. On shared records, batches that come while one
  * is followed wait, and are followed together after it. A failure is told, and the next end goes
  * on.
  */
@@ -97,17 +98,14 @@ export class EndQueue {
   }
 
   private followAll(ends: readonly MessageEnded[]): MaybePromise<void> {
-    const docs = all(
-      ends.map((e) =>
-        attempt(
-          () => this.messages.get(e.messageId),
-          (doc) => doc,
-          (err): RunMessage | undefined => {
-            this.warn(`the run of message "${e.messageId}" could not be read`, err);
-            return undefined;
-          },
-        ),
-      ),
+    const docs = attempt(
+      () => this.messages.getMany(ends.map((e) => e.messageId)),
+      (found) => found,
+      (err): Array<RunMessage | undefined> => {
+        for (const e of ends)
+          this.warn(`the run of message "${e.messageId}" could not be read`, err);
+        return [];
+      },
     );
     return chain(docs, (found) => {
       let done: MaybePromise<void> = undefined;

@@ -62,8 +62,20 @@ function decodeSegment(raw: string): string {
   }
 }
 
-export const randomMessageId = (): MessageId =>
-  messageId(`msg_${randomBytes(15).toString('base64url')}`);
+/** A message id's random bytes (120 bits), drawn for 256 ids at a time: a draw costs microseconds. */
+const ID_BYTES = 15;
+let idPool = Buffer.alloc(0);
+let idAt = 0;
+
+export function randomMessageId(): MessageId {
+  if (idAt + ID_BYTES > idPool.length) {
+    idPool = randomBytes(ID_BYTES * 256);
+    idAt = 0;
+  }
+  const random = idPool.toString('base64url', idAt, idAt + ID_BYTES);
+  idAt += ID_BYTES;
+  return messageId(`msg_${random}`);
+}
 
 /** Headers whose values are names a user reads back (keys, labels): UTF-8, as QStash takes them. */
 const UTF8_HEADER = /(^|-)flow-control-key$|^upstash-label$/;

@@ -39,6 +39,7 @@ describe('updateRecord', () => {
     c.put('x', { n: 5 });
     const spy: Collection<Counter> = {
       get: (id) => c.get(id),
+      getMany: (ids) => c.getMany(ids),
       list: () => c.list(),
       delete: (id) => c.delete(id),
       put: () => {
@@ -85,6 +86,7 @@ describe('updateRecord', () => {
     const c = new MemoryRecords().collection('counters', codec);
     const losing: Collection<Counter> = {
       get: (id) => c.get(id),
+      getMany: (ids) => c.getMany(ids),
       list: () => c.list(),
       delete: (id) => c.delete(id),
       put: (id, v) => c.put(id, v),

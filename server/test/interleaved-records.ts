@@ -15,6 +15,7 @@ export function interleaved(records: Records, between: () => MaybePromise<unknow
       const c = records.collection(name, codec);
       return {
         get: (id) => c.get(id),
+        getMany: (ids) => c.getMany(ids),
         put: (id, value) => c.put(id, value),
         delete: (id) => c.delete(id),
         list: () => c.list(),

@@ -52,6 +52,19 @@ export function runRecordsContract(name: string, make: () => Promise<RecordsUnde
       expect(await c.get('a')).toEqual({ name: 'a', n: 1 });
     });
 
+    it('reads many at once, in the order asked, nothing for an id never put', async () => {
+      const { records } = await open();
+      const c = records.collection('docs', codec);
+      expect(await c.getMany([])).toEqual([]);
+      await c.put('a', { name: 'a', n: 1 });
+      await c.put('b', { name: 'b', n: 2 });
+      expect(await c.getMany(['b', 'x', 'a'])).toEqual([
+        { name: 'b', n: 2 },
+        undefined,
+        { name: 'a', n: 1 },
+      ]);
+    });
+
     it('keeps byte arrays as bytes', async () => {
       const { records } = await open();
       const c = records.collection('docs', codec);

@@ -1,9 +1,10 @@
 --[[
   QStash's logs shared on Redis (delivery-logs.ts): adds a batch's log entries once, then forgets
-  the oldest entries while the logs are over their bytes or the oldest is over their age. Every
-  server sends every batch it reads; `lgs`'s seq says how far the logs have followed the event
-  stream, and entries of events at or before it are skipped, so the first server to send a batch
-  adds its entries and the others change nothing.
+  the oldest entries while the logs are over their bytes or the oldest is over their age. The
+  stream follower (stream-follower.ts) runs it as a function of its one script, before the
+  message log's part (so a message's first entry copies its body before its end drops it); `lgs`'s seq says how far the logs have followed the event stream, and entries of
+  events at or before it are skipped, so a batch sent twice changes nothing the second time.
+  delivery-logs.ts also runs it alone, without entries, to forget what grew too old.
 
   A message's details are copied from its message log document (ml:<id>) by its first entry
   (lgd: 'd' or, when its body is redacted, 'r', then the document; lgb: the body, when it is at
@@ -14,8 +15,9 @@
   ARGV[2]  last seq of the batch
   ARGV[3]  now, ms (for ages; the batch's newest entry's time when that is later)
   ARGV[4]  max bytes   ARGV[5]  max age, ms (-1: none)   ARGV[6]  largest body shown, bytes
-  ARGV[7…] per entry, 5 values: seq of its event, state (C A E R D F X), message id, time, detail
-           (the error of E and F, the next delivery time of R, else '')
+  ARGV[7]  the entries, JSON: per entry [seq of its event, state (C A E R D F X), message id,
+           time (a string), detail (the error of E and F, the next delivery time of R, else '')]
+           (one string, decoded at once: far cheaper than 5 arguments an entry)
 
   Returns { last applied seq, gap (1 when events before this batch were never applied) }.
 ]]
@@ -63,10 +65,10 @@ if ARGV[1] ~= '' then
   if upTo <= last then return { last, 0 } end
   if from > last + 1 then gap = 1 end
   local refs, ids = {}, {}
-  for i = 7, #ARGV, 5 do
-    if tonumber(ARGV[i]) > last then
-      local id, at, detail = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-      redis.call('XADD', LOG, n .. '-1', 't', at, 's', ARGV[i + 1], 'm', id, 'x', detail)
+  for _, entry in ipairs(cjson.decode(ARGV[7])) do
+    if entry[1] > last then
+      local id, at, detail = entry[3], entry[4], entry[5]
+      redis.call('XADD', LOG, n .. '-1', 't', at, 's', entry[2], 'm', id, 'x', detail)
       n = n + 1
       added = added + 1
       total = total + ENTRY + #id + #detail

@@ -3,9 +3,10 @@
  * it in, shared by every server on one prefix and kept across restarts (this process's are
  * server/flow/delivery-logs.ts, whose rules this follows and whose matching and shaping it uses).
  *
- * Every server follows the one event stream and sends each batch's entries to
- * `delivery-logs.lua`, which adds them once: `lgs`'s seq says how far the logs have followed, and
- * entries of events at or before it are skipped. A message's details (URL, headers, body, label…)
+ * The event stream's entries are added by `delivery-logs.lua`, through the stream follower
+ * (stream-follower.ts: one server applies each batch, before the message log's part in the same
+ * call): `lgs`'s seq says how far the logs have followed, and entries of events at or before it
+ * are skipped, so each is added once. A message's details (URL, headers, body, label…)
  * are copied from its message log document (server/store/redis/messages.ts) by its first entry and
  * shared by all its entries. A server starting again first catches up from the stream.
  *
@@ -30,10 +31,11 @@
  * details (counted 561).
  *
  * Entries are added in the order the events are, so the newest come first in a page as they do in
- * memory. The memory logs read a message after the message log has applied the same batch; here
- * the two scripts run independently, so a message accepted and ended within one batch of events
- * (a server catching up, or a reader that fell behind) shows its body only if the logs copied it
- * before the message log dropped it at the end (with `--keep-bodies` it always does).
+ * memory. A message's details are copied before the message log applies the batch of its first
+ * entry, so its body is shown even when that batch also ends it (several batches are applied
+ * together when they come faster than they are applied); the memory logs read a message after the
+ * message log applied the batch, and each of their batches is one command's events, which never
+ * takes a message in and ends it.
  */
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
@@ -81,23 +83,23 @@ const STATE = Object.fromEntries(Object.entries(CODE).map(([s, c]) => [c, s])) a
   LogState
 >;
 
-/** The script's arguments for a batch's entries: 5 per entry (see delivery-logs.lua). */
-function argsOf(events: readonly EngineEvent[]): string[] {
-  const args: string[] = [];
-  let seq = '';
+/** The script's entries for a batch, as JSON (see delivery-logs.lua). */
+function entriesOf(events: readonly EngineEvent[]): string {
+  const entries: Array<[number, string, string, string, string]> = [];
+  let seq = 0;
   const add: AddEntry = (id, time, state, error, next) =>
-    args.push(
+    entries.push([
       seq,
       CODE[state],
       id,
       String(time),
       error ?? (next !== undefined ? String(next) : ''),
-    );
+    ]);
   for (const e of events) {
-    seq = String(e.seq);
+    seq = e.seq;
     eachLogEntry(e, add);
   }
-  return args;
+  return JSON.stringify(entries);
 }
 
 /** A limit as the script reads it: a whole number (Lua reads `Infinity` its own way). */
@@ -120,6 +122,11 @@ export interface RedisDeliveryLogsOptions {
   /** For ages; the system's by default. */
   now?: () => number;
   warn: (msg: string, err?: unknown) => void;
+  /**
+   * Follows the event stream with the message log, before it (deployment.ts); a follower of its
+   * own when absent.
+   */
+  follower?: StreamFollower;
 }
 
 export class RedisDeliveryLogs implements SharedLogs {
@@ -128,10 +135,9 @@ export class RedisDeliveryLogs implements SharedLogs {
   private readonly limit: RetentionOptions['logs'];
   private readonly limits: string[];
   private readonly now: () => number;
-  /** Hands every batch of events to `send`, in order, after catching up with the stream. */
+  /** Applies every batch of events (with the message log, when they share it). */
   private readonly follower: StreamFollower;
-  /** The first seq of the events not sent yet because they made no entries. */
-  private unsentFrom: number | null = null;
+  private readonly leave: () => Promise<void>;
 
   constructor(private readonly options: RedisDeliveryLogsOptions) {
     this.space = keyspace(options.prefix);
@@ -145,13 +151,32 @@ export class RedisDeliveryLogs implements SharedLogs {
       whole(this.limit.maxBodyBytes),
     ];
     this.now = options.now ?? Date.now;
-    this.follower = new StreamFollower({
-      redis: this.redis,
-      stream: `${this.space}events`,
-      what: 'logs',
-      applied: async () => Number((await this.redis.hget(`${this.space}lgs`, 'seq')) ?? 0),
-      send: (events) => this.send(events),
-      warn: options.warn,
+    this.follower =
+      options.follower ??
+      new StreamFollower({
+        url: options.url,
+        prefix: options.prefix,
+        what: 'logs',
+        warn: options.warn,
+      });
+    this.leave = this.follower.join({
+      tag: 'lg',
+      order: 0,
+      lua: APPLY,
+      mark: "tonumber(redis.call('HGET', P .. 'lgs', 'seq') or '0')",
+      args: (events) => [
+        String(events[0]!.seq),
+        String(events[events.length - 1]!.seq),
+        String(this.now()),
+        ...this.limits,
+        entriesOf(events),
+      ],
+      replied: (reply, events) => {
+        if (reply[1] === 1)
+          this.options.warn(
+            `logs: events before seq ${events[0]!.seq} were never applied (the event stream was trimmed past them)`,
+          );
+      },
     });
   }
 
@@ -166,30 +191,6 @@ export class RedisDeliveryLogs implements SharedLogs {
   /** Follows the store: call with every batch of events, in order. */
   apply(events: readonly EngineEvent[]): void {
     this.follower.apply(events);
-  }
-
-  private async send(events: readonly EngineEvent[]): Promise<void> {
-    const first = this.unsentFrom ?? events[0]!.seq;
-    const last = events[events.length - 1]!.seq;
-    const entries = argsOf(events);
-    // Events without entries (releases, waits…) are sent with the next ones that have some.
-    if (entries.length === 0) {
-      this.unsentFrom = first;
-      return;
-    }
-    this.unsentFrom = null;
-    const [, gap] = await this.redis.logsApply(
-      this.space,
-      String(first),
-      String(last),
-      String(this.now()),
-      ...this.limits,
-      ...entries,
-    );
-    if (gap === 1)
-      this.options.warn(
-        `logs: events before seq ${first} were never applied (the event stream was trimmed past them)`,
-      );
   }
 
   /** Resolves once every batch given so far has been applied (tests, shutdown). */
@@ -277,7 +278,7 @@ export class RedisDeliveryLogs implements SharedLogs {
   }
 
   async close(): Promise<void> {
-    await this.settled();
+    await this.leave();
     await this.redis.quit();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Everything a Baton server keeps in Redis, opened together as `createApp` takes it: flow control
  * (the store), deduplication ids, the records (schedules, URL groups, queues, Workflow runs and
- * waits), the message log with its dead letters, and the logs. server/main.ts opens it for
+ * waits), the message log with its dead letters, and the logs, which follow the event stream
+ * together (one script call per batch, see stream-follower.ts). server/main.ts opens it for
  * `--redis`; the tests that run several servers on one Redis open it the same way.
  */
 import type { AppOptions } from '../../app';
@@ -11,6 +12,7 @@ import { RedisDeliveryLogs } from './delivery-logs';
 import { RedisMessages, type RedisMessagesOptions } from './messages';
 import { RedisRecords } from './records';
 import { RedisStore, type RedisStoreOptions } from './redis-store';
+import { StreamFollower } from './stream-follower';
 
 export interface RedisDeploymentOptions extends Omit<RedisStoreOptions, 'url' | 'prefix' | 'warn'> {
   url: string;
@@ -37,6 +39,7 @@ export async function openRedisDeployment(options: RedisDeploymentOptions): Prom
     ...storeOptions
   } = options;
   const store = await RedisStore.open({ url, prefix, warn, ...storeOptions });
+  const follower = new StreamFollower({ url, prefix, what: 'message log and logs', warn });
   return {
     store,
     dedupIds: new RedisDedupIds(url, prefix),
@@ -49,7 +52,8 @@ export async function openRedisDeployment(options: RedisDeploymentOptions): Prom
       deadLetters: retention.deadLetters,
       ...(onDeadLetterDropped !== undefined ? { onDeadLetterDropped } : {}),
       warn,
+      follower,
     }),
-    sharedLogs: new RedisDeliveryLogs({ url, prefix, limit: retention.logs, warn }),
+    sharedLogs: new RedisDeliveryLogs({ url, prefix, limit: retention.logs, warn, follower }),
   };
 }

@@ -1,8 +1,9 @@
 --[[
   The shared message log (messages.ts): applies a batch of the event stream to the messages'
-  documents, once. Every server sends every batch it reads; `mlseq` says how far the log has
-  followed the stream, and events at or before it are skipped, so the first server to send a
-  batch applies it and the others change nothing.
+  documents, once. The stream follower (stream-follower.ts) runs it, as a function of its one
+  script, after the logs' part; `mlseq` says how far the log has followed the stream, and
+  events at or before it are skipped, so a batch sent twice (a new applier catching up) changes
+  nothing the second time.
 
   KEYS[1]  the deployment's hash-tagged prefix
   ARGV[1]  first seq of the batch
@@ -19,7 +20,12 @@
   Returns { last applied seq, gap (1 when events before this batch were never applied), then per
   dead letter dropped: message id, dlq id, why }.
 
-  `leaveDeadLetters` is prepended by messages.ts (deleting a dead letter uses it too).
+  Only a message's state (field s: status, attempts, nextAt, endedAt, reason, dlqId) is read and
+  written here, never its document (d, with the payload's headers): the state is what events
+  change, and a few dozen bytes to decode and encode instead of the whole document. A document
+  written by an earlier version, without s, holds its state itself: it is read from there once.
+
+  `leaveDeadLetters` is defined before it by messages.ts (deleting a dead letter uses it too).
 ]]
 local P = KEYS[1]
 local from, upTo = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -32,12 +38,27 @@ local hMax, hAge, dMax, dAge = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(AR
   tonumber(ARGV[8])
 local now = tonumber(ARGV[9])
 
+local STATE = { 'status', 'attempts', 'nextAt', 'endedAt', 'reason', 'dlqId' }
 local docs, dirty = {}, {}
+-- Per message ended in this batch: its state's JSON (nothing changes it after its end) and its
+-- bytes in the history, written with it; the history's bytes grow by `historyBytes` at the end.
+local ended, endedBytes, historyBytes = {}, {}, 0
 local function load(id)
   local m = docs[id]
   if m == nil then
-    local raw = redis.call('HGET', P .. 'ml:' .. id, 'd')
-    m = raw and cjson.decode(raw) or false
+    local key = P .. 'ml:' .. id
+    local raw = redis.call('HGET', key, 's')
+    if raw then
+      m = cjson.decode(raw)
+    else
+      raw = redis.call('HGET', key, 'd')
+      m = false
+      if raw then
+        local d = cjson.decode(raw)
+        m = {}
+        for _, f in ipairs(STATE) do m[f] = d[f] end
+      end
+    end
     if m and type(m.attempts) ~= 'table' then m.attempts = {} end
     docs[id] = m
   end
@@ -71,7 +92,10 @@ local function finish(id, m, status, at, reason)
   redis.call('ZREM', P .. 'mll', id)
   local bodyLen = redis.call('HSTRLEN', key, 'b')
   if status == 'failed' then m.dlqId = dlqIdOf(id) end
-  local docLen = #encode(m)
+  -- Its bytes: its document as written when it was accepted and its state now.
+  local state = encode(m)
+  ended[id] = state
+  local docLen = redis.call('HSTRLEN', key, 'd') + #state
   if status == 'failed' then
     local db = docLen + bodyLen
     redis.call('ZADD', P .. 'mld', at, id)
@@ -86,8 +110,8 @@ local function finish(id, m, status, at, reason)
   local hb = docLen
   if keepBodies and status ~= 'failed' then hb = hb + bodyLen end
   redis.call('ZADD', P .. 'mlh', at, id)
-  redis.call('INCRBY', P .. 'mlhb', hb)
-  redis.call('HSET', key, 'hb', hb)
+  historyBytes = historyBytes + hb
+  endedBytes[id] = hb
 end
 
 for _, op in ipairs(ops) do
@@ -129,8 +153,14 @@ for _, op in ipairs(ops) do
 end
 
 for id in pairs(dirty) do
-  redis.call('HSET', P .. 'ml:' .. id, 'd', encode(docs[id]))
+  local state = ended[id]
+  if state then
+    redis.call('HSET', P .. 'ml:' .. id, 's', state, 'hb', endedBytes[id])
+  else
+    redis.call('HSET', P .. 'ml:' .. id, 's', encode(docs[id]))
+  end
 end
+if historyBytes > 0 then redis.call('INCRBY', P .. 'mlhb', historyBytes) end
 redis.call('SET', P .. 'mlseq', upTo)
 
 -- Retention: the oldest go first, while the list is over its bytes or they are over its age.

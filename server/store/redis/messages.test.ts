@@ -13,6 +13,7 @@ import type { Redaction } from '../../../shared/protocol/redact';
 import { testRedisUrl } from '../contract/test-redis-url';
 import { keyspace } from './keys';
 import { RedisMessages, type RedisMessagesOptions } from './messages';
+import { StreamFollower } from './stream-follower';
 import { deletePrefix, testPrefix } from './testing';
 
 const unbounded: RetentionLimit = { maxBytes: Number.MAX_SAFE_INTEGER, maxAgeMs: null };
@@ -310,6 +311,115 @@ describe('the message log in Redis', () => {
     expect(await big.removeDeadLetter('dlq_5')).toBe(true);
     expect(await big.removeDeadLetter('dlq_5')).toBe(false);
     expect((await big.deadLetters()).map((m) => m.dlqId)).toEqual(['dlq_6']);
+  });
+
+  it('leaves the events to the server applying them, and applies them itself once that one is gone', async () => {
+    const prefix = newPrefix();
+    const follower = () =>
+      new StreamFollower({
+        url: testRedisUrl(),
+        prefix,
+        what: 'message log',
+        warn: () => {},
+        leaseMs: 300,
+      });
+    const a = open(prefix, { follower: follower() });
+    const b = open(prefix, { follower: follower() });
+    const id = messageId('msg_1');
+    const payload = {
+      destination: 'sim://x',
+      method: 'POST',
+      headers: {},
+      timeoutMs: undefined,
+      retryDelay: undefined,
+      redact: undefined,
+    };
+    await a.accepted(id, keyId('k'), payload, 1_000 as Millis);
+    const base = { key: keyId('k'), messageId: id };
+    const taken = { ...base, seq: 1, at: 1_000, type: 'message:accepted' } as EngineEvent;
+    const rest = [
+      { ...base, seq: 2, at: 1_010, type: 'token:acquired', attempt: 0, inFlight: 1, waitedMs: 0 },
+      {
+        ...base,
+        seq: 3,
+        at: 1_020,
+        type: 'delivery:succeeded',
+        attempt: 0,
+        status: 200,
+        durationMs: 9,
+      },
+      { ...base, seq: 4, at: 1_020, type: 'message:delivered' },
+    ] as EngineEvent[];
+    // a applies the first batch, and holds the lease for 300 ms.
+    a.apply([taken]);
+    await a.settled();
+    // b hears both batches; a stops before it hears the second (as if it died between the
+    // stream entry and its apply).
+    b.apply([taken]);
+    b.apply(rest);
+    const redis = new Redis(testRedisUrl());
+    cleanup.push(async () => void redis.disconnect());
+    await new Promise((r) => setTimeout(r, 50));
+    // a's lease stands: b leaves the events to it.
+    expect(await redis.get(`${keyspace(prefix)}mlseq`)).toBe('1');
+    // Once the lease runs out, b applies them.
+    await b.settled();
+    expect(await redis.get(`${keyspace(prefix)}mlseq`)).toBe('4');
+    expect(await a.get(id)).toMatchObject({ status: 'delivered', attempts: [{ status: 200 }] });
+  });
+
+  it('follows a document written by an earlier version, whose state is in the document', async () => {
+    const prefix = newPrefix();
+    const log = open(prefix);
+    const id = messageId('msg_1');
+    const redis = new Redis(testRedisUrl());
+    cleanup.push(async () => void redis.disconnect());
+    const space = keyspace(prefix);
+    await redis.hset(
+      `${space}ml:${id}`,
+      'd',
+      JSON.stringify({
+        messageId: id,
+        flowControlKey: 'k',
+        payload: { destination: 'sim://x', method: 'POST', headers: {} },
+        createdAt: 1_000,
+        status: 'retry-scheduled',
+        attempts: [{ attempt: 0, startedAt: 1_010, endedAt: 1_020, status: 503 }],
+        nextAt: 2_000,
+      }),
+      'b',
+      'hi',
+    );
+    await redis.zadd(`${space}mll`, 1, id);
+    const base = { key: keyId('k'), messageId: id };
+    log.apply([
+      { ...base, seq: 1, at: 2_000, type: 'token:acquired', attempt: 1, inFlight: 1, waitedMs: 0 },
+    ] as EngineEvent[]);
+    await log.settled();
+    expect(await log.get(id)).toMatchObject({
+      status: 'in-flight',
+      attempts: [
+        { attempt: 0, status: 503 },
+        { attempt: 1, startedAt: 2_000 },
+      ],
+      createdAt: 1_000,
+    });
+    expect((await log.get(id))?.nextAt).toBeUndefined();
+    log.apply([
+      {
+        ...base,
+        seq: 2,
+        at: 2_010,
+        type: 'delivery:succeeded',
+        attempt: 1,
+        status: 200,
+        durationMs: 9,
+      },
+      { ...base, seq: 3, at: 2_010, type: 'message:delivered' },
+    ] as EngineEvent[]);
+    await log.settled();
+    expect(await log.get(id)).toMatchObject({ status: 'delivered', endedAt: 2_010 });
+    expect(await log.pending()).toEqual([]);
   });
 
   it('catches up, when it starts, with events written while no server followed them', async () => {

@@ -4,20 +4,24 @@
  * server/flow/message-log.ts, whose rules this follows).
  *
  * The server a message is published to writes its document before the flow store takes it
- * (so no event can name a message the log does not have). Every server then follows the one
- * event stream and sends each batch to `messages.lua`, which applies it once: `mlseq` says how
- * far the log has followed, and whatever is at or before it is skipped. A server starting again
- * first catches up from the stream (events written while every server was down).
+ * (so no event can name a message the log does not have). The event stream is applied by
+ * `messages.lua`, through the stream follower (stream-follower.ts: one server applies each batch,
+ * after the logs' part in the same call): `mlseq` says how far the log has followed, and whatever
+ * is at or before it is skipped, so each event is applied once. A server starting again first
+ * catches up from the stream (events written while every server was down).
  *
- *   ml:<id>   hash    d: the document (JSON, no body), b: the body, hb/db: bytes counted in the
- *                     history / the dead-letter list, cb: its callbacks until one server takes
- *                     them to publish (callbacks.ts)
+ *   ml:<id>   hash    d: the document as accepted (JSON, no body), s: its state since (JSON:
+ *                     status, attempts, nextAt, endedAt, reason, dlqId; the events change only
+ *                     this), b: the body, hb/db: bytes counted in the history / the dead-letter
+ *                     list, cb: its callbacks until one server takes them to publish
+ *                     (callbacks.ts)
  *   mll       zset    messages that have not ended, in the order they were taken in (by `mlc`)
  *   mlh       zset    ended messages (the history), by end;  mlhb: its bytes
  *   mld       zset    dead letters, by end;  mldi: dlq id → message id;  mldb: their bytes
  *   mlseq     string  the last event seq applied
  *
- * Bytes are what Redis stores (the document's JSON and the body), bounded like the memory log's.
+ * Bytes are what Redis stores (the document's and the state's JSON, and the body), bounded like
+ * the memory log's.
  */
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
@@ -46,7 +50,7 @@ local function leaveDeadLetters(P, id, dlqId)
 end
 `;
 
-const APPLY = LEAVE_DEAD_LETTERS + readFileSync(new URL('./messages.lua', import.meta.url), 'utf8');
+const APPLY = readFileSync(new URL('./messages.lua', import.meta.url), 'utf8');
 
 const REMOVE_DEAD_LETTER = `${LEAVE_DEAD_LETTERS}
 local id = redis.call('HGET', KEYS[1] .. 'mldi', ARGV[1])
@@ -55,35 +59,50 @@ leaveDeadLetters(KEYS[1], id, ARGV[1])
 return 1`;
 
 /**
- * KEYS: the document's hash, the live set, its counter. ARGV: id, document, callbacks ('' when
- * none), body (optional). The live set is in the order messages were taken in, across servers.
+ * KEYS: the prefix. ARGV: per message, 5 values: id, document, callbacks ('' when none), '1' when
+ * a body follows (else '0'), the body (else ''). Messages written together, in the order given
+ * (the publishes of one tick: a `POST /v2/batch`); the live set is in the order messages were
+ * taken in, across servers.
  */
 const ACCEPTED = `
-redis.call('HSET', KEYS[1], 'd', ARGV[2])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'cb', ARGV[3]) end
-if ARGV[4] then redis.call('HSET', KEYS[1], 'b', ARGV[4]) end
-redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[1])
+local P = KEYS[1]
+for i = 1, #ARGV, 5 do
+  local key = P .. 'ml:' .. ARGV[i]
+  local fields = { 'd', ARGV[i + 1], 's', '{"status":"waiting"}' }
+  if ARGV[i + 2] ~= '' then
+    fields[#fields + 1] = 'cb'
+    fields[#fields + 1] = ARGV[i + 2]
+  end
+  if ARGV[i + 3] == '1' then
+    fields[#fields + 1] = 'b'
+    fields[#fields + 1] = ARGV[i + 4]
+  end
+  redis.call('HSET', key, unpack(fields))
+  redis.call('ZADD', P .. 'mll', redis.call('INCR', P .. 'mlc'), ARGV[i])
+end
 return 1`;
 
-/** KEYS: the document's hash. The callbacks and the document, once (the field is taken). */
-const TAKE_CALLBACK = `
-local cb = redis.call('HGET', KEYS[1], 'cb')
-if not cb then return false end
-redis.call('HDEL', KEYS[1], 'cb')
-return { cb, redis.call('HGET', KEYS[1], 'd') or '{}' }`;
+/**
+ * KEYS: the prefix. ARGV[1]: message ids, each followed by a newline (one argument: far cheaper
+ * than one each). Per message, its callbacks and its document, once (the field is taken), or false.
+ */
+const TAKE_CALLBACKS = `
+local out = {}
+for id in string.gmatch(ARGV[1], '([^\\n]+)\\n') do
+  local key = KEYS[1] .. 'ml:' .. id
+  local cb = redis.call('HGET', key, 'cb')
+  if cb then
+    redis.call('HDEL', key, 'cb')
+    out[#out + 1] = { cb, redis.call('HGET', key, 'd') or '{}' }
+  else
+    out[#out + 1] = false
+  end
+end
+return out`;
 
 type WithScripts = Redis & {
-  messagesApply(prefix: string, ...args: string[]): Promise<Array<number | string>>;
-  messagesAccepted(
-    hash: string,
-    live: string,
-    counter: string,
-    id: string,
-    doc: string,
-    callbacks: string,
-    ...body: Buffer[]
-  ): Promise<number>;
-  messagesTakeCallback(hash: string): Promise<[string, string] | null>;
+  messagesAccepted(prefix: string, ...args: Array<string | Buffer>): Promise<number>;
+  messagesTakeCallbacks(prefix: string, ids: string): Promise<Array<[string, string] | null>>;
   messagesRemoveDeadLetter(prefix: string, dlqId: string): Promise<number>;
 };
 
@@ -103,18 +122,29 @@ interface Doc {
   dlqId?: string;
 }
 
+/** What `messages.lua` keeps apart from the document, in `s`. */
+const STATE_FIELDS = ['status', 'attempts', 'nextAt', 'endedAt', 'reason', 'dlqId'] as const;
+
 type Op = [number, string, string, number, ...unknown[]];
 
-/** The ops of `messages.lua` for the events the log follows (see MessageLog.apply). */
+/**
+ * The ops of `messages.lua` for the events the log follows (see MessageLog.apply). A message taken
+ * in by the same events without a delay is waiting as its document was written: its `waitlisted`
+ * (which comes with its acceptance when its key is busy) changes nothing, and is left out, so the
+ * script does not read and write its state for nothing.
+ */
 function opsOf(events: readonly EngineEvent[]): Op[] {
   const ops: Op[] = [];
+  // Taken in by these events, waiting, and nothing else happened to them since.
+  const fresh = new Set<string>();
   for (const e of events) {
     switch (e.type) {
       case 'message:accepted':
         if (e.notBefore !== undefined) ops.push([e.seq, 's', e.messageId, e.at, e.notBefore]);
+        else fresh.add(e.messageId);
         break;
       case 'message:waitlisted':
-        ops.push([e.seq, 'w', e.messageId, e.at]);
+        if (!fresh.has(e.messageId)) ops.push([e.seq, 'w', e.messageId, e.at]);
         break;
       case 'token:acquired':
         ops.push([e.seq, 'f', e.messageId, e.at, e.attempt]);
@@ -148,6 +178,10 @@ function opsOf(events: readonly EngineEvent[]): Op[] {
       default:
         break;
     }
+    if (e.type !== 'message:accepted' && e.type !== 'message:waitlisted' && fresh.size > 0) {
+      if ('messageId' in e) fresh.delete(e.messageId);
+      if (e.type === 'token:handed-off') fresh.delete(e.to);
+    }
   }
   return ops;
 }
@@ -163,6 +197,11 @@ export interface RedisMessagesOptions {
   /** Told of each dead letter forgotten to stay within `deadLetters`. */
   onDeadLetterDropped?: (m: { messageId: string; dlqId: string }, why: 'bytes' | 'age') => void;
   warn: (msg: string, err?: unknown) => void;
+  /**
+   * Follows the event stream with the logs (deployment.ts); a follower of its own when absent
+   * (the log alone, as in its tests).
+   */
+  follower?: StreamFollower;
 }
 
 export class RedisMessages implements SharedMessageLog {
@@ -170,15 +209,18 @@ export class RedisMessages implements SharedMessageLog {
   private readonly space: string;
   private readonly limits: string[];
   private readonly now: () => number;
-  /** Hands every batch of events to `send`, in order, after catching up with the stream. */
+  /** Applies every batch of events (with the logs, when they share it). */
   private readonly follower: StreamFollower;
+  private readonly leave: () => Promise<void>;
+  /** The arguments of the documents to write in this tick's call, and that call. */
+  private accepting: Array<string | Buffer> = [];
+  private written: Promise<void> | null = null;
 
   constructor(private readonly options: RedisMessagesOptions) {
     this.space = keyspace(options.prefix);
     const redis = new Redis(options.url);
-    redis.defineCommand('messagesApply', { numberOfKeys: 1, lua: APPLY });
-    redis.defineCommand('messagesAccepted', { numberOfKeys: 3, lua: ACCEPTED });
-    redis.defineCommand('messagesTakeCallback', { numberOfKeys: 1, lua: TAKE_CALLBACK });
+    redis.defineCommand('messagesAccepted', { numberOfKeys: 1, lua: ACCEPTED });
+    redis.defineCommand('messagesTakeCallbacks', { numberOfKeys: 1, lua: TAKE_CALLBACKS });
     redis.defineCommand('messagesRemoveDeadLetter', { numberOfKeys: 1, lua: REMOVE_DEAD_LETTER });
     this.redis = redis as WithScripts;
     const history = options.history ?? DEFAULT_RETENTION.history;
@@ -191,13 +233,29 @@ export class RedisMessages implements SharedMessageLog {
       String(dead.maxAgeMs ?? -1),
     ];
     this.now = options.now ?? Date.now;
-    this.follower = new StreamFollower({
-      redis: this.redis,
-      stream: `${this.space}events`,
-      what: 'message log',
-      applied: async () => Number((await this.redis.get(`${this.space}mlseq`)) ?? 0),
-      send: (events) => this.send(events),
-      warn: options.warn,
+    this.follower =
+      options.follower ??
+      new StreamFollower({
+        url: options.url,
+        prefix: options.prefix,
+        what: 'message log',
+        warn: options.warn,
+      });
+    this.leave = this.follower.join({
+      tag: 'ml',
+      // After the logs, which copy a message's body before its end drops it.
+      order: 1,
+      prelude: LEAVE_DEAD_LETTERS,
+      lua: APPLY,
+      mark: "tonumber(redis.call('GET', P .. 'mlseq') or '0')",
+      args: (events) => [
+        String(events[0]!.seq),
+        String(events[events.length - 1]!.seq),
+        JSON.stringify(opsOf(events)),
+        ...this.limits,
+        String(this.now()),
+      ],
+      replied: (reply, events) => this.replied(reply, events[0]!.seq),
     });
   }
 
@@ -224,36 +282,43 @@ export class RedisMessages implements SharedMessageLog {
     callbacks?: CallbackSpec,
   ): Promise<void> {
     const { json, body } = encodePayload(payload);
-    const doc: Doc = {
-      messageId: id,
-      flowControlKey: key,
-      payload: JSON.parse(json) as Doc['payload'],
-      createdAt: at,
-      status: 'waiting',
-      ...(label !== undefined ? { label } : {}),
-      ...(urlGroup !== undefined ? { urlGroup } : {}),
-    };
-    await this.redis.messagesAccepted(
-      this.key(id),
-      `${this.space}mll`,
-      `${this.space}mlc`,
+    // The document as JSON.stringify would write a `Doc` (the payload's JSON is already one).
+    const doc =
+      `{"messageId":${JSON.stringify(id)},"flowControlKey":${JSON.stringify(key)},` +
+      `"payload":${json},"createdAt":${JSON.stringify(at)},"status":"waiting"` +
+      (label !== undefined ? `,"label":${JSON.stringify(label)}` : '') +
+      (urlGroup !== undefined ? `,"urlGroup":${JSON.stringify(urlGroup)}` : '') +
+      '}';
+    const args = this.accepting;
+    args.push(
       id,
-      JSON.stringify(doc),
+      doc,
       callbacks === undefined ? '' : JSON.stringify(callbacks),
-      ...(body === null ? [] : [body]),
+      body === null ? '0' : '1',
+      body ?? '',
     );
+    if (this.written === null) {
+      // The publishes of this tick (a batch's items) are written together, in one call.
+      this.written = new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => {
+        this.accepting = [];
+        this.written = null;
+        return this.redis.messagesAccepted(this.space, ...args).then(() => {});
+      });
+    }
+    await this.written;
   }
 
-  async takeCallback(
-    id: MessageId,
-  ): Promise<{ spec: CallbackSpec; createdAt: Millis } | undefined> {
-    const taken = await this.redis.messagesTakeCallback(this.key(id));
-    if (taken === null) return undefined;
-    const doc = JSON.parse(taken[1]) as Partial<Doc>;
-    return {
-      spec: JSON.parse(taken[0]) as CallbackSpec,
-      createdAt: doc.createdAt ?? (0 as Millis),
-    };
+  async takeCallbacks(
+    ids: readonly MessageId[],
+  ): Promise<Array<{ spec: CallbackSpec; createdAt: Millis } | undefined>> {
+    if (ids.length === 0) return [];
+    const taken = await this.redis.messagesTakeCallbacks(this.space, `${ids.join('\n')}\n`);
+    return ids.map((_, i) => {
+      const t = taken[i];
+      if (t === null || t === undefined) return undefined;
+      const doc = JSON.parse(t[1]) as Partial<Doc>;
+      return { spec: JSON.parse(t[0]) as CallbackSpec, createdAt: doc.createdAt ?? (0 as Millis) };
+    });
   }
 
   /** Forgets a message the flow store refused after `accepted` wrote it. */
@@ -266,17 +331,8 @@ export class RedisMessages implements SharedMessageLog {
     this.follower.apply(events);
   }
 
-  private async send(events: readonly EngineEvent[]): Promise<void> {
-    const first = events[0]!.seq;
-    const last = events[events.length - 1]!.seq;
-    const reply = await this.redis.messagesApply(
-      this.space,
-      String(first),
-      String(last),
-      JSON.stringify(opsOf(events)),
-      ...this.limits,
-      String(this.now()),
-    );
+  /** What `messages.lua` answered a batch starting at `first`. */
+  private replied(reply: unknown[], first: number): void {
     if (reply[1] === 1)
       this.options.warn(
         `message log: events before seq ${first} were never applied (the event stream was trimmed past them)`,
@@ -295,8 +351,8 @@ export class RedisMessages implements SharedMessageLog {
   }
 
   async get(id: MessageId): Promise<LoggedMessage | undefined> {
-    const [d, b] = await this.redis.hmgetBuffer(this.key(id), 'd', 'b');
-    return d === null || d === undefined ? undefined : this.read(d, b ?? null);
+    const [d, b, s] = await this.redis.hmgetBuffer(this.key(id), 'd', 'b', 's');
+    return d === null || d === undefined ? undefined : this.read(d, b ?? null, s ?? null);
   }
 
   async pending(): Promise<LoggedMessage[]> {
@@ -324,26 +380,31 @@ export class RedisMessages implements SharedMessageLog {
   }
 
   async close(): Promise<void> {
-    await this.settled();
+    await this.leave();
     await this.redis.quit();
   }
 
   private async readAll(ids: string[]): Promise<LoggedMessage[]> {
     if (ids.length === 0) return [];
     const pipe = this.redis.pipeline();
-    for (const id of ids) pipe.hmgetBuffer(this.key(id), 'd', 'b');
+    for (const id of ids) pipe.hmgetBuffer(this.key(id), 'd', 'b', 's');
     const replies = (await pipe.exec()) ?? [];
     const out: LoggedMessage[] = [];
     for (const [err, value] of replies) {
       if (err !== null) throw err;
-      const [d, b] = value as [Buffer | null, Buffer | null];
-      if (d !== null) out.push(this.read(d, b));
+      const [d, b, s] = value as [Buffer | null, Buffer | null, Buffer | null];
+      if (d !== null) out.push(this.read(d, b, s));
     }
     return out;
   }
 
-  private read(d: Buffer, b: Buffer | null): LoggedMessage {
+  private read(d: Buffer, b: Buffer | null, s: Buffer | null): LoggedMessage {
     const doc = JSON.parse(d.toString('utf8')) as Doc;
+    if (s !== null) {
+      // The state since it was accepted (a document of an earlier version holds it itself).
+      for (const f of STATE_FIELDS) delete doc[f];
+      Object.assign(doc, JSON.parse(s.toString('utf8')) as Partial<Doc>);
+    }
     // messages.lua rewrites documents with Lua's cjson, which writes an empty list as {}.
     const redact = doc.payload.redact as { body: boolean; headers: unknown } | undefined;
     if (redact !== undefined && redact.headers !== true && !Array.isArray(redact.headers))

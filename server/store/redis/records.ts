@@ -94,6 +94,13 @@ class RedisCollection<T> implements Collection<T> {
       .then((text) => (text === null ? undefined : this.codec.decode(text)));
   }
 
+  getMany(ids: readonly string[]): MaybePromise<Array<T | undefined>> {
+    if (ids.length === 0) return [];
+    return after(this.redis.hmget(this.hash, ...ids), (texts) =>
+      texts.map((text) => (text === null ? undefined : this.codec.decode(text))),
+    );
+  }
+
   async put(id: string, value: T): Promise<void> {
     await this.redis.recordPut(this.hash, this.order, this.counter, id, this.codec.encode(value));
   }
