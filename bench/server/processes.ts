@@ -15,7 +15,8 @@ export function rssMb(pid: number): number {
 }
 
 /** CPU seconds a process has used (user + system), from /proc/<pid>/stat (100 ticks a second). */
-export function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -17,7 +17,8 @@ import { keyId, messageId, type Millis } from '../../shared/engine/units';
 import { RedisDeliveryLogs } from '../../server/store/redis/delivery-logs';
 import { RedisMessages } from '../../server/store/redis/messages';
 import { StreamFollower } from '../../server/store/redis/stream-follower';
-import { cpuSeconds, stopProcess, track } from './s2-processes';
+import { cpuSeconds } from './processes';
+import { stopProcess, track } from './s2-processes';
 
 const messages = Number(process.argv[2] ?? 20_000);
 const EVENTS_PER_BATCH = 200;

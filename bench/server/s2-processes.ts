@@ -1,9 +1,8 @@
 /**
  * S2's processes (s2.ts): every child it starts (Baton servers, BullMQ's worker, Redis) is tracked
- * with a watchdog and stopped at the end, also on failure; and their CPU time, read from /proc.
+ * with a watchdog and stopped at the end, also on failure (their CPU time: processes.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { watchdog } from '../../scripts/redis-server';
@@ -101,17 +100,4 @@ export function startChild<T>(
       resolve({ child, value });
     });
   });
-}
-
-/** User + system CPU seconds of a process so far, from /proc (NaN where there is none). */
-export function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name and state.
-    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return NaN;
-  }
 }

@@ -20,8 +20,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -29,7 +27,9 @@ import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { startRedis, type Running } from '../../scripts/redis-server';
 import { formatNumber, formatRatio, formatTable } from '../table';
-import { cpuSeconds, killAll, started, startChild, stopProcess, track } from './s2-processes';
+import { arrivedAll, destination, type Destination } from './s2-destination';
+import { cpuSeconds } from './processes';
+import { killAll, started, startChild, stopProcess, track } from './s2-processes';
 import type { SectionMeasurement } from './section';
 
 const PARALLELISM = 100;
@@ -37,8 +37,6 @@ const BATCH = 100;
 /** Batches in flight at once while publishing. */
 const BATCHES_AT_ONCE = 8;
 const WARMUP = 2_000;
-/** A run fails when no new message has arrived for this long. */
-const STALL_MS = 30_000;
 const unique = () => randomBytes(4).toString('hex');
 
 export type S2Impl = 'baton (memory)' | 'baton (redis)' | 'baton ×2 (redis)' | 'bullmq';
@@ -77,89 +75,6 @@ export interface S2Row {
   /** This process: the publisher and the destination. */
   loadCpu: number;
   duplicates: number;
-}
-
-// ── the destination ──────────────────────────────────────────────────────────────────────────
-
-interface Tally {
-  expected: number;
-  seen: Set<number>;
-  duplicates: number;
-  lastArrival: number;
-}
-
-/**
- * A destination that answers 200 at once; a message arrives at `/<run>/<n>`, and each run's
- * tally counts its distinct messages and its repeats.
- */
-async function destination() {
-  const tallies = new Map<string, Tally>();
-  const server = createServer((req, res) => {
-    const at = performance.now();
-    req.resume();
-    req.on('end', () => {
-      const [, run = '', n = ''] = (req.url ?? '').split('/');
-      const tally = tallies.get(run);
-      if (tally !== undefined) {
-        const i = Number(n);
-        if (tally.seen.has(i)) tally.duplicates++;
-        else {
-          tally.seen.add(i);
-          tally.lastArrival = at;
-        }
-      }
-      res.writeHead(200).end('ok');
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    server,
-    /** Starts counting run `run`, which sends `expected` distinct messages. */
-    expect(run: string, expected: number): Tally {
-      const tally: Tally = { expected, seen: new Set(), duplicates: 0, lastArrival: NaN };
-      tallies.set(run, tally);
-      return tally;
-    },
-    close() {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
-type Destination = Awaited<ReturnType<typeof destination>>;
-
-/**
- * Resolves once every message of `tally` arrived; rejects after `STALL_MS` without a new one, or
- * once `stopped()` says the run is over anyway (its publishing failed).
- */
-function arrivedAll(tally: Tally, stopped: () => boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let last = -1;
-    let lastChange = performance.now();
-    const timer = setInterval(() => {
-      const now = performance.now();
-      if (tally.seen.size >= tally.expected) {
-        clearInterval(timer);
-        resolve();
-      } else if (stopped()) {
-        clearInterval(timer);
-        reject(new Error('stopped'));
-      } else if (tally.seen.size !== last) {
-        last = tally.seen.size;
-        lastChange = now;
-      } else if (now - lastChange > STALL_MS) {
-        clearInterval(timer);
-        reject(
-          new Error(
-            `stalled: ${tally.seen.size} of ${tally.expected} arrived, none for ${STALL_MS / 1000} s`,
-          ),
-        );
-      }
-    }, 20);
-  });
 }
 
 /** A Baton server on a port of the kernel's choosing, logging at `info` only to say which. */
