@@ -55,6 +55,13 @@ export interface StreamFollowerOptions {
 const LEASE_MS = 1_000;
 /** How often a server that does not apply checks that what it heard was applied. */
 const CHECK_MS = 25;
+/**
+ * An apply that failed (Redis out of reach, a timeout) is tried again this many times, waiting
+ * RETRY_MS more each time, before its events are given up with a warning: only this server
+ * applies them, and once a later batch is applied no server would.
+ */
+const RETRIES = 5;
+const RETRY_MS = 200;
 
 type Reply = [number, ...unknown[]];
 
@@ -75,6 +82,8 @@ export class StreamFollower {
   private lastQueued = 0;
   /** Whether this server applies (it holds the lease, or last saw it free). */
   private leading = true;
+  /** Applies that failed in a row. */
+  private failures = 0;
   private pumping: Promise<void> | null = null;
   private started = false;
   private closing: Promise<void> | null = null;
@@ -146,10 +155,15 @@ export class StreamFollower {
       while (this.queue.length > 0) {
         if (this.leading) {
           const events = this.take();
-          if (events.length > 0 && !(await this.send(events))) {
+          if (events.length === 0) continue;
+          const sent = await this.send(events);
+          if (sent === 'held') {
             // Another server holds the lease: it applies them (or they wait for its lease).
             this.queue.unshift(events);
             this.leading = false;
+          } else if (sent === 'failed') {
+            this.queue.unshift(events);
+            await new Promise((r) => setTimeout(r, RETRY_MS * this.failures));
           }
           continue;
         }
@@ -186,8 +200,11 @@ export class StreamFollower {
     return out;
   }
 
-  /** Applies a run of events to every part; false when another server holds the lease. */
-  private async send(events: readonly EngineEvent[]): Promise<boolean> {
+  /**
+   * Applies a run of events to every part: 'held' when another server holds the lease, 'failed'
+   * when the call failed and is to be tried again (an apply that ran is skipped by the markers).
+   */
+  private async send(events: readonly EngineEvent[]): Promise<'applied' | 'held' | 'failed'> {
     const args: string[] = [this.id, String(this.o.leaseMs ?? LEASE_MS), 'a'];
     for (const part of this.parts) {
       const own = part.args(events);
@@ -198,12 +215,18 @@ export class StreamFollower {
     try {
       reply = await this.redis.followerApply(this.space, this.lease, ...args);
     } catch (err) {
-      this.o.warn(`${this.o.what}: applying events failed`, err);
-      return true;
+      if (++this.failures <= RETRIES) return 'failed';
+      this.failures = 0;
+      this.o.warn(
+        `${this.o.what}: applying events failed ${RETRIES + 1} times; seqs ${events[0]!.seq}–${events.at(-1)!.seq} are given up`,
+        err,
+      );
+      return 'applied';
     }
-    if (reply[0] === 0) return false;
+    this.failures = 0;
+    if (reply[0] === 0) return 'held';
     this.parts.forEach((part, i) => part.replied(reply[i + 1] as unknown[], events));
-    return true;
+    return 'applied';
   }
 
   /**
