@@ -8,7 +8,13 @@
 import type { EngineEvent } from '../../../shared/events';
 import type { MessagePayload } from '../../flow/types';
 import type { Announcements, Pending } from './announcements';
-import { parseBatchReply, parseEvents, type BatchReply, type GrantedStart } from './codec';
+import {
+  decodeEvents,
+  parseBatchReply,
+  type BatchReply,
+  type CommandEvents,
+  type GrantedStart,
+} from './codec';
 import { packStrings } from './msgpack';
 import type { Operation, ScriptArg } from './scripts';
 
@@ -92,6 +98,13 @@ export class Batches {
       this.refuse(batch, err);
       return;
     }
+    // The batch's events as its reply has them, decoded only for a command whose events the
+    // reader did not bring (trimmed from the stream before it was read, or the store closing).
+    let decoded: CommandEvents[] | null = null;
+    const own = (no: number): EngineEvent[] => {
+      decoded ??= reply.events.length > 0 ? decodeEvents(reply.events) : [];
+      return decoded.find((c) => c.no === no)?.events ?? [];
+    };
     batch.forEach((q, i) => {
       const r = reply.commands[i];
       if (r === undefined || r.error !== '') {
@@ -100,9 +113,13 @@ export class Batches {
         return;
       }
       for (const s of r.starts) granted(s, q.payload);
-      announcements.replied(q.pending, r.packedEvents.length > 0 ? reply.entry : '', (events) => {
+      if (r.events === 0) {
+        announcements.replied(q.pending, '', () => q.resolve({ events: [] }));
+        return;
+      }
+      announcements.replied(q.pending, reply.entry, (events) => {
         try {
-          q.resolve({ events: events ?? parseEvents(r.packedEvents) });
+          q.resolve({ events: events ?? own(q.pending.no) });
         } catch (err) {
           q.reject(err);
         }

@@ -11,6 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { EngineEvent } from '../../../shared/events';
+import { decodeEvents } from './codec';
 import { MsgpackReader } from './msgpack';
 
 /** One stream entry: the events of one batch of commands, and the server that ran it. */
@@ -167,10 +168,16 @@ export class EventReader {
   }
 }
 
-/** Decodes one stream entry from its fields, as XREAD or XRANGE give them (Buffers). */
+/**
+ * Decodes one stream entry from its fields, as XREAD or XRANGE give them (Buffers): `o` the
+ * server, `v` its events (codec.ts, decodeEvents). Entries of earlier versions are read too:
+ * `c` ("<number>:<event count>,…" of the commands with events) with `m` (one msgpack array of
+ * event maps per command) or `e` (one JSON array).
+ */
 export function parseEntry(id: string, fields: Buffer[]): StreamEntry | null {
   let owner = '';
   let list = '';
+  let positional: Buffer | null = null;
   let packed: Buffer | null = null;
   let json: Buffer | null = null;
   for (let i = 0; i + 1 < fields.length; i += 2) {
@@ -179,15 +186,23 @@ export function parseEntry(id: string, fields: Buffer[]): StreamEntry | null {
     if (f.length !== 1) continue;
     const name = f[0];
     if (name === 0x6f /* o */) owner = v.toString('utf8');
+    else if (name === 0x76 /* v */) positional = v;
     else if (name === 0x63 /* c */) list = v.toString('latin1');
     else if (name === 0x6d /* m */) packed = v;
     else if (name === 0x65 /* e */) json = v;
   }
-  const parts = list === '' ? [] : list.split(',');
-  const commands: StreamEntry['commands'] = [];
+  let commands: StreamEntry['commands'];
   let events: EngineEvent[];
+  if (positional !== null) {
+    commands = decodeEvents(positional);
+    events = [];
+    for (const c of commands) for (const e of c.events) events.push(e);
+    return { id, owner, commands, events };
+  }
+  const parts = list === '' ? [] : list.split(',');
+  commands = [];
   if (packed !== null) {
-    // One msgpack array per command, in the order `c` lists them.
+    // One msgpack array of event maps per command, in the order `c` lists them.
     const reader = new MsgpackReader(packed);
     events = [];
     for (const part of parts) {
@@ -197,7 +212,7 @@ export function parseEntry(id: string, fields: Buffer[]): StreamEntry | null {
       for (const e of own) events.push(e);
     }
   } else if (json !== null) {
-    // An entry of a version that wrote its events as one JSON array.
+    // One JSON array.
     events = JSON.parse(json.toString('utf8')) as EngineEvent[];
     let at = 0;
     for (const part of parts) {

@@ -27,7 +27,8 @@
  *   wake         zset    delayed and retrying messages and rate-window ends, by instant
  *   leases       zset    in-flight message ids by lease expiry
  *   gq           list    keys waiting for a global slot
- *   events       stream  one entry per batch: its events (m, msgpack), writer (o), commands (c)
+ *   events       stream  one entry per batch: its writer (o) and its commands' events (v, msgpack,
+ *                        each event positional: codec.ts, EVENT_SCHEMA)
  *
  * Leases: each start is granted to the server that ran the command, under a lease it renews
  * every `renewEveryMs`. A lease not renewed for `leaseMs` is reclaimed by whichever store runs

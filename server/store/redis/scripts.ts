@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { MAX_BACKOFF, defaultBackoff } from '../../../shared/engine/retry';
+import { EVENT_SCHEMA, eventField } from './codec';
 
 /** The commands, one file each, run by batch.lua. */
 export const OPERATIONS = [
@@ -33,7 +34,7 @@ export type Operation = (typeof OPERATIONS)[number];
 export const SCRIPT_NAMES = ['init', 'batch', 'read', 'next-wake'] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
-/** The shared rules, in library order. */
+/** The shared rules, in library order (the event functions, emitters(), after the first). */
 const CORE = ['core-records.lua', 'core-lists.lua', 'core-rules.lua', 'core-end.lua'];
 
 export type ScriptArg = string | number | Buffer;
@@ -58,6 +59,35 @@ function backoffTable(): string {
   return `local BACKOFF = { ${steps.join(', ')} }\nlocal MAX_BACKOFF = ${MAX_BACKOFF}\n`;
 }
 
+/**
+ * A Lua function per event type from EVENT_SCHEMA (codec.ts), taking the key and the type's
+ * fields in the schema's order, e.g. `emitTokenReleased(key, messageId, inFlight)`: appends the
+ * event to OUT, positional (see batch.lua), and takes its seq. Optional fields are written as
+ * false when nil, nullable ones as msgpack nil (NULL); a hole would turn the array into a map.
+ */
+function emitters(): string {
+  return Object.entries(EVENT_SCHEMA)
+    .map(([type, { code, fields }]) => {
+      const parsed = fields.map((f: string) => eventField(f));
+      const fn = `emit${type.replace(/(^|[:-])([a-z])/g, (_, __, c: string) => c.toUpperCase())}`;
+      const params = ['key', ...parsed.map((f) => f.name)];
+      const sets = parsed.map((f, i) => {
+        const slot = `OUT[n + ${i + 3}]`;
+        if (f.optional) return `  ${slot} = ${f.name} or false\n`;
+        if (f.nullable)
+          return `  if ${f.name} == nil then ${slot} = NULL else ${slot} = ${f.name} end\n`;
+        return `  ${slot} = ${f.name}\n`;
+      });
+      return (
+        `-- ${type}: ${['key', ...fields].join(', ')}\n` +
+        `local function ${fn}(${params.join(', ')})\n  local n = NOUT\n` +
+        `  OUT[n + 1] = ${code}\n  OUT[n + 2] = key\n${sets.join('')}` +
+        `  NOUT = n + ${params.length + 1}\n  G.seq = G.seq + 1\nend\n`
+      );
+    })
+    .join('');
+}
+
 let compiled: Library | null = null;
 
 /** The library's source, name and functions, built once per process. */
@@ -73,7 +103,8 @@ export function library(): Library {
         ? `redis.register_function('${fn}', function(KEYS, ARGV)\n${source(`${name}.lua`)}\nend)\n`
         : `redis.register_function('${fn}', function(keys, args)\nbegin(keys, args)\n${source(`${name}.lua`)}\nend)\n`;
     const code = (prefix: string) =>
-      `${backoffTable()}${CORE.map(source).join('\n')}\nlocal OPS = {}\n${operations}` +
+      `${backoffTable()}${source(CORE[0]!)}\n${emitters()}${CORE.slice(1).map(source).join('\n')}` +
+      `\nlocal OPS = {}\n${operations}` +
       SCRIPT_NAMES.map((name) => body(name, `${prefix}_${name.replace('-', '_')}`)).join('');
     const hash = createHash('sha1').update(code('')).digest('hex').slice(0, 16);
     const name = `baton_${hash}`;

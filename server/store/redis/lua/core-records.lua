@@ -1,7 +1,9 @@
 --[[
   The flow-control rules of shared/engine in Lua, shared by every operation: core-records.lua
-  (this frame: arguments, time, records, events), core-lists.lua (rate windows, wake-ups,
-  waitlists), core-rules.lua (the rules of core.ts) and core-end.lua (the end of a script).
+  (this frame: arguments, time, records), the event functions (emitMessageAccepted… one per
+  event type, made by scripts.ts from codec.ts's EVENT_SCHEMA), core-lists.lua (rate windows,
+  wake-ups, waitlists), core-rules.lua (the rules of core.ts) and core-end.lua (the end of a
+  script).
   The TypeScript engine is the source of truth; these files follow it function by function.
 
   They are one Redis Functions library (see scripts.ts), loaded once: these four, every command
@@ -73,10 +75,11 @@ local function packG(g)
   })
 end
 
--- The global record (G, and G_RAW as read), this call's now, its events (OUT), the starts a
--- command granted (STARTS), the key and message records read (KS, MS), and no later than the
--- earliest wake-up (WAKE_AT, core-lists.lua; nil until read): set by begin().
-local G_RAW, G, now, OUT, STARTS, KS, MS, WAKE_AT
+-- The global record (G, and G_RAW as read), this call's now, its events (OUT, NOUT values in it;
+-- see the event functions below), the starts a command granted (STARTS), the key and message
+-- records read (KS, MS), and no later than the earliest wake-up (WAKE_AT, core-lists.lua; nil
+-- until read): set by begin().
+local G_RAW, G, now, OUT, NOUT, STARTS, KS, MS, WAKE_AT
 
 local function begin(keys, args)
   KEYS, ARGV = keys, args
@@ -87,7 +90,7 @@ local function begin(keys, args)
   POLICY = ARGV[4]
   RANDOM_WINDOW = tonumber(ARGV[5])
   MAXLEN = ARGV[6]
-  OUT, STARTS, KS, MS, WAKE_AT = {}, {}, {}, {}, nil
+  OUT, NOUT, STARTS, KS, MS, WAKE_AT = {}, 0, {}, {}, {}, nil
   G_RAW = redis.call('GET', P .. 'g')
   G = unpackG(G_RAW)
   -- Time never goes back within a deployment: Redis's clock (or a test's) is clamped to the
@@ -105,17 +108,6 @@ end
 local function nextCtr()
   G.ctr = G.ctr + 1
   return G.ctr
-end
-
--- ── events ────────────────────────────────────────────────────────────────────────────────────
-
--- Every event is made with seq and at already among its fields (as 0), set here: a table made at
--- its full size is not grown (rehashed) when they are added, which costs in Redis's Lua.
-local function emit(ev)
-  G.seq = G.seq + 1
-  ev.seq = G.seq
-  ev.at = now
-  OUT[#OUT + 1] = ev
 end
 
 -- ── key records ───────────────────────────────────────────────────────────────────────────────

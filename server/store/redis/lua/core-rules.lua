@@ -20,11 +20,7 @@ end
 
 local function configured(k, source)
   roll(k)
-  emit({
-    seq = 0, at = 0, type = 'key:configured', key = k.id, source = source, parallelism = nn(k.par),
-    rate = nn(k.rate), periodMs = k.period, pinnedParallelism = k.pp, pinnedRate = k.pr,
-    ratePeriodStart = k.ws, rateCount = k.rc,
-  })
+  emitKeyConfigured(k.id, source, k.par, k.rate, k.period, k.pp, k.pr, k.ws, k.rc)
 end
 
 local function queueForGlobal(k)
@@ -74,17 +70,9 @@ local function start(m, from)
     ratePeriodStart = k.ws
   end
   if from == nil then
-    emit({
-      seq = 0, at = 0, type = 'token:acquired', key = k.id,
-      messageId = m.id, attempt = m.att, inFlight = k.inf,
-      rateCount = rateCount, ratePeriodStart = ratePeriodStart, waitedMs = waited,
-    })
+    emitTokenAcquired(k.id, m.id, m.att, k.inf, rateCount, ratePeriodStart, waited)
   else
-    emit({
-      seq = 0, at = 0, type = 'token:handed-off', key = k.id,
-      from = from.id, to = m.id, attempt = m.att,
-      waitedMs = waited, rateCount = rateCount, ratePeriodStart = ratePeriodStart,
-    })
+    emitTokenHandedOff(k.id, from.id, m.id, m.att, waited, rateCount, ratePeriodStart)
   end
 end
 
@@ -116,10 +104,7 @@ local function enterFlow(m)
   end
   m.reason = reason
   wlPush(k, m)
-  emit({
-    seq = 0, at = 0, type = 'message:waitlisted', key = k.id, messageId = m.id, reason = reason,
-    position = k.wsize,
-  })
+  emitMessageWaitlisted(k.id, m.id, reason, k.wsize)
   onBlocked(k, reason)
 end
 
@@ -185,9 +170,7 @@ local function passToken(from)
     end
     if reason == nil then queueForGlobal(k) else onBlocked(k, reason) end
   end
-  emit({
-    seq = 0, at = 0, type = 'token:released', key = k.id, messageId = from.id, inFlight = k.inf,
-  })
+  emitTokenReleased(k.id, from.id, k.inf)
   drainGlobal()
 end
 
@@ -198,16 +181,13 @@ local function settle(m, state, reason)
   k.last = now
   if state == 'delivered' then
     G.del = G.del + 1
-    emit({ seq = 0, at = 0, type = 'message:delivered', key = k.id, messageId = m.id })
+    emitMessageDelivered(k.id, m.id)
   elseif state == 'dead' then
     G.dead = G.dead + 1
-    emit({
-      seq = 0, at = 0, type = 'message:dead-lettered', key = k.id, messageId = m.id,
-      reason = reason,
-    })
+    emitMessageDeadLettered(k.id, m.id, reason)
   else
     G.can = G.can + 1
-    emit({ seq = 0, at = 0, type = 'message:cancelled', key = k.id, messageId = m.id })
+    emitMessageCancelled(k.id, m.id)
   end
   MS[m.id] = false
   redis.call('DEL', P .. 'm:' .. m.id)
@@ -221,7 +201,7 @@ local function leaseExpired(m)
   k.inf = k.inf - 1
   G.inf = G.inf - 1
   activeDel(k, m)
-  emit({ seq = 0, at = 0, type = 'lease:expired', key = k.id, messageId = m.id })
+  emitLeaseExpired(k.id, m.id)
   passToken(m)
   m.own = ''
   m.sn = ''
