@@ -75,7 +75,7 @@ end
 
 local function wlPush(k, m)
   m.passes = 0
-  m.tk = tostring(nextCtr())
+  m.tk = ctrString()
   redis.call('RPUSH', P .. 'w:' .. k.id, m.tk .. ':' .. m.id)
   k.wsize = k.wsize + 1
 end

@@ -40,7 +40,7 @@ local function onBlocked(k, reason)
 end
 
 local function activeAdd(k, m)
-  redis.call('ZADD', P .. 'a:' .. k.id, nextCtr(), m.id)
+  redis.call('ZADD', P .. 'a:' .. k.id, ctrString(), m.id)
 end
 
 local function activeDel(k, m)
@@ -59,7 +59,7 @@ local function start(m, from)
   roll(k)
   k.rc = k.rc + 1
   m.own = OWNER
-  m.sn = tostring(nextCtr())
+  m.sn = ctrString()
   redis.call('ZADD', P .. 'leases', now + LEASE_MS, m.id)
   STARTS[#STARTS + 1] = m
   local waited = now - m.ready
