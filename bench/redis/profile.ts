@@ -5,10 +5,12 @@
  * longer when Redis was off the CPU meanwhile, and its main thread's CPU, which counts everything
  * it did: every connection's reads and writes too), this process's per cycle (user and system),
  * cycles per batch, and cycles/s and wait p99 for reference. Uses the Redis at REDIS_URL
- * (127.0.0.1:6379 by default) under a prefix of its own; resets its command statistics.
+ * (127.0.0.1:6379 by default) under a prefix of its own, deleted at the end; resets its command
+ * statistics.
  */
 import { Redis } from 'ioredis';
 import { RedisStore } from '../../server/store/redis/redis-store';
+import { deletePrefix } from '../../server/store/redis/testing';
 import { batonAcquire } from './baton';
 import { closedLoop, percentile } from './closed-loop';
 
@@ -29,7 +31,8 @@ function stat(info: string, cmd: string): { calls: number; usec: number } {
 }
 
 const admin = new Redis(url);
-const store = await RedisStore.open({ url, prefix: `profile-${Date.now()}:` });
+const prefix = `profile-${Date.now()}:`;
+const store = await RedisStore.open({ url, prefix });
 const acquire = batonAcquire(store, 'w5', 10);
 await closedLoop(acquire, { callers: 50, warmupMs: 0, windowMs: 1000 });
 const f = (n: number, d = 1) => n.toFixed(d).padStart(7);
@@ -58,4 +61,5 @@ for (let r = 0; r < runs; r++) {
   );
 }
 await store.close();
+await deletePrefix(prefix, url);
 admin.disconnect();
