@@ -14,12 +14,12 @@ local function writeBack()
       local packed = packM(m)
       if m.payload ~= nil then
         if m.body ~= nil then
-          redis.call('HSET', P .. 'm:' .. id, 'c', packed, 'p', m.payload, 'b', m.body)
+          redis.call('HSET', m.rk, 'c', packed, 'p', m.payload, 'b', m.body)
         else
-          redis.call('HSET', P .. 'm:' .. id, 'c', packed, 'p', m.payload)
+          redis.call('HSET', m.rk, 'c', packed, 'p', m.payload)
         end
       elseif packed ~= m.raw then
-        redis.call('HSET', P .. 'm:' .. id, 'c', packed)
+        redis.call('HSET', m.rk, 'c', packed)
       end
     end
   end
@@ -46,7 +46,7 @@ local function startsOf(out, n, started, skipPayload)
     local p, b = false, false
     if m.id ~= skipPayload then
       -- Two HGETs cost less than one HMGET (which makes a table).
-      local h = P .. 'm:' .. m.id
+      local h = m.rk
       p = redis.call('HGET', h, 'p')
       if p then b = redis.call('HGET', h, 'b') end
     end

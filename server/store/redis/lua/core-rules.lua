@@ -40,12 +40,12 @@ local function onBlocked(k, reason)
 end
 
 local function activeAdd(k, m)
-  redis.call('ZADD', P .. 'a:' .. k.id, ctrString(), m.id)
+  redis.call('ZADD', k.act, ctrString(), m.id)
 end
 
 local function activeDel(k, m)
-  redis.call('ZREM', P .. 'a:' .. k.id, m.id)
-  redis.call('ZREM', P .. 'leases', m.id)
+  redis.call('ZREM', k.act, m.id)
+  redis.call('ZREM', LEASES, m.id)
 end
 
 -- A start holds its token under a lease of the calling server, renewed while it runs.
@@ -60,7 +60,7 @@ local function start(m, from)
   k.rc = k.rc + 1
   m.own = OWNER
   m.sn = ctrString()
-  redis.call('ZADD', P .. 'leases', now + LEASE_MS, m.id)
+  redis.call('ZADD', LEASES, now + LEASE_MS, m.id)
   STARTS[#STARTS + 1] = m
   local waited = now - m.ready
   local rated = k.rate ~= nil
@@ -190,7 +190,7 @@ local function settle(m, state, reason)
     emitMessageCancelled(k.id, m.id)
   end
   MS[m.id] = false
-  redis.call('DEL', P .. 'm:' .. m.id)
+  redis.call('DEL', m.rk)
 end
 
 -- An in-flight message whose server stopped renewing its lease: the token is freed (handed off
@@ -214,7 +214,7 @@ local function leaseExpired(m)
 end
 
 local function reclaimExpiredLeases()
-  local L = P .. 'leases'
+  local L = LEASES
   while true do
     local r = redis.call('ZRANGE', L, 0, 0, 'WITHSCORES')
     if r[1] == nil or tonumber(r[2]) > now then return end
@@ -227,7 +227,7 @@ end
 -- Runs every wake-up due now, earliest first, including ones that become due meanwhile.
 local function runDue()
   if WAKE_AT ~= nil and WAKE_AT > now then return end
-  local W = P .. 'wake'
+  local W = WAKE
   while true do
     local r = redis.call('ZRANGE', W, 0, 0, 'WITHSCORES')
     if r[1] == nil then
