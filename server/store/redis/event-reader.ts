@@ -9,7 +9,7 @@
  * other servers. Each read starts after the last entry handed on, so what two reads both bring is
  * handed on once; the reads are handled one at a time, in the order they answer.
  */
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { EngineEvent } from '../../../shared/events';
 import { decodeEvents } from './codec';
 import { MsgpackReader } from './msgpack';
@@ -26,8 +26,6 @@ export interface StreamEntry {
 export interface EventReaderOptions {
   /** The reader's own connection, for XREAD BLOCK. */
   connection: Redis;
-  /** The command connection, for the XREAD behind each batch. */
-  commands: Redis;
   stream: string;
   /** Entries after this id are read (the stream's last id when the store started). */
   after: string;
@@ -71,27 +69,29 @@ export class EventReader {
   }
 
   /**
-   * Reads what is new, on the command connection: called right after a batch is sent, so the
-   * read goes out with it and runs right behind it.
+   * Reads what is new, on the command connection: added to the pipeline of a batch, so the read
+   * goes out with it and runs right behind it.
    */
-  poll(): void {
+  poll(pipeline: ChainableCommander): void {
     if (this.stopped) return;
-    const { commands, stream, count = 1000 } = this.options;
+    const { stream, count = 1000 } = this.options;
     this.polls++;
     this.lastPoll = performance.now();
-    (commands.xreadBuffer('COUNT', count, 'STREAMS', stream, this.lastId) as Promise<XreadReply>)
-      .then(
-        (reply) => this.handle(reply),
-        (err: unknown) => {
-          if (!this.stopped) this.options.warn('redis store: reading the event stream failed', err);
-        },
-      )
-      .finally(() => {
+    pipeline.xreadBuffer('COUNT', count, 'STREAMS', stream, this.lastId, (err, reply) => {
+      const done = err
+        ? Promise.resolve(
+            this.stopped
+              ? undefined
+              : this.options.warn('redis store: reading the event stream failed', err),
+          )
+        : this.handle(reply as XreadReply);
+      void done.finally(() => {
         if (--this.polls === 0 && this.whenIdle !== null) {
           this.whenIdle();
           this.whenIdle = null;
         }
       });
+    });
   }
 
   /** Stops reading; the connection is closed (a blocked read ends at once). */

@@ -208,7 +208,6 @@ export class RedisStore implements FlowStore {
     this.announcements = announcements;
     const reader = new EventReader({
       connection: this.readerConnection,
-      commands: this.redis,
       stream: this.names.events,
       after,
       deliver: (entries) => announcements.heard(entries),
@@ -217,12 +216,11 @@ export class RedisStore implements FlowStore {
     this.reader = reader;
     this.batches = new Batches({
       announcements,
-      run: (args) => {
-        const reply = this.script('batch', args);
-        // Its entry (and what other servers wrote meanwhile) comes back with its reply.
-        reader.poll();
-        return reply;
-      },
+      // Its entry (and what other servers wrote meanwhile) comes back right behind its reply.
+      run: (args) =>
+        runScript(this.redis, 'batch', this.space, [...this.header(), ...args], (pipeline) =>
+          reader.poll(pipeline),
+        ),
       granted: (start, payload) => this.granted(start, payload),
     });
     this.renewTimer = setInterval(() => this.renew(), this.renewEveryMs);

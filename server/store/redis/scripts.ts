@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { MAX_BACKOFF, defaultBackoff } from '../../../shared/engine/retry';
 import { EVENT_SCHEMA, eventField } from './codec';
 
@@ -116,40 +116,68 @@ export function library(): Library {
   return compiled;
 }
 
-/**
- * `FCALL` with Buffer replies. ioredis generates `fcallBuffer` for every connection but does not
- * type it; `callBuffer('FCALL', …)` would lose its command name under auto-pipelining.
- */
-type FcallBuffer = (fn: string, keys: number, ...args: ScriptArg[]) => Promise<unknown>;
+/** FCALL with Buffer replies, and a callback (ioredis generates `fcallBuffer` but does not type it). */
+type FcallBuffer = (
+  fn: string,
+  keys: number,
+  ...args: [...ScriptArg[], (err: Error | null, reply: unknown) => void]
+) => unknown;
 
-function fcall(redis: Redis): FcallBuffer {
-  const fn = (redis as unknown as { fcallBuffer: FcallBuffer }).fcallBuffer;
-  return fn.bind(redis);
-}
+/** Commands to go to Redis in the same write as a script call, right behind it. */
+export type Companion = (pipeline: ChainableCommander) => void;
 
 const isMissing = (err: unknown): boolean =>
   err instanceof Error && err.message.includes('Function not found');
 
 /**
+ * The call, written to the connection at once (a pipeline of its own, with its companions)
+ * rather than at the end of the tick as auto-pipelining would: a batch reaches Redis while the
+ * server still works through the replies that led to it, and script calls reach Redis in the
+ * order they were made.
+ */
+function send(
+  redis: Redis,
+  fn: string,
+  space: string,
+  args: readonly ScriptArg[],
+  companion: Companion | undefined,
+): Promise<unknown> {
+  const pipeline = redis.pipeline();
+  const reply = new Promise<unknown>((resolve, reject) => {
+    (pipeline as unknown as { fcallBuffer: FcallBuffer }).fcallBuffer(
+      fn,
+      1,
+      space,
+      ...args,
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
+  });
+  companion?.(pipeline);
+  // Every command answers through its own callback.
+  pipeline.exec().catch(() => {});
+  return reply;
+}
+
+/**
  * Calls one of the library's functions with one key (the deployment's hash-tagged prefix),
- * replies as Buffers. When Redis answers that the function is missing, the library is loaded
- * again and the call repeated: an FCALL of a missing function ran nothing, so the repeat cannot
- * apply a command twice.
+ * replies as Buffers; `companion` adds commands to the same write. When Redis answers that the
+ * function is missing, the library is loaded again and the call repeated (with its companions):
+ * an FCALL of a missing function ran nothing, so the repeat cannot apply a command twice.
  */
 export async function runScript(
   redis: Redis,
   name: ScriptName,
   space: string,
   args: readonly ScriptArg[],
+  companion?: Companion,
 ): Promise<unknown> {
-  const lib = library();
-  const fn = lib.functions[name];
+  const fn = library().functions[name];
   try {
-    return await fcall(redis)(fn, 1, space, ...args);
+    return await send(redis, fn, space, args, companion);
   } catch (err) {
     if (!isMissing(err)) throw err;
     await loadScripts(redis);
-    return await fcall(redis)(fn, 1, space, ...args);
+    return await send(redis, fn, space, args, companion);
   }
 }
 
