@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { MAX_BACKOFF, defaultBackoff } from '../../../shared/engine/retry';
+import type { EngineEventType } from '../../../shared/events';
 import { EVENT_SCHEMA, eventField } from './codec';
 
 /** The commands, one file each, run by batch.lua. */
@@ -59,6 +60,10 @@ function backoffTable(): string {
   return `local BACKOFF = { ${steps.join(', ')} }\nlocal MAX_BACKOFF = ${MAX_BACKOFF}\n`;
 }
 
+/** The Lua function that writes an event of this type: `emitTokenHandedOff` for token:handed-off. */
+export const emitterName = (type: EngineEventType): string =>
+  `emit${type.replace(/(^|[:-])([a-z])/g, (_, __, c: string) => c.toUpperCase())}`;
+
 /**
  * A Lua function per event type from EVENT_SCHEMA (codec.ts), taking the key and the type's
  * fields in the schema's order, e.g. `emitTokenReleased(key, messageId, inFlight)`: appends the
@@ -69,7 +74,7 @@ function emitters(): string {
   return Object.entries(EVENT_SCHEMA)
     .map(([type, { code, fields }]) => {
       const parsed = fields.map((f: string) => eventField(f));
-      const fn = `emit${type.replace(/(^|[:-])([a-z])/g, (_, __, c: string) => c.toUpperCase())}`;
+      const fn = emitterName(type as EngineEventType);
       const params = ['key', ...parsed.map((f) => f.name)];
       const sets = parsed.map((f, i) => {
         const slot = `OUT[n + ${i + 3}]`;
