@@ -15,7 +15,7 @@ import {
   type CommandEvents,
   type GrantedStart,
 } from './codec';
-import { packStrings } from './msgpack';
+import { StringsWriter } from './msgpack';
 import type { Operation, ScriptArg } from './scripts';
 
 /** What a command answers: its events (its starts were already handed on). */
@@ -78,12 +78,19 @@ export class Batches {
     const batch = this.queue.splice(0, MAX_BATCH);
     if (batch.length === 0) return;
     if (this.queue.length > 0) this.timer = setImmediate(() => this.send());
-    const list: ScriptArg[] = [batch.length];
+    // The batch as one msgpack array of strings (see batch.lua), written straight from the queue.
+    let n = 1;
+    for (const q of batch) n += 4 + q.args.length;
+    const w = new StringsWriter(n);
+    w.number(batch.length);
     for (const q of batch) {
-      list.push(q.op, q.pending.no, q.now, q.args.length);
-      for (const a of q.args) list.push(a);
+      w.string(q.op);
+      w.number(q.pending.no);
+      w.string(q.now);
+      w.number(q.args.length);
+      for (const a of q.args) w.value(a);
     }
-    this.options.run([packStrings(list)]).then(
+    this.options.run([w.done()]).then(
       (raw) => this.answer(batch, raw),
       (err: unknown) => this.refuse(batch, err),
     );
