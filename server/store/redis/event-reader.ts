@@ -224,12 +224,26 @@ export function parseEntry(id: string, fields: Buffer[]): StreamEntry | null {
   return { id, owner, commands, events };
 }
 
-/** Whether stream id `a` comes at or before `b` (`<ms>-<seq>`). */
+/**
+ * Whether stream id `a` comes at or before `b` (`<ms>-<seq>`, decimal, no leading zeros): the
+ * shorter number is the smaller, numbers of one length compare digit by digit. Nothing is
+ * allocated (this runs for every command).
+ */
 export function streamIdAtOrBefore(a: string, b: string): boolean {
   if (a === b) return true;
   const da = a.indexOf('-');
   const db = b.indexOf('-');
-  const am = Number(a.slice(0, da));
-  const bm = Number(b.slice(0, db));
-  return am < bm || (am === bm && Number(a.slice(da + 1)) <= Number(b.slice(db + 1)));
+  if (da !== db) return da < db;
+  for (let i = 0; i < da; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return x < y;
+  }
+  if (a.length !== b.length) return a.length < b.length;
+  for (let i = da + 1; i < a.length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return x < y;
+  }
+  return true;
 }
