@@ -99,9 +99,9 @@ export class Announcements {
     this.dispatched = entries.at(-1)!.id;
     // Every command whose entry is at or before this one has been announced, or was trimmed from
     // the stream before it was read (and nothing else would ever announce it).
-    for (const [no, p] of this.pending) {
+    for (const p of this.pending.values()) {
       if (p.entry !== null && p.entry !== '' && streamIdAtOrBefore(p.entry, this.dispatched)) {
-        this.pending.delete(no);
+        this.pending.delete(p.no);
         const announced = p.announced;
         p.announced = null;
         announced?.(p.events);

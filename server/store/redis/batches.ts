@@ -8,8 +8,14 @@
 import type { EngineEvent } from '../../../shared/events';
 import type { MessagePayload } from '../../flow/types';
 import type { Announcements, Pending } from './announcements';
-import { parseBatchReply, parseEvents, type BatchReply, type GrantedStart } from './codec';
-import { packStrings } from './msgpack';
+import {
+  decodeEvents,
+  parseBatchReply,
+  type BatchReply,
+  type CommandEvents,
+  type GrantedStart,
+} from './codec';
+import { StringsWriter } from './msgpack';
 import type { Operation, ScriptArg } from './scripts';
 
 /** What a command answers: its events (its starts were already handed on). */
@@ -72,12 +78,19 @@ export class Batches {
     const batch = this.queue.splice(0, MAX_BATCH);
     if (batch.length === 0) return;
     if (this.queue.length > 0) this.timer = setImmediate(() => this.send());
-    const list: ScriptArg[] = [batch.length];
+    // The batch as one msgpack array of strings (see batch.lua), written straight from the queue.
+    let n = 1;
+    for (const q of batch) n += 4 + q.args.length;
+    const w = new StringsWriter(n);
+    w.number(batch.length);
     for (const q of batch) {
-      list.push(q.op, q.pending.no, q.now, q.args.length);
-      for (const a of q.args) list.push(a);
+      w.string(q.op);
+      w.number(q.pending.no);
+      w.string(q.now);
+      w.number(q.args.length);
+      for (const a of q.args) w.value(a);
     }
-    this.options.run([packStrings(list)]).then(
+    this.options.run([w.done()]).then(
       (raw) => this.answer(batch, raw),
       (err: unknown) => this.refuse(batch, err),
     );
@@ -92,6 +105,13 @@ export class Batches {
       this.refuse(batch, err);
       return;
     }
+    // The batch's events as its reply has them, decoded only for a command whose events the
+    // reader did not bring (trimmed from the stream before it was read, or the store closing).
+    let decoded: CommandEvents[] | null = null;
+    const own = (no: number): EngineEvent[] => {
+      decoded ??= reply.events.length > 0 ? decodeEvents(reply.events) : [];
+      return decoded.find((c) => c.no === no)?.events ?? [];
+    };
     batch.forEach((q, i) => {
       const r = reply.commands[i];
       if (r === undefined || r.error !== '') {
@@ -100,9 +120,13 @@ export class Batches {
         return;
       }
       for (const s of r.starts) granted(s, q.payload);
-      announcements.replied(q.pending, r.packedEvents.length > 0 ? reply.entry : '', (events) => {
+      if (r.events === 0) {
+        announcements.replied(q.pending, '', () => q.resolve({ events: [] }));
+        return;
+      }
+      announcements.replied(q.pending, reply.entry, (events) => {
         try {
-          q.resolve({ events: events ?? parseEvents(r.packedEvents) });
+          q.resolve({ events: events ?? own(q.pending.no) });
         } catch (err) {
           q.reject(err);
         }

@@ -1,8 +1,8 @@
 /**
  * What crosses between the store and its scripts: payloads (JSON plus the body's bytes, never
- * base64), command replies (events and starts) and read replies.
+ * base64), events (positional, by the schema below), command replies (starts) and read replies.
  */
-import type { EngineEvent, WaitReason } from '../../../shared/events';
+import type { EngineEvent, EngineEventType, WaitReason } from '../../../shared/events';
 import type {
   ActiveView,
   EngineStats,
@@ -13,7 +13,7 @@ import type {
 } from '../../../shared/engine/types';
 import type { KeyId, MessageId, Millis } from '../../../shared/engine/units';
 import type { MessagePayload } from '../../flow/types';
-import { MsgpackReader, unpack } from './msgpack';
+import { MsgpackReader } from './msgpack';
 
 const NO_BYTES = Buffer.alloc(0);
 
@@ -41,6 +41,135 @@ export function decodePayload(json: Buffer, body: Buffer | null): MessagePayload
   };
 }
 
+// ── events ───────────────────────────────────────────────────────────────────────────────────
+
+/** An event's own fields: all but type, seq, at and key (and the server's workflow tag). */
+type OwnField<T extends EngineEventType> = Exclude<
+  keyof Extract<EngineEvent, { type: T }>,
+  'type' | 'seq' | 'at' | 'key' | 'workflow'
+> &
+  string;
+
+/**
+ * A field in an event's positional form: `name`, always there; `name?`, absent from the event
+ * when the script gives false (it gives false for nil); `name|null`, null when the script gives
+ * nil.
+ */
+type FieldSpec<T extends EngineEventType> = OwnField<T> | `${OwnField<T>}?` | `${OwnField<T>}|null`;
+
+/**
+ * The scripts write every event as a type code, its key and its own fields in this order, one
+ * value after another: no map, no field names (cheaper for Lua to build and pack, and for the
+ * store to read). The one source of both sides: scripts.ts makes a Lua function per type from it
+ * (`emitTokenAcquired(key, messageId, attempt, …)`), `decodeEvents` reads by it. Codes and orders
+ * are the stream's format (servers of several versions share a stream): change them only with a
+ * new field name for the stream entry's events (`v` now).
+ */
+export const EVENT_SCHEMA: {
+  readonly [T in EngineEventType]: { code: number; fields: readonly FieldSpec<T>[] };
+} = {
+  'message:accepted': { code: 1, fields: ['messageId', 'notBefore?'] },
+  'message:waitlisted': { code: 2, fields: ['messageId', 'reason', 'position'] },
+  'token:acquired': {
+    code: 3,
+    fields: ['messageId', 'attempt', 'inFlight', 'rateCount?', 'ratePeriodStart?', 'waitedMs'],
+  },
+  'token:handed-off': {
+    code: 4,
+    fields: ['from', 'to', 'attempt', 'waitedMs', 'rateCount?', 'ratePeriodStart?'],
+  },
+  'token:released': { code: 5, fields: ['messageId', 'inFlight'] },
+  'delivery:succeeded': { code: 6, fields: ['messageId', 'attempt', 'status?', 'durationMs'] },
+  'delivery:failed': {
+    code: 7,
+    fields: ['messageId', 'attempt', 'status?', 'error?', 'durationMs', 'retryAt|null'],
+  },
+  'message:delivered': { code: 8, fields: ['messageId'] },
+  'message:dead-lettered': { code: 9, fields: ['messageId', 'reason'] },
+  'message:cancelled': { code: 10, fields: ['messageId'] },
+  'key:configured': {
+    code: 11,
+    fields: [
+      'source',
+      'parallelism|null',
+      'rate|null',
+      'periodMs',
+      'pinnedParallelism',
+      'pinnedRate',
+      'ratePeriodStart',
+      'rateCount',
+    ],
+  },
+  'key:paused': { code: 12, fields: [] },
+  'key:resumed': { code: 13, fields: [] },
+  'key:rate-reset': { code: 14, fields: ['ratePeriodStart'] },
+  'key:forgotten': { code: 15, fields: [] },
+  'lease:expired': { code: 16, fields: ['messageId'] },
+  'global:configured': { code: 17, fields: ['parallelism|null'] },
+};
+
+/** A field spec's name and whether it is left out when false. */
+export function eventField(spec: string): { name: string; optional: boolean; nullable: boolean } {
+  if (spec.endsWith('?')) return { name: spec.slice(0, -1), optional: true, nullable: false };
+  if (spec.endsWith('|null')) return { name: spec.slice(0, -5), optional: false, nullable: true };
+  return { name: spec, optional: false, nullable: false };
+}
+
+interface EventDecoder {
+  type: EngineEventType;
+  names: string[];
+  optional: boolean[];
+}
+
+/** By code. */
+const DECODERS: Array<EventDecoder | undefined> = [];
+for (const [type, { code, fields }] of Object.entries(EVENT_SCHEMA)) {
+  const parsed = fields.map(eventField);
+  DECODERS[code] = {
+    type: type as EngineEventType,
+    names: parsed.map((f) => f.name),
+    optional: parsed.map((f) => f.optional),
+  };
+}
+
+/** One command's events, by its number on the server that ran it. */
+export interface CommandEvents {
+  no: number;
+  events: EngineEvent[];
+}
+
+/**
+ * Decodes a batch's events as batch.lua writes them (a stream entry's `v`): one msgpack array,
+ * per command with events its number, how many, the seq of the first (the others follow it),
+ * its instant, then its events, each its code, key and fields (EVENT_SCHEMA).
+ */
+export function decodeEvents(packed: Buffer): CommandEvents[] {
+  const r = new MsgpackReader(packed);
+  r.arrayLength();
+  const out: CommandEvents[] = [];
+  while (!r.done) {
+    const no = r.read() as number;
+    const n = r.read() as number;
+    let seq = r.read() as number;
+    const at = r.read() as Millis;
+    const events = new Array<EngineEvent>(n);
+    for (let i = 0; i < n; i++) {
+      const code = r.read() as number;
+      const d = DECODERS[code];
+      if (d === undefined) throw new RangeError(`unknown event code ${String(code)}`);
+      const e: Record<string, unknown> = { type: d.type, seq: seq++, at, key: r.read() };
+      const { names, optional } = d;
+      for (let f = 0; f < names.length; f++) {
+        const v = r.read();
+        if (v !== false || !optional[f]) e[names[f]!] = v;
+      }
+      events[i] = e as unknown as EngineEvent;
+    }
+    out.push({ no, events });
+  }
+  return out;
+}
+
 /** A start a command granted to the calling server. */
 export interface GrantedStart {
   id: MessageId;
@@ -54,8 +183,8 @@ export interface GrantedStart {
 
 /** One command's part of a batch's reply. */
 export interface CommandReply {
-  /** The events, msgpack (empty when none): the reader usually decodes them from the stream first. */
-  packedEvents: Buffer;
+  /** How many events it had (they are in the batch's `events`). */
+  events: number;
   starts: GrantedStart[];
   /** Why the command was refused ('' when it was not). */
   error: string;
@@ -64,33 +193,34 @@ export interface CommandReply {
 export interface BatchReply {
   /** The id of the batch's stream entry ('' when no command had events). */
   entry: string;
+  /** The entry's events (decodeEvents; empty when none): the reader usually decodes them first. */
+  events: Buffer;
   commands: CommandReply[];
 }
 
-/** A command's events as batch.lua packs them (msgpack; empty when none). */
-export function parseEvents(packed: Buffer): EngineEvent[] {
-  return packed.length === 0 ? [] : (unpack(packed) as EngineEvent[]);
-}
-
-const text = (b: unknown): string => (Buffer.isBuffer(b) ? b.toString('utf8') : String(b));
-
-/** Parses batch.lua's reply: one msgpack array (see batch.lua). */
+/**
+ * Parses batch.lua's reply: one msgpack array (one string for Redis to send and the store to
+ * read, rather than a reply of a hundred parts): the stream entry's id and events, then per
+ * command its error, how many events it had, how many starts, and six values per start.
+ */
 export function parseBatchReply(reply: unknown): BatchReply {
   if (!Buffer.isBuffer(reply)) throw new TypeError('the batch answered something other than bytes');
   const r = new MsgpackReader(reply);
-  const n = r.arrayLength();
+  r.arrayLength();
   const entry = String(r.read());
+  const events = r.bytes() ?? NO_BYTES;
   const commands: CommandReply[] = [];
-  for (let c = 1; c < n; c++) {
-    r.arrayLength();
-    const packedEvents = r.bytes() ?? NO_BYTES;
-    const flat = r.arrayLength();
+  while (!r.done) {
+    const error = String(r.read());
+    const count = r.read() as number;
+    const n = r.read() as number;
     const starts: GrantedStart[] = [];
-    // Six per start: id, key, attempt, lease number, payload JSON, body (false when absent).
-    for (let i = 0; i + 5 < flat; i += 6) {
+    // Six per start: id, key, attempt, lease number, payload JSON (false when the caller has it),
+    // body (false when absent).
+    for (let i = 0; i < n; i++) {
       const id = String(r.read()) as MessageId;
       const key = String(r.read()) as KeyId;
-      const attempt = Number(r.read());
+      const attempt = r.read() as number;
       const lease = String(r.read());
       const p = r.bytes();
       const b = r.bytes();
@@ -102,10 +232,12 @@ export function parseBatchReply(reply: unknown): BatchReply {
         payload: p === null ? undefined : decodePayload(p, b),
       });
     }
-    commands.push({ packedEvents, starts, error: String(r.read()) });
+    commands.push({ events: count, starts, error });
   }
-  return { entry, commands };
+  return { entry, events, commands };
 }
+
+const text = (b: unknown): string => (Buffer.isBuffer(b) ? b.toString('utf8') : String(b));
 
 /** What read.lua answers. */
 export interface ReadReply {

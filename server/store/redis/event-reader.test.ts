@@ -46,6 +46,37 @@ describe('parseEntry', () => {
     }
   });
 
+  it('decodes an entry whose events are msgpack maps (as earlier versions wrote)', async () => {
+    const events = [
+      { seq: 3, at: 2_000, type: 'message:accepted', key: 'k', messageId: 'm' },
+      { seq: 4, at: 2_000, type: 'message:delivered', key: 'k', messageId: 'm' },
+    ];
+    const redis = new Redis(testRedisUrl());
+    try {
+      const evalBuffer = (redis as unknown as { evalBuffer: (...a: unknown[]) => Promise<Buffer> })
+        .evalBuffer;
+      const lua = (e: (typeof events)[number]) =>
+        `{ seq = ${e.seq}, at = ${e.at}, type = '${e.type}', key = '${e.key}', messageId = '${e.messageId}' }`;
+      const m: Buffer = await evalBuffer.call(
+        redis,
+        `return cmsgpack.pack({ ${lua(events[0]!)} }) .. cmsgpack.pack({ ${lua(events[1]!)} })`,
+        0,
+      );
+      const fields = [Buffer.from('o'), Buffer.from('x'), Buffer.from('c'), Buffer.from('7:1,9:1')];
+      expect(parseEntry('5-0', [...fields, Buffer.from('m'), m])).toEqual({
+        id: '5-0',
+        owner: 'x',
+        commands: [
+          { no: 7, events: [events[0]] },
+          { no: 9, events: [events[1]] },
+        ],
+        events,
+      });
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('decodes an entry whose events are one JSON array (as earlier versions wrote)', () => {
     const events = [
       { seq: 3, at: 2_000, type: 'message:accepted', key: 'k', messageId: 'm' },

@@ -9,8 +9,9 @@
  * other servers. Each read starts after the last entry handed on, so what two reads both bring is
  * handed on once; the reads are handled one at a time, in the order they answer.
  */
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { EngineEvent } from '../../../shared/events';
+import { decodeEvents } from './codec';
 import { MsgpackReader } from './msgpack';
 
 /** One stream entry: the events of one batch of commands, and the server that ran it. */
@@ -25,8 +26,6 @@ export interface StreamEntry {
 export interface EventReaderOptions {
   /** The reader's own connection, for XREAD BLOCK. */
   connection: Redis;
-  /** The command connection, for the XREAD behind each batch. */
-  commands: Redis;
   stream: string;
   /** Entries after this id are read (the stream's last id when the store started). */
   after: string;
@@ -70,27 +69,29 @@ export class EventReader {
   }
 
   /**
-   * Reads what is new, on the command connection: called right after a batch is sent, so the
-   * read goes out with it and runs right behind it.
+   * Reads what is new, on the command connection: added to the pipeline of a batch, so the read
+   * goes out with it and runs right behind it.
    */
-  poll(): void {
+  poll(pipeline: ChainableCommander): void {
     if (this.stopped) return;
-    const { commands, stream, count = 1000 } = this.options;
+    const { stream, count = 1000 } = this.options;
     this.polls++;
     this.lastPoll = performance.now();
-    (commands.xreadBuffer('COUNT', count, 'STREAMS', stream, this.lastId) as Promise<XreadReply>)
-      .then(
-        (reply) => this.handle(reply),
-        (err: unknown) => {
-          if (!this.stopped) this.options.warn('redis store: reading the event stream failed', err);
-        },
-      )
-      .finally(() => {
+    pipeline.xreadBuffer('COUNT', count, 'STREAMS', stream, this.lastId, (err, reply) => {
+      const done = err
+        ? Promise.resolve(
+            this.stopped
+              ? undefined
+              : this.options.warn('redis store: reading the event stream failed', err),
+          )
+        : this.handle(reply as XreadReply);
+      void done.finally(() => {
         if (--this.polls === 0 && this.whenIdle !== null) {
           this.whenIdle();
           this.whenIdle = null;
         }
       });
+    });
   }
 
   /** Stops reading; the connection is closed (a blocked read ends at once). */
@@ -167,10 +168,16 @@ export class EventReader {
   }
 }
 
-/** Decodes one stream entry from its fields, as XREAD or XRANGE give them (Buffers). */
+/**
+ * Decodes one stream entry from its fields, as XREAD or XRANGE give them (Buffers): `o` the
+ * server, `v` its events (codec.ts, decodeEvents). Entries of earlier versions are read too:
+ * `c` ("<number>:<event count>,…" of the commands with events) with `m` (one msgpack array of
+ * event maps per command) or `e` (one JSON array).
+ */
 export function parseEntry(id: string, fields: Buffer[]): StreamEntry | null {
   let owner = '';
   let list = '';
+  let positional: Buffer | null = null;
   let packed: Buffer | null = null;
   let json: Buffer | null = null;
   for (let i = 0; i + 1 < fields.length; i += 2) {
@@ -179,15 +186,23 @@ export function parseEntry(id: string, fields: Buffer[]): StreamEntry | null {
     if (f.length !== 1) continue;
     const name = f[0];
     if (name === 0x6f /* o */) owner = v.toString('utf8');
+    else if (name === 0x76 /* v */) positional = v;
     else if (name === 0x63 /* c */) list = v.toString('latin1');
     else if (name === 0x6d /* m */) packed = v;
     else if (name === 0x65 /* e */) json = v;
   }
-  const parts = list === '' ? [] : list.split(',');
-  const commands: StreamEntry['commands'] = [];
+  let commands: StreamEntry['commands'];
   let events: EngineEvent[];
+  if (positional !== null) {
+    commands = decodeEvents(positional);
+    events = [];
+    for (const c of commands) for (const e of c.events) events.push(e);
+    return { id, owner, commands, events };
+  }
+  const parts = list === '' ? [] : list.split(',');
+  commands = [];
   if (packed !== null) {
-    // One msgpack array per command, in the order `c` lists them.
+    // One msgpack array of event maps per command, in the order `c` lists them.
     const reader = new MsgpackReader(packed);
     events = [];
     for (const part of parts) {
@@ -197,7 +212,7 @@ export function parseEntry(id: string, fields: Buffer[]): StreamEntry | null {
       for (const e of own) events.push(e);
     }
   } else if (json !== null) {
-    // An entry of a version that wrote its events as one JSON array.
+    // One JSON array.
     events = JSON.parse(json.toString('utf8')) as EngineEvent[];
     let at = 0;
     for (const part of parts) {
@@ -209,12 +224,26 @@ export function parseEntry(id: string, fields: Buffer[]): StreamEntry | null {
   return { id, owner, commands, events };
 }
 
-/** Whether stream id `a` comes at or before `b` (`<ms>-<seq>`). */
+/**
+ * Whether stream id `a` comes at or before `b` (`<ms>-<seq>`, decimal, no leading zeros): the
+ * shorter number is the smaller, numbers of one length compare digit by digit. Nothing is
+ * allocated (this runs for every command).
+ */
 export function streamIdAtOrBefore(a: string, b: string): boolean {
   if (a === b) return true;
   const da = a.indexOf('-');
   const db = b.indexOf('-');
-  const am = Number(a.slice(0, da));
-  const bm = Number(b.slice(0, db));
-  return am < bm || (am === bm && Number(a.slice(da + 1)) <= Number(b.slice(db + 1)));
+  if (da !== db) return da < db;
+  for (let i = 0; i < da; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return x < y;
+  }
+  if (a.length !== b.length) return a.length < b.length;
+  for (let i = da + 1; i < a.length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return x < y;
+  }
+  return true;
 }

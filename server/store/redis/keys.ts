@@ -26,7 +26,7 @@ export interface RedisKeys {
   leases: string;
   /** List: keys whose head waits only for a global slot, in the order they began to wait. */
   globalQueue: string;
-  /** Stream: one entry per batch: its events as msgpack (`m`), writer (`o`), commands (`c`). */
+  /** Stream: one entry per batch: its writer (`o`) and its commands' events (`v`, msgpack). */
   events: string;
   /** String (msgpack): one key's config, counters and rate window. */
   key(id: string): string;

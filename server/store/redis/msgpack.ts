@@ -223,46 +223,63 @@ export function unpack(buf: Buffer): unknown {
   return new MsgpackReader(buf).read();
 }
 
-/** Bytes a value may take at most: 3 per UTF-16 unit of a string, plus its header. */
-function bound(v: string | number | Buffer): number {
-  if (typeof v === 'string') return 5 + v.length * 3;
-  if (typeof v === 'number') return 5 + 24;
-  return 5 + v.length;
-}
-
 /**
- * Packs a list as one msgpack array of strings (numbers as their decimal text, Buffers as their
- * bytes), for `cmsgpack.unpack` in a script: what the script reads is what the same values given
- * as arguments would have been. One argument instead of hundreds, written in one pass.
+ * Writes one msgpack array of strings (numbers as their decimal text, Buffers as their bytes), for
+ * `cmsgpack.unpack` in a script: what the script reads is what the same values given as
+ * arguments would have been. One argument instead of hundreds, written in one pass into a buffer
+ * kept from one array to the next; `done` copies the array out (small ones from Node's pool).
  */
-export function packStrings(values: readonly (string | number | Buffer)[]): Buffer {
-  let size = 5;
-  for (const v of values) size += bound(v);
-  const buf = Buffer.allocUnsafe(size);
-  let o: number;
-  const n = values.length;
-  if (n < 16) {
-    buf[0] = 0x90 | n;
-    o = 1;
-  } else if (n < 0x10000) {
-    buf[0] = 0xdc;
-    buf.writeUInt16BE(n, 1);
-    o = 3;
-  } else {
-    buf[0] = 0xdd;
-    buf.writeUInt32BE(n, 1);
-    o = 5;
-  }
-  for (const v of values) {
-    if (Buffer.isBuffer(v)) {
-      buf[o] = 0xdb;
-      buf.writeUInt32BE(v.length, o + 1);
-      v.copy(buf, o + 5);
-      o += 5 + v.length;
-      continue;
+export class StringsWriter {
+  private static scratch = Buffer.allocUnsafe(64 * 1024);
+  private buf = StringsWriter.scratch;
+  private o = 0;
+
+  /** Starts an array of `n` values. */
+  constructor(n: number) {
+    const buf = this.buf;
+    if (n < 16) {
+      buf[0] = 0x90 | n;
+      this.o = 1;
+    } else if (n < 0x10000) {
+      buf[0] = 0xdc;
+      buf.writeUInt16BE(n, 1);
+      this.o = 3;
+    } else {
+      buf[0] = 0xdd;
+      buf.writeUInt32BE(n, 1);
+      this.o = 5;
     }
-    const s = typeof v === 'string' ? v : String(v);
+  }
+
+  /** Room for `n` more bytes. */
+  private room(n: number): Buffer {
+    if (this.o + n > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.o + n));
+      this.buf.copy(bigger, 0, 0, this.o);
+      this.buf = bigger;
+      if (bigger.length <= 1024 * 1024) StringsWriter.scratch = bigger;
+    }
+    return this.buf;
+  }
+
+  /** A number, as its decimal text. */
+  number(v: number): void {
+    this.string(String(v));
+  }
+
+  bytes(v: Buffer): void {
+    const buf = this.room(5 + v.length);
+    const o = this.o;
+    buf[o] = 0xdb;
+    buf.writeUInt32BE(v.length, o + 1);
+    v.copy(buf, o + 5);
+    this.o = o + 5 + v.length;
+  }
+
+  string(s: string): void {
     const len = s.length;
+    const buf = this.room(5 + len * 3);
+    const o = this.o;
     if (len * 3 < 256) {
       // str8; short ASCII strings (most arguments) copied here, without a call into C++.
       let i = 0;
@@ -274,13 +291,30 @@ export function packStrings(values: readonly (string | number | Buffer)[]): Buff
       const written = i === len ? len : buf.write(s, o + 2, 'utf8');
       buf[o] = 0xd9;
       buf[o + 1] = written;
-      o += 2 + written;
+      this.o = o + 2 + written;
     } else {
       const written = buf.write(s, o + 5, 'utf8');
       buf[o] = 0xdb;
       buf.writeUInt32BE(written, o + 1);
-      o += 5 + written;
+      this.o = o + 5 + written;
     }
   }
-  return buf.subarray(0, o);
+
+  value(v: string | number | Buffer): void {
+    if (typeof v === 'string') this.string(v);
+    else if (typeof v === 'number') this.number(v);
+    else this.bytes(v);
+  }
+
+  /** The array, in a Buffer of its own. */
+  done(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.o));
+  }
+}
+
+/** Packs a list as one msgpack array of strings (see StringsWriter). */
+export function packStrings(values: readonly (string | number | Buffer)[]): Buffer {
+  const w = new StringsWriter(values.length);
+  for (const v of values) w.value(v);
+  return w.done();
 }

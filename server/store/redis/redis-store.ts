@@ -27,7 +27,8 @@
  *   wake         zset    delayed and retrying messages and rate-window ends, by instant
  *   leases       zset    in-flight message ids by lease expiry
  *   gq           list    keys waiting for a global slot
- *   events       stream  one entry per batch: its events (m, msgpack), writer (o), commands (c)
+ *   events       stream  one entry per batch: its writer (o) and its commands' events (v, msgpack,
+ *                        each event positional: codec.ts, EVENT_SCHEMA)
  *
  * Leases: each start is granted to the server that ran the command, under a lease it renews
  * every `renewEveryMs`. A lease not renewed for `leaseMs` is reclaimed by whichever store runs
@@ -207,7 +208,6 @@ export class RedisStore implements FlowStore {
     this.announcements = announcements;
     const reader = new EventReader({
       connection: this.readerConnection,
-      commands: this.redis,
       stream: this.names.events,
       after,
       deliver: (entries) => announcements.heard(entries),
@@ -216,12 +216,11 @@ export class RedisStore implements FlowStore {
     this.reader = reader;
     this.batches = new Batches({
       announcements,
-      run: (args) => {
-        const reply = this.script('batch', args);
-        // Its entry (and what other servers wrote meanwhile) comes back with its reply.
-        reader.poll();
-        return reply;
-      },
+      // Its entry (and what other servers wrote meanwhile) comes back right behind its reply.
+      run: (args) =>
+        runScript(this.redis, 'batch', this.space, [...this.header(), ...args], (pipeline) =>
+          reader.poll(pipeline),
+        ),
       granted: (start, payload) => this.granted(start, payload),
     });
     this.renewTimer = setInterval(() => this.renew(), this.renewEveryMs);

@@ -10,8 +10,10 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { MAX_BACKOFF, defaultBackoff } from '../../../shared/engine/retry';
+import type { EngineEventType } from '../../../shared/events';
+import { EVENT_SCHEMA, eventField } from './codec';
 
 /** The commands, one file each, run by batch.lua. */
 export const OPERATIONS = [
@@ -33,7 +35,7 @@ export type Operation = (typeof OPERATIONS)[number];
 export const SCRIPT_NAMES = ['init', 'batch', 'read', 'next-wake'] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
-/** The shared rules, in library order. */
+/** The shared rules, in library order (the event functions, emitters(), after the first). */
 const CORE = ['core-records.lua', 'core-lists.lua', 'core-rules.lua', 'core-end.lua'];
 
 export type ScriptArg = string | number | Buffer;
@@ -58,6 +60,39 @@ function backoffTable(): string {
   return `local BACKOFF = { ${steps.join(', ')} }\nlocal MAX_BACKOFF = ${MAX_BACKOFF}\n`;
 }
 
+/** The Lua function that writes an event of this type: `emitTokenHandedOff` for token:handed-off. */
+export const emitterName = (type: EngineEventType): string =>
+  `emit${type.replace(/(^|[:-])([a-z])/g, (_, __, c: string) => c.toUpperCase())}`;
+
+/**
+ * A Lua function per event type from EVENT_SCHEMA (codec.ts), taking the key and the type's
+ * fields in the schema's order, e.g. `emitTokenReleased(key, messageId, inFlight)`: appends the
+ * event to OUT, positional (see batch.lua), and takes its seq. Optional fields are written as
+ * false when nil, nullable ones as msgpack nil (NULL); a hole would turn the array into a map.
+ */
+function emitters(): string {
+  return Object.entries(EVENT_SCHEMA)
+    .map(([type, { code, fields }]) => {
+      const parsed = fields.map((f: string) => eventField(f));
+      const fn = emitterName(type as EngineEventType);
+      const params = ['key', ...parsed.map((f) => f.name)];
+      const sets = parsed.map((f, i) => {
+        const slot = `OUT[n + ${i + 3}]`;
+        if (f.optional) return `  ${slot} = ${f.name} or false\n`;
+        if (f.nullable)
+          return `  if ${f.name} == nil then ${slot} = NULL else ${slot} = ${f.name} end\n`;
+        return `  ${slot} = ${f.name}\n`;
+      });
+      return (
+        `-- ${type}: ${['key', ...fields].join(', ')}\n` +
+        `local function ${fn}(${params.join(', ')})\n  local n = NOUT\n` +
+        `  OUT[n + 1] = ${code}\n  OUT[n + 2] = key\n${sets.join('')}` +
+        `  NOUT = n + ${params.length + 1}\n  G.seq = G.seq + 1\nend\n`
+      );
+    })
+    .join('');
+}
+
 let compiled: Library | null = null;
 
 /** The library's source, name and functions, built once per process. */
@@ -73,7 +108,8 @@ export function library(): Library {
         ? `redis.register_function('${fn}', function(KEYS, ARGV)\n${source(`${name}.lua`)}\nend)\n`
         : `redis.register_function('${fn}', function(keys, args)\nbegin(keys, args)\n${source(`${name}.lua`)}\nend)\n`;
     const code = (prefix: string) =>
-      `${backoffTable()}${CORE.map(source).join('\n')}\nlocal OPS = {}\n${operations}` +
+      `${backoffTable()}${source(CORE[0]!)}\n${emitters()}${CORE.slice(1).map(source).join('\n')}` +
+      `\nlocal OPS = {}\n${operations}` +
       SCRIPT_NAMES.map((name) => body(name, `${prefix}_${name.replace('-', '_')}`)).join('');
     const hash = createHash('sha1').update(code('')).digest('hex').slice(0, 16);
     const name = `baton_${hash}`;
@@ -85,40 +121,68 @@ export function library(): Library {
   return compiled;
 }
 
-/**
- * `FCALL` with Buffer replies. ioredis generates `fcallBuffer` for every connection but does not
- * type it; `callBuffer('FCALL', …)` would lose its command name under auto-pipelining.
- */
-type FcallBuffer = (fn: string, keys: number, ...args: ScriptArg[]) => Promise<unknown>;
+/** FCALL with Buffer replies, and a callback (ioredis generates `fcallBuffer` but does not type it). */
+type FcallBuffer = (
+  fn: string,
+  keys: number,
+  ...args: [...ScriptArg[], (err: Error | null, reply: unknown) => void]
+) => unknown;
 
-function fcall(redis: Redis): FcallBuffer {
-  const fn = (redis as unknown as { fcallBuffer: FcallBuffer }).fcallBuffer;
-  return fn.bind(redis);
-}
+/** Commands to go to Redis in the same write as a script call, right behind it. */
+export type Companion = (pipeline: ChainableCommander) => void;
 
 const isMissing = (err: unknown): boolean =>
   err instanceof Error && err.message.includes('Function not found');
 
 /**
+ * The call, written to the connection at once (a pipeline of its own, with its companions)
+ * rather than at the end of the tick as auto-pipelining would: a batch reaches Redis while the
+ * server still works through the replies that led to it, and script calls reach Redis in the
+ * order they were made.
+ */
+function send(
+  redis: Redis,
+  fn: string,
+  space: string,
+  args: readonly ScriptArg[],
+  companion: Companion | undefined,
+): Promise<unknown> {
+  const pipeline = redis.pipeline();
+  const reply = new Promise<unknown>((resolve, reject) => {
+    (pipeline as unknown as { fcallBuffer: FcallBuffer }).fcallBuffer(
+      fn,
+      1,
+      space,
+      ...args,
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
+  });
+  companion?.(pipeline);
+  // Every command answers through its own callback.
+  pipeline.exec().catch(() => {});
+  return reply;
+}
+
+/**
  * Calls one of the library's functions with one key (the deployment's hash-tagged prefix),
- * replies as Buffers. When Redis answers that the function is missing, the library is loaded
- * again and the call repeated: an FCALL of a missing function ran nothing, so the repeat cannot
- * apply a command twice.
+ * replies as Buffers; `companion` adds commands to the same write. When Redis answers that the
+ * function is missing, the library is loaded again and the call repeated (with its companions):
+ * an FCALL of a missing function ran nothing, so the repeat cannot apply a command twice.
  */
 export async function runScript(
   redis: Redis,
   name: ScriptName,
   space: string,
   args: readonly ScriptArg[],
+  companion?: Companion,
 ): Promise<unknown> {
-  const lib = library();
-  const fn = lib.functions[name];
+  const fn = library().functions[name];
   try {
-    return await fcall(redis)(fn, 1, space, ...args);
+    return await send(redis, fn, space, args, companion);
   } catch (err) {
     if (!isMissing(err)) throw err;
     await loadScripts(redis);
-    return await fcall(redis)(fn, 1, space, ...args);
+    return await send(redis, fn, space, args, companion);
   }
 }
 

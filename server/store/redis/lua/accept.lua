@@ -19,10 +19,7 @@ local m = newMsg(id, k.id, retries, delayed and 'scheduled' or 'waiting', ARGV[A
 G.acc = G.acc + 1
 local shownNotBefore = nil
 if delayed then shownNotBefore = notBefore end
-emit({
-  seq = 0, at = 0, type = 'message:accepted', key = k.id, messageId = id,
-  notBefore = shownNotBefore,
-})
+emitMessageAccepted(k.id, id, shownNotBefore)
 if hasKey and ARGV[A + 3] == '1' then
   -- configureFromMessage (key-rules.ts): the latest message's config, except the pinned parts.
   local changed = false

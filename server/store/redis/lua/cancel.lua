@@ -11,10 +11,10 @@ if m ~= nil then
   elseif m.st == 'waiting' or m.st == 'scheduled' or m.st == 'retry-scheduled' then
     local k = getKey(m.key)
     if m.st == 'waiting' then
-      wlTaken(k, P .. 'w:' .. k.id)
+      wlTaken(k, k.wl)
     else
       k.sched = k.sched - 1
-      redis.call('ZREM', P .. 'wake', m.wm)
+      redis.call('ZREM', WAKE, m.wm)
     end
     settle(m, 'cancelled')
   end

@@ -14,12 +14,12 @@ local function writeBack()
       local packed = packM(m)
       if m.payload ~= nil then
         if m.body ~= nil then
-          redis.call('HSET', P .. 'm:' .. id, 'c', packed, 'p', m.payload, 'b', m.body)
+          redis.call('HSET', m.rk, 'c', packed, 'p', m.payload, 'b', m.body)
         else
-          redis.call('HSET', P .. 'm:' .. id, 'c', packed, 'p', m.payload)
+          redis.call('HSET', m.rk, 'c', packed, 'p', m.payload)
         end
       elseif packed ~= m.raw then
-        redis.call('HSET', P .. 'm:' .. id, 'c', packed)
+        redis.call('HSET', m.rk, 'c', packed)
       end
     end
   end
@@ -33,25 +33,26 @@ local function fail(msg)
 end
 
 --[[
-  The starts a command granted, as a flat list of six per start: message id, key, attempt, lease
-  number, payload JSON, body (false when absent). Read after writeBack (a message accepted in
-  this script has its payload written there). `skipPayload` names a message whose payload the
-  caller already has (accept's own).
+  The starts a command granted, appended to `out` after its values 1…n: how many, then six per
+  start: message id, key, attempt, lease number, payload JSON, body (false when absent). Read
+  after writeBack (a message accepted in this script has its payload written there).
+  `skipPayload` names a message whose payload the caller already has (accept's own). Answers the
+  new length of `out`.
 ]]
-local function startsOf(started, skipPayload)
-  local out = {}
+local function startsOf(out, n, started, skipPayload)
+  out[n + 1] = #started
+  n = n + 1
   for _, m in ipairs(started) do
     local p, b = false, false
     if m.id ~= skipPayload then
-      local v = redis.call('HMGET', P .. 'm:' .. m.id, 'p', 'b')
-      p, b = v[1], v[2]
+      -- Two HGETs cost less than one HMGET (which makes a table).
+      local h = m.rk
+      p = redis.call('HGET', h, 'p')
+      if p then b = redis.call('HGET', h, 'b') end
     end
-    out[#out + 1] = m.id
-    out[#out + 1] = m.key
-    out[#out + 1] = tostring(m.att)
-    out[#out + 1] = m.sn
-    out[#out + 1] = p
-    out[#out + 1] = b
+    out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5], out[n + 6] =
+      m.id, m.key, m.att, m.sn, p, b
+    n = n + 6
   end
-  return out
+  return n
 end

@@ -13,7 +13,7 @@ local function roll(k)
 end
 
 local function dropWindowWake(k)
-  if k.wm ~= '' then redis.call('ZREM', P .. 'wake', k.wm) end
+  if k.wm ~= '' then redis.call('ZREM', WAKE, k.wm) end
   k.wm = ''
   k.wt = 0
 end
@@ -38,7 +38,7 @@ end
 
 local function wakeAdd(at, member)
   if WAKE_AT ~= nil and at < WAKE_AT then WAKE_AT = at end
-  redis.call('ZADD', P .. 'wake', at, member)
+  redis.call('ZADD', WAKE, at, member)
 end
 
 local function wakeMember(kind, id)
@@ -46,7 +46,7 @@ local function wakeMember(kind, id)
 end
 
 local function setWindowWake(k, at)
-  if k.wm ~= '' then redis.call('ZREM', P .. 'wake', k.wm) end
+  if k.wm ~= '' then redis.call('ZREM', WAKE, k.wm) end
   k.wt = at
   k.wm = wakeMember('w', k.id)
   wakeAdd(at, k.wm)
@@ -75,13 +75,13 @@ end
 
 local function wlPush(k, m)
   m.passes = 0
-  m.tk = tostring(nextCtr())
-  redis.call('RPUSH', P .. 'w:' .. k.id, m.tk .. ':' .. m.id)
+  m.tk = ctrString()
+  redis.call('RPUSH', k.wl, m.tk .. ':' .. m.id)
   k.wsize = k.wsize + 1
 end
 
 local function wlPeek(k)
-  local L = P .. 'w:' .. k.id
+  local L = k.wl
   while true do
     local e = redis.call('LINDEX', L, 0)
     if not e then return nil end
@@ -98,7 +98,7 @@ local function wlTaken(k, L)
 end
 
 local function wlShift(k)
-  local L = P .. 'w:' .. k.id
+  local L = k.wl
   while true do
     local e = redis.call('LPOP', L)
     if not e then return nil end
@@ -130,7 +130,7 @@ local function takeRandom(k)
   local head = wlPeek(k)
   if head == nil then return nil end
   if head.passes >= RANDOM_WINDOW then return wlShift(k) end
-  local L = P .. 'w:' .. k.id
+  local L = k.wl
   local live, msgs = {}, {}
   local i, chunk = 0, RANDOM_WINDOW * 2
   while #live < RANDOM_WINDOW do

@@ -1,7 +1,9 @@
 --[[
   The flow-control rules of shared/engine in Lua, shared by every operation: core-records.lua
-  (this frame: arguments, time, records, events), core-lists.lua (rate windows, wake-ups,
-  waitlists), core-rules.lua (the rules of core.ts) and core-end.lua (the end of a script).
+  (this frame: arguments, time, records), the event functions (emitMessageAccepted… one per
+  event type, made by scripts.ts from codec.ts's EVENT_SCHEMA), core-lists.lua (rate windows,
+  wake-ups, waitlists), core-rules.lua (the rules of core.ts) and core-end.lua (the end of a
+  script).
   The TypeScript engine is the source of truth; these files follow it function by function.
 
   They are one Redis Functions library (see scripts.ts), loaded once: these four, every command
@@ -33,6 +35,8 @@
 -- The call's frame, set by begin().
 -- (cjson is not reachable while a library loads: NULL, cjson.null, is set there too.)
 local KEYS, ARGV, P, OWNER, LEASE_MS, POLICY, RANDOM_WINDOW, MAXLEN, NULL
+-- The deployment's own keys' names (P .. 'leases'…), made once per call.
+local LEASES, WAKE
 local A = 7
 local DEFAULT_PERIOD = 1000
 local U32 = 4294967296
@@ -73,21 +77,23 @@ local function packG(g)
   })
 end
 
--- The global record (G, and G_RAW as read), this call's now, its events (OUT), the starts a
--- command granted (STARTS), the key and message records read (KS, MS), and no later than the
--- earliest wake-up (WAKE_AT, core-lists.lua; nil until read): set by begin().
-local G_RAW, G, now, OUT, STARTS, KS, MS, WAKE_AT
+-- The global record (G, and G_RAW as read), this call's now, its events (OUT, NOUT values in it;
+-- see the event functions below), the starts a command granted (STARTS), the key and message
+-- records read (KS, MS), and no later than the earliest wake-up (WAKE_AT, core-lists.lua; nil
+-- until read): set by begin().
+local G_RAW, G, now, OUT, NOUT, STARTS, KS, MS, WAKE_AT
 
 local function begin(keys, args)
   KEYS, ARGV = keys, args
   NULL = cjson.null
   P = KEYS[1]
+  LEASES, WAKE = P .. 'leases', P .. 'wake'
   OWNER = ARGV[2]
   LEASE_MS = tonumber(ARGV[3])
   POLICY = ARGV[4]
   RANDOM_WINDOW = tonumber(ARGV[5])
   MAXLEN = ARGV[6]
-  OUT, STARTS, KS, MS, WAKE_AT = {}, {}, {}, {}, nil
+  OUT, NOUT, STARTS, KS, MS, WAKE_AT = {}, 0, {}, {}, {}, nil
   G_RAW = redis.call('GET', P .. 'g')
   G = unpackG(G_RAW)
   -- Time never goes back within a deployment: Redis's clock (or a test's) is clamped to the
@@ -107,28 +113,25 @@ local function nextCtr()
   return G.ctr
 end
 
--- ── events ────────────────────────────────────────────────────────────────────────────────────
-
--- Every event is made with seq and at already among its fields (as 0), set here: a table made at
--- its full size is not grown (rehashed) when they are added, which costs in Redis's Lua.
-local function emit(ev)
-  G.seq = G.seq + 1
-  ev.seq = G.seq
-  ev.at = now
-  OUT[#OUT + 1] = ev
+-- The next counter value as text: '%d' is about half the cost of tostring, or of Redis turning a
+-- number argument into text ('%.17g'), for the same digits.
+local function ctrString()
+  G.ctr = G.ctr + 1
+  return string.format('%d', G.ctr)
 end
 
 -- ── key records ───────────────────────────────────────────────────────────────────────────────
 
 -- A key record: parallelism, rate, period, pinned flags, paused, in flight, rate count and window
 -- start, scheduled, its window wake-up (instant, member), queued for a global slot, last activity,
--- live waitlist size.
+-- live waitlist size. (And, not stored: the id, the packing as read, the waitlist's and the
+-- in-flight set's names, wl and act.)
 local function unpackK(id, raw)
   local a = cmsgpack.unpack(raw)
   return {
-    id = id, raw = raw, par = a[1] or nil, rate = a[2] or nil, period = a[3], pp = a[4],
-    pr = a[5], paused = a[6], inf = a[7], rc = a[8], ws = a[9], sched = a[10], wt = a[11],
-    wm = a[12], igq = a[13], last = a[14], wsize = a[15],
+    id = id, raw = raw, wl = P .. 'w:' .. id, act = P .. 'a:' .. id, par = a[1] or nil,
+    rate = a[2] or nil, period = a[3], pp = a[4], pr = a[5], paused = a[6], inf = a[7], rc = a[8],
+    ws = a[9], sched = a[10], wt = a[11], wm = a[12], igq = a[13], last = a[14], wsize = a[15],
   }
 end
 
@@ -157,9 +160,9 @@ local function keyFor(id)
   local k = getKey(id)
   if k == nil then
     k = {
-      id = id, par = nil, rate = nil, period = DEFAULT_PERIOD, pp = false, pr = false,
-      paused = false, inf = 0, rc = 0, ws = now, sched = 0, wt = 0, wm = '', igq = false,
-      last = now, wsize = 0, raw = '',
+      id = id, wl = P .. 'w:' .. id, act = P .. 'a:' .. id, par = nil, rate = nil,
+      period = DEFAULT_PERIOD, pp = false, pr = false, paused = false, inf = 0, rc = 0, ws = now,
+      sched = 0, wt = 0, wm = '', igq = false, last = now, wsize = 0, raw = '',
     }
     KS[id] = k
     -- Keys are listed in the order they were made, like the engine's Map.
@@ -177,7 +180,8 @@ end
 -- ── message records ───────────────────────────────────────────────────────────────────────────
 
 -- A message's control fields: key, state, attempt, max retries, ready, started, wait reason,
--- passes, cancel requested, wake member, lease owner, ticket, lease number.
+-- passes, cancel requested, wake member, lease owner, ticket, lease number. (And, not stored: the
+-- id, the packing as read, the hash's name, rk.)
 local function unpackM(id, raw)
   local a = cmsgpack.unpack(raw)
   return {
@@ -198,12 +202,14 @@ end
 local function getMsg(id)
   local m = MS[id]
   if m ~= nil then return m or nil end
-  local raw = redis.call('HGET', P .. 'm:' .. id, 'c')
+  local rk = P .. 'm:' .. id
+  local raw = redis.call('HGET', rk, 'c')
   if not raw then
     MS[id] = false
     return nil
   end
   m = unpackM(id, raw)
+  m.rk = rk
   MS[id] = m
   return m
 end
@@ -211,9 +217,9 @@ end
 -- A new message: its payload is written with its record, at the end of the command.
 local function newMsg(id, key, maxRetries, st, payload, body)
   local m = {
-    id = id, key = key, st = st, att = 0, max = maxRetries, ready = 0, started = 0,
-    reason = 'parallelism', passes = 0, cr = false, wm = '', own = '', tk = '', sn = '', raw = '',
-    payload = payload, body = body,
+    id = id, rk = P .. 'm:' .. id, key = key, st = st, att = 0, max = maxRetries, ready = 0,
+    started = 0, reason = 'parallelism', passes = 0, cr = false, wm = '', own = '', tk = '',
+    sn = '', raw = '', payload = payload, body = body,
   }
   MS[id] = m
   return m

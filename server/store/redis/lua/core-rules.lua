@@ -20,11 +20,7 @@ end
 
 local function configured(k, source)
   roll(k)
-  emit({
-    seq = 0, at = 0, type = 'key:configured', key = k.id, source = source, parallelism = nn(k.par),
-    rate = nn(k.rate), periodMs = k.period, pinnedParallelism = k.pp, pinnedRate = k.pr,
-    ratePeriodStart = k.ws, rateCount = k.rc,
-  })
+  emitKeyConfigured(k.id, source, k.par, k.rate, k.period, k.pp, k.pr, k.ws, k.rc)
 end
 
 local function queueForGlobal(k)
@@ -44,12 +40,12 @@ local function onBlocked(k, reason)
 end
 
 local function activeAdd(k, m)
-  redis.call('ZADD', P .. 'a:' .. k.id, nextCtr(), m.id)
+  redis.call('ZADD', k.act, ctrString(), m.id)
 end
 
 local function activeDel(k, m)
-  redis.call('ZREM', P .. 'a:' .. k.id, m.id)
-  redis.call('ZREM', P .. 'leases', m.id)
+  redis.call('ZREM', k.act, m.id)
+  redis.call('ZREM', LEASES, m.id)
 end
 
 -- A start holds its token under a lease of the calling server, renewed while it runs.
@@ -63,8 +59,8 @@ local function start(m, from)
   roll(k)
   k.rc = k.rc + 1
   m.own = OWNER
-  m.sn = tostring(nextCtr())
-  redis.call('ZADD', P .. 'leases', now + LEASE_MS, m.id)
+  m.sn = ctrString()
+  redis.call('ZADD', LEASES, now + LEASE_MS, m.id)
   STARTS[#STARTS + 1] = m
   local waited = now - m.ready
   local rated = k.rate ~= nil
@@ -74,17 +70,9 @@ local function start(m, from)
     ratePeriodStart = k.ws
   end
   if from == nil then
-    emit({
-      seq = 0, at = 0, type = 'token:acquired', key = k.id,
-      messageId = m.id, attempt = m.att, inFlight = k.inf,
-      rateCount = rateCount, ratePeriodStart = ratePeriodStart, waitedMs = waited,
-    })
+    emitTokenAcquired(k.id, m.id, m.att, k.inf, rateCount, ratePeriodStart, waited)
   else
-    emit({
-      seq = 0, at = 0, type = 'token:handed-off', key = k.id,
-      from = from.id, to = m.id, attempt = m.att,
-      waitedMs = waited, rateCount = rateCount, ratePeriodStart = ratePeriodStart,
-    })
+    emitTokenHandedOff(k.id, from.id, m.id, m.att, waited, rateCount, ratePeriodStart)
   end
 end
 
@@ -116,10 +104,7 @@ local function enterFlow(m)
   end
   m.reason = reason
   wlPush(k, m)
-  emit({
-    seq = 0, at = 0, type = 'message:waitlisted', key = k.id, messageId = m.id, reason = reason,
-    position = k.wsize,
-  })
+  emitMessageWaitlisted(k.id, m.id, reason, k.wsize)
   onBlocked(k, reason)
 end
 
@@ -185,9 +170,7 @@ local function passToken(from)
     end
     if reason == nil then queueForGlobal(k) else onBlocked(k, reason) end
   end
-  emit({
-    seq = 0, at = 0, type = 'token:released', key = k.id, messageId = from.id, inFlight = k.inf,
-  })
+  emitTokenReleased(k.id, from.id, k.inf)
   drainGlobal()
 end
 
@@ -198,19 +181,16 @@ local function settle(m, state, reason)
   k.last = now
   if state == 'delivered' then
     G.del = G.del + 1
-    emit({ seq = 0, at = 0, type = 'message:delivered', key = k.id, messageId = m.id })
+    emitMessageDelivered(k.id, m.id)
   elseif state == 'dead' then
     G.dead = G.dead + 1
-    emit({
-      seq = 0, at = 0, type = 'message:dead-lettered', key = k.id, messageId = m.id,
-      reason = reason,
-    })
+    emitMessageDeadLettered(k.id, m.id, reason)
   else
     G.can = G.can + 1
-    emit({ seq = 0, at = 0, type = 'message:cancelled', key = k.id, messageId = m.id })
+    emitMessageCancelled(k.id, m.id)
   end
   MS[m.id] = false
-  redis.call('DEL', P .. 'm:' .. m.id)
+  redis.call('DEL', m.rk)
 end
 
 -- An in-flight message whose server stopped renewing its lease: the token is freed (handed off
@@ -221,7 +201,7 @@ local function leaseExpired(m)
   k.inf = k.inf - 1
   G.inf = G.inf - 1
   activeDel(k, m)
-  emit({ seq = 0, at = 0, type = 'lease:expired', key = k.id, messageId = m.id })
+  emitLeaseExpired(k.id, m.id)
   passToken(m)
   m.own = ''
   m.sn = ''
@@ -234,7 +214,7 @@ local function leaseExpired(m)
 end
 
 local function reclaimExpiredLeases()
-  local L = P .. 'leases'
+  local L = LEASES
   while true do
     local r = redis.call('ZRANGE', L, 0, 0, 'WITHSCORES')
     if r[1] == nil or tonumber(r[2]) > now then return end
@@ -247,7 +227,7 @@ end
 -- Runs every wake-up due now, earliest first, including ones that become due meanwhile.
 local function runDue()
   if WAKE_AT ~= nil and WAKE_AT > now then return end
-  local W = P .. 'wake'
+  local W = WAKE
   while true do
     local r = redis.call('ZRANGE', W, 0, 0, 'WITHSCORES')
     if r[1] == nil then

@@ -26,69 +26,62 @@ activeDel(k, m)
 m.own = ''
 m.sn = ''
 local durationMs = now - m.started
+if ok then
+  -- The engine moves the token first and puts the attempt's own events first, with the seqs they
+  -- would have had: nothing the token's move does depends on them, so here they simply come first.
+  emitDeliverySucceeded(k.id, id, m.att, status, durationMs)
+  settle(m, 'delivered')
+  passToken(m)
+  return
+end
 -- As the engine: the token moves first, the attempt's own events come out first with the seqs
--- they would have had.
-local retry = (not ok) and (not nonRetryable) and (not m.cr) and m.att < m.max
+-- they would have had (what passToken does, such as a wake-up it sets, comes before what the
+-- attempt's end does, such as its retry's).
+local retry = (not nonRetryable) and (not m.cr) and m.att < m.max
 local ownEvents = 2
 if retry then ownEvents = 1 end
 local seq0 = G.seq
 G.seq = G.seq + ownEvents
-local mark = #OUT
+local mark = NOUT
 passToken(m)
-local tokenEnd = #OUT
+local tokenEnd = NOUT
 local seqAfter = G.seq
 G.seq = seq0
-if ok then
-  emit({
-    seq = 0, at = 0, type = 'delivery:succeeded', key = k.id,
-    messageId = id, attempt = m.att, status = status,
-    durationMs = durationMs,
-  })
-  settle(m, 'delivered')
+local retryAt = nil
+if retry then
+  local n = m.att + 1
+  retryAt = now + (retryDelay or BACKOFF[n] or MAX_BACKOFF)
+end
+emitDeliveryFailed(k.id, id, m.att, status, err, durationMs, retryAt)
+if retryAt ~= nil then
+  m.att = m.att + 1
+  schedule(m, retryAt)
+  m.st = 'retry-scheduled'
+elseif m.cr then
+  settle(m, 'cancelled')
 else
-  local retryAt = nil
-  if retry then
-    local n = m.att + 1
-    retryAt = now + (retryDelay or BACKOFF[n] or MAX_BACKOFF)
-  end
-  emit({
-    seq = 0, at = 0, type = 'delivery:failed', key = k.id,
-    messageId = id, attempt = m.att, status = status,
-    error = err, durationMs = durationMs, retryAt = nn(retryAt),
-  })
-  if retryAt ~= nil then
-    m.att = m.att + 1
-    schedule(m, retryAt)
-    m.st = 'retry-scheduled'
-  elseif m.cr then
-    settle(m, 'cancelled')
+  local tries = m.att + 1
+  local why
+  if nonRetryable then
+    why = 'non-retryable error'
+  elseif tries == 1 then
+    why = '1 attempt failed'
   else
-    local tries = m.att + 1
-    local why
-    if nonRetryable then
-      why = 'non-retryable error'
-    elseif tries == 1 then
-      why = '1 attempt failed'
-    else
-      why = tries .. ' attempts failed'
-    end
-    local detail
-    if status ~= nil then detail = 'status ' .. ARGV[A + 3] else detail = err or 'failed' end
-    settle(m, 'dead', why .. ': ' .. detail)
+    why = tries .. ' attempts failed'
   end
+  local detail
+  if status ~= nil then detail = 'status ' .. ARGV[A + 3] else detail = err or 'failed' end
+  settle(m, 'dead', why .. ': ' .. detail)
 end
 G.seq = seqAfter
--- moveToEnd: the token's events after the attempt's own.
-if tokenEnd > mark and tokenEnd < #OUT then
+-- moveToEnd: the token's events (values mark+1…tokenEnd of OUT) after the attempt's own.
+if tokenEnd > mark and tokenEnd < NOUT then
   local moved = {}
-  for i = mark + 1, tokenEnd do moved[#moved + 1] = OUT[i] end
+  for i = mark + 1, tokenEnd do moved[i - mark] = OUT[i] end
   local j = mark
-  for i = tokenEnd + 1, #OUT do
+  for i = tokenEnd + 1, NOUT do
     j = j + 1
     OUT[j] = OUT[i]
   end
-  for _, e in ipairs(moved) do
-    j = j + 1
-    OUT[j] = e
-  end
+  for i = 1, tokenEnd - mark do OUT[j + i] = moved[i] end
 end

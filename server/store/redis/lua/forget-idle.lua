@@ -16,6 +16,6 @@ for _, id in ipairs(ids) do
     redis.call('DEL', P .. 'k:' .. id, P .. 'w:' .. id, P .. 'a:' .. id)
     redis.call('ZREM', P .. 'keys', id)
     KS[id] = false
-    emit({ seq = 0, at = 0, type = 'key:forgotten', key = id })
+    emitKeyForgotten(id)
   end
 end

@@ -6,5 +6,5 @@
 local k = commandedKey(ARGV[A])
 if not k.paused then
   k.paused = true
-  emit({ seq = 0, at = 0, type = 'key:paused', key = k.id })
+  emitKeyPaused(k.id)
 end

@@ -5,5 +5,5 @@
 ]]
 local k = commandedKey(ARGV[A])
 restartWindow(k)
-emit({ seq = 0, at = 0, type = 'key:rate-reset', key = k.id, ratePeriodStart = now })
+emitKeyRateReset(k.id, now)
 pump(k)

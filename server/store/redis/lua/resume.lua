@@ -6,6 +6,6 @@
 local k = commandedKey(ARGV[A])
 if k.paused then
   k.paused = false
-  emit({ seq = 0, at = 0, type = 'key:resumed', key = k.id })
+  emitKeyResumed(k.id)
   pump(k)
 end

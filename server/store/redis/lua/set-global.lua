@@ -5,5 +5,5 @@
   Result    see batch.lua
 ]]
 G.max = num(ARGV[A])
-emit({ seq = 0, at = 0, type = 'global:configured', key = '$', parallelism = nn(G.max) })
+emitGlobalConfigured('$', G.max)
 drainGlobal()
