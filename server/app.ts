@@ -272,7 +272,7 @@ export function createApp(options: AppOptions): App {
       next(tokenMatches(given) ? undefined : new Error('unauthorized'));
     });
   }
-  const realtime = attachRealtime(io, controller, { clock, tagOf: (id) => workflows.tagOf(id) });
+  const realtime = attachRealtime(io, controller, { clock });
 
   return {
     http,

@@ -28,34 +28,27 @@ import {
   type WorkflowTag,
 } from './workflow-run';
 
-/** Told of each message recorded under its run (the dashboard's tag for it). */
-type Recorded = (id: MessageId, tag: WorkflowTag) => void;
-
 /**
  * Checks a Workflow message against its run and says how to publish it: a repeated trigger is
  * a duplicate; a later step needs its run to exist (404) and not to have ended (400: the SDK
  * then stops quietly, as after a cancel), and its body must be a step; it inherits the run's
  * flow control, retries and failure callback. Throws `InvalidRequest` and changes nothing.
  */
-export function admit(
-  docs: RunRecords,
-  parsed: ParsedPublish,
-  recorded: Recorded,
-): MaybePromise<Admission> {
+export function admit(docs: RunRecords, parsed: ParsedPublish): MaybePromise<Admission> {
   const wf = parsed.workflow;
   if (wf === undefined) throw new Error('admit takes Workflow messages only');
   return after(docs.get(wf.runId), (run): Admission => {
     if (wf.init && wf.callType === 'step') {
       if (run !== undefined)
         return { kind: 'duplicate', messageId: run.steps[0]!.raw.messageId as MessageId };
-      return admitTrigger(docs, parsed, recorded);
+      return admitTrigger(docs, parsed);
     }
     if (run === undefined) throw notFound(wf.runId);
-    return admitStep(docs, parsed, run, recorded);
+    return admitStep(docs, parsed, run);
   });
 }
 
-function admitTrigger(docs: RunRecords, parsed: ParsedPublish, recorded: Recorded): Admission {
+function admitTrigger(docs: RunRecords, parsed: ParsedPublish): Admission {
   const wf = parsed.workflow!;
   let initial: string | Uint8Array | undefined = parsed.payload.body;
   let invoker: InvokeRequest | undefined;
@@ -77,7 +70,7 @@ function admitTrigger(docs: RunRecords, parsed: ParsedPublish, recorded: Recorde
   const payload = parsed.payload;
   return {
     kind: 'publish',
-    parsed,
+    parsed: tagged(parsed, wf.runId, 'start'),
     commit: (id, now) => {
       const call: LiveCall = { id, callType: 'step', index: 0, step: 'start' };
       const run: Run = {
@@ -106,42 +99,29 @@ function admitTrigger(docs: RunRecords, parsed: ParsedPublish, recorded: Recorde
           : { next: cur, result: cur.steps[0]!.raw.messageId as MessageId },
       );
       return chain(created, (existing) =>
-        existing !== null ? existing : recordMessage(docs, recorded, run.id, call, payload),
+        existing !== null ? existing : recordMessage(docs, run.id, call, payload),
       );
     },
   };
 }
 
 /** Admits a later message of `run` (read by `admit`); see `admit`. */
-function admitStep(
-  docs: RunRecords,
-  parsed: ParsedPublish,
-  run: Run,
-  recorded: Recorded,
-): Admission {
+function admitStep(docs: RunRecords, parsed: ParsedPublish, run: Run): Admission {
   const wf = parsed.workflow!;
   if (wf.revive !== undefined)
-    return admitted(
-      docs,
-      recorded,
-      parsed,
-      run,
-      wf.callType,
-      null,
-      wf.revive === 0 ? 'start' : 'resumed',
-    );
+    return admitted(docs, parsed, run, wf.callType, null, wf.revive === 0 ? 'start' : 'resumed');
   if (wf.callType === 'failureCall')
-    return admitted(docs, recorded, parsed, run, 'failureCall', null, 'failure function');
+    return admitted(docs, parsed, run, 'failureCall', null, 'failure function');
   if (run.state !== 'RUN_STARTED') throw hasEnded(run);
   if (wf.callType === 'toCallback') {
     // A context.call: the third party is called under the call's own flow control.
     const name = parsed.callback?.headers['upstash-forward-upstash-workflow-stepname'] ?? 'call';
-    return admitted(docs, recorded, parsed, run, 'toCallback', null, name);
+    return admitted(docs, parsed, run, 'toCallback', null, name);
   }
   const inherited = inherit(parsed, run);
   if (wf.callType === 'fromCallback') {
     const name = parsed.payload.headers['upstash-workflow-stepname'] ?? 'call';
-    return admitted(docs, recorded, inherited, run, 'fromCallback', null, `${name} (answer)`);
+    return admitted(docs, inherited, run, 'fromCallback', null, `${name} (answer)`);
   }
   const step = parseStep(bodyText(parsed.payload.body));
   // A plan step (a parallel branch) runs that step; any other call brings a step's result and
@@ -149,7 +129,6 @@ function admitStep(
   const plan = step.stepId === 0 && step.targetStep !== undefined;
   return admitted(
     docs,
-    recorded,
     inherited,
     run,
     'step',
@@ -181,7 +160,6 @@ function inherit(parsed: ParsedPublish, run: Run): ParsedPublish {
 
 function admitted(
   docs: RunRecords,
-  recorded: Recorded,
   parsed: ParsedPublish,
   run: Run,
   callType: CallType,
@@ -194,7 +172,7 @@ function admitted(
   const needsActive = revive === undefined && callType !== 'failureCall';
   return {
     kind: 'publish',
-    parsed,
+    parsed: tagged(parsed, run.id, name),
     commit: (id, now) => {
       const committed = docs.update(run.id, (cur) => {
         if (cur === undefined) throw notFound(run.id);
@@ -213,9 +191,7 @@ function admitted(
         const call: LiveCall = { id, callType, index, step: name };
         return { next: { ...cur, steps, live: [...cur.live, call] }, result: call };
       });
-      return chain(committed, (call) =>
-        recordMessage(docs, recorded, run.id, call, parsed.payload),
-      );
+      return chain(committed, (call) => recordMessage(docs, run.id, call, parsed.payload));
     },
   };
 }
@@ -223,14 +199,16 @@ function admitted(
 /** The message's own record (how its end finds its run), written after its run's. */
 function recordMessage(
   docs: RunRecords,
-  recorded: Recorded,
   runId: string,
   call: LiveCall,
   payload: MessagePayload,
 ): MaybePromise<null> {
   const doc: RunMessage = { runId, payload };
-  return after(docs.messages.put(call.id, doc), () => {
-    recorded(call.id, { runId, step: call.step });
-    return null;
-  });
+  return after(docs.messages.put(call.id, doc), () => null);
+}
+
+/** The message as published, with the step it is (`LiveCall.step`) for the dashboard. */
+function tagged(parsed: ParsedPublish, runId: string, step: string): ParsedPublish {
+  const workflow: WorkflowTag = { runId, step };
+  return { ...parsed, input: { ...parsed.input, workflow } };
 }

@@ -73,8 +73,6 @@ export class Workflows {
   /** True when the runs are in records other servers share (Redis). */
   readonly shared: boolean;
   private readonly docs: RunRecords;
-  /** The dashboard's names of the live calls this server committed or read; dropped at their end. */
-  private readonly tags = new Map<MessageId, WorkflowTag>();
   private readonly endListeners: Array<(run: Run) => MaybePromise<void>> = [];
   private readonly ended: EndedRuns;
   private readonly clock: Clock;
@@ -138,11 +136,6 @@ export class Workflows {
     this.endListeners.push(listener);
   }
 
-  /** The run and step of a live message, for the dashboard (the calls this server has seen). */
-  tagOf(id: MessageId): WorkflowTag | undefined {
-    return this.tags.get(id);
-  }
-
   /** Live messages of a run (for its logs' "next" steps). */
   *liveOf(run: Run): IterableIterator<{ id: MessageId; tag: WorkflowTag; callType: CallType }> {
     for (const c of run.live) yield { id: c.id, tag: tagFor(run.id, c), callType: c.callType };
@@ -150,7 +143,7 @@ export class Workflows {
 
   /** Checks a Workflow message against its run and says how to publish it (see `admit`). */
   admit(parsed: ParsedPublish): MaybePromise<Admission> {
-    return admit(this.docs, parsed, (id, tag) => this.tags.set(id, tag));
+    return admit(this.docs, parsed);
   }
 
   /**
@@ -158,7 +151,6 @@ export class Workflows {
    * when it is still the run's last, and the run itself when it was the trigger.
    */
   discard(id: MessageId, runId: string): MaybePromise<void> {
-    this.tags.delete(id);
     const undone = this.docs.update(runId, (cur) => {
       const call = cur?.live.find((c) => c.id === id);
       if (cur === undefined || call === undefined) return { next: cur, result: undefined };
@@ -186,7 +178,6 @@ export class Workflows {
     return after(this.docs.get(runId), (run) => {
       const call = run?.live.find((c) => c.id === id);
       if (run === undefined || call === undefined) return payload;
-      this.tags.set(id, tagFor(run.id, call));
       if (call.callType === 'toCallback') return payload;
       const headers = {
         ...run.userHeaders,
@@ -271,7 +262,6 @@ export class Workflows {
   apply(events: readonly EngineEvent[]): void {
     const ends = events.filter(isMessageEnd);
     if (ends.length === 0) return;
-    for (const e of ends) this.tags.delete(e.messageId);
     this.ends.push(ends);
   }
 

@@ -17,10 +17,7 @@ import type {
   EngineEvent,
   ServerToClientEvents,
   SnapshotPayload,
-  WorkflowTag,
 } from '../../shared/events';
-import type { EngineSnapshot } from '../../shared/engine/types';
-import type { MessageId } from '../../shared/engine/units';
 import { RecentActivity, type RecentOptions } from '../../shared/recent-activity';
 import type { FlowController } from '../flow/controller';
 import { after, type StoreSnapshot } from '../store/flow-store';
@@ -40,11 +37,6 @@ export interface RealtimeOptions {
   clock?: Clock;
   /** The batching timers; tests inject manual ones to decide when a batch goes out. */
   timers?: Timers;
-  /**
-   * The Workflow step a live message is, if any: added as `workflow` to each `message:accepted`
-   * streamed and to each active and waiting entry of a snapshot, so the dashboard can name steps.
-   */
-  tagOf?: (id: MessageId) => WorkflowTag | undefined;
   /** Limits of the history and events snapshots carry (see shared/recent-activity.ts). */
   recent?: RecentOptions;
 }
@@ -86,41 +78,6 @@ function writeBufferLength(socket: IoSocket): number {
   return (socket.conn as unknown as { writeBuffer: readonly unknown[] }).writeBuffer.length;
 }
 
-type TagOf = (id: MessageId) => WorkflowTag | undefined;
-
-/**
- * The batch with each Workflow message's `message:accepted` replaced by a tagged copy (the
- * controller's other listeners share the originals); the batch itself when nothing is tagged.
- */
-export function tagEvents(events: readonly EngineEvent[], tagOf: TagOf): readonly EngineEvent[] {
-  let out: EngineEvent[] | null = null;
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i]!;
-    if (e.type !== 'message:accepted') continue;
-    const workflow = tagOf(e.messageId);
-    if (workflow === undefined) continue;
-    out ??= [...events];
-    out[i] = { ...e, workflow };
-  }
-  return out ?? events;
-}
-
-/** The snapshot with its Workflow messages' active and waiting entries tagged, as copies. */
-export function tagSnapshot(snapshot: EngineSnapshot, tagOf: TagOf): EngineSnapshot {
-  const tag = <T extends { messageId: MessageId }>(entry: T): T => {
-    const workflow = tagOf(entry.messageId);
-    return workflow === undefined ? entry : { ...entry, workflow };
-  };
-  return {
-    ...snapshot,
-    keys: snapshot.keys.map((k) => ({
-      ...k,
-      active: k.active.map(tag),
-      waiting: k.waiting.map(tag),
-    })),
-  };
-}
-
 /**
  * Streams `controller`'s events to every socket of `io`.
  *
@@ -137,7 +94,6 @@ export function attachRealtime(
   const maxWriteBuffer = options.maxWriteBuffer ?? 64;
   const clock = options.clock ?? systemClock;
   const timers = options.timers ?? systemTimers;
-  const tagOf = options.tagOf;
   const subscribers = new Map<string, Subscriber>();
   // Read once per key that becomes active. A store answering with a promise (Redis) cannot say
   // how a key stands right after the events, so it is asked once only: the history then keeps
@@ -167,7 +123,7 @@ export function attachRealtime(
       seq: s.seq,
       at: s.at,
       policy: s.policy,
-      engine: tagOf === undefined ? s.engine : tagSnapshot(s.engine, tagOf),
+      engine: s.engine,
       history: recent.history(s.at),
       recentEvents: recent.events(s.seq),
     };
@@ -219,13 +175,11 @@ export function attachRealtime(
   }
 
   const offEvents = controller.onEvents((batch) => {
-    // Tagged once here, not once per socket; kept tagged, as the log shows them.
-    const events = tagOf === undefined ? batch : tagEvents(batch, tagOf);
-    recent.record(events);
+    recent.record(batch);
     if (subscribers.size === 0) return;
     for (const sub of subscribers.values()) {
       if (sub.stale) continue;
-      for (const e of events) {
+      for (const e of batch) {
         // A snapshot taken while this batch was being dispatched already covers its start.
         if (e.seq <= sub.seq) continue;
         sub.seq = e.seq;

@@ -6,6 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import type { EngineEvent } from '../../shared/events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serve } from '@upstash/workflow/express';
 import { HttpDeliverer } from '../delivery/http';
@@ -37,6 +38,8 @@ interface Server {
   delivered: () => number;
   /** What this server logged as warnings. */
   warnings: string[];
+  /** Every event this server heard (what its dashboards are sent). */
+  events: EngineEvent[];
   settled(): Promise<void>;
   close(): Promise<void>;
 }
@@ -67,6 +70,8 @@ async function server(prefix: string, port = 0): Promise<Server> {
     ...redis,
     httpDeliverer: counting,
   });
+  const events: EngineEvent[] = [];
+  app.controller.onEvents((batch) => void events.push(...batch));
   await new Promise<void>((resolve) => app.http.listen(port, '127.0.0.1', resolve));
   const bound = (app.http.address() as AddressInfo).port;
   let closed = false;
@@ -82,6 +87,7 @@ async function server(prefix: string, port = 0): Promise<Server> {
     port: bound,
     delivered: () => delivered,
     warnings,
+    events,
     settled: async () => {
       await app.workflows.settled();
       await redis.sharedLog.settled();
@@ -201,6 +207,16 @@ describe('workflow runs on two servers sharing one Redis', () => {
     expect(onA.runs[0]!.workflowRunResponse).toBe(JSON.stringify('5/6'));
     // init, one, two, nap, three and four together, five.
     expect(onA.runs[0]!.steps.map((g) => g.steps.length)).toEqual([1, 1, 1, 1, 2, 1]);
+    // Every call was published through a; b's dashboards name each one's step all the same.
+    const steps = (s: Server) =>
+      s.events.flatMap((e) =>
+        e.type === 'message:accepted' && e.workflow?.runId === workflowRunId
+          ? [e.workflow.step]
+          : [],
+      );
+    expect(steps(a)).toContain('start');
+    expect(steps(a)).toContain('three');
+    expect(steps(b)).toEqual(steps(a));
     expect([...a.warnings, ...b.warnings]).toEqual([]);
   }, 15_000);
 

@@ -69,7 +69,7 @@ export class FlowEngine extends EngineCore {
     const k = this.keyFor(input.key ?? GLOBAL_KEY, now);
     const delayed = input.notBefore !== undefined && input.notBefore > now;
     const state = delayed ? 'scheduled' : 'waiting';
-    const m = new MessageRecord(input.id, k, retries, state, data);
+    const m = new MessageRecord(input.id, k, retries, state, data, input.workflow);
     this.stats.accepted++;
     this.out.push({
       type: 'message:accepted',
@@ -78,6 +78,7 @@ export class FlowEngine extends EngineCore {
       key: k.id,
       messageId: m.id,
       ...(delayed ? { notBefore: input.notBefore } : {}),
+      ...(input.workflow !== undefined ? { workflow: input.workflow } : {}),
     });
     if (input.key !== undefined && input.config !== undefined)
       this.configureFromMessage(k, input.config, now);

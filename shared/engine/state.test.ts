@@ -4,7 +4,8 @@ import { keyId, messageId, ms } from './units';
 
 describe('ActiveList', () => {
   const key = new KeyState(keyId('k'), {}, ms(0));
-  const record = (id: string) => new MessageRecord(messageId(id), key, 3, 'in-flight', null);
+  const record = (id: string) =>
+    new MessageRecord(messageId(id), key, 3, 'in-flight', null, undefined);
   const ids = (l: ActiveList) => [...l].map((m) => m.id);
 
   it('keeps start order through removals at the head, the middle and the tail', () => {

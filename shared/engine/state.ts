@@ -2,7 +2,7 @@
  * The engine's internal records. Classes rather than object literals so every record shares one
  * hidden class: the engine holds millions of them and walks them on every start and finish.
  */
-import type { WaitReason } from '../events';
+import type { WaitReason, WorkflowTag } from '../events';
 import type { MessageHandle, MessageState } from './types';
 import { DEFAULT_PERIOD, type KeyId, type MessageId, type Millis } from './units';
 import { Waitlist } from './waitlist';
@@ -33,6 +33,8 @@ export class MessageRecord implements MessageHandle {
     state: MessageState,
     /** The caller's opaque data (the server keeps the payload here), never read by the engine. */
     readonly data: unknown,
+    /** The Workflow step it is (PublishInput.workflow), shown in views, never read by the rules. */
+    readonly workflow: WorkflowTag | undefined,
   ) {
     this.state = state;
   }

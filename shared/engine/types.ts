@@ -24,6 +24,11 @@ export interface PublishInput {
   retries?: number;
   /** Not ready before this instant (QStash `Upstash-Not-Before` / `Upstash-Delay`). */
   notBefore?: Millis;
+  /**
+   * The Workflow step it is, for the dashboard: carried into its `message:accepted` and its key's
+   * active and waiting entries, never read by the rules.
+   */
+  workflow?: WorkflowTag;
 }
 
 /** How an attempt ended, as the deliverer saw it. */
@@ -86,7 +91,7 @@ export interface ActiveView {
   messageId: MessageId;
   attempt: number;
   startedAt: Millis;
-  /** The Workflow step it is, when it is one (added by the server, never by the engine). */
+  /** The Workflow step it is, when it is one (as published). */
   workflow?: WorkflowTag;
 }
 
@@ -96,7 +101,7 @@ export interface WaiterView {
   readyAt: Millis;
   /** The reason it had when it joined; the key's `blockedBy` is the reason now. */
   reason: WaitReason;
-  /** The Workflow step it is, when it is one (added by the server, never by the engine). */
+  /** The Workflow step it is, when it is one (as published). */
   workflow?: WorkflowTag;
 }
 

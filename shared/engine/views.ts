@@ -45,9 +45,14 @@ export function viewKey(
       messageId: m.id,
       attempt: m.attempt,
       startedAt: m.startedAt,
+      ...(m.workflow !== undefined ? { workflow: m.workflow } : {}),
     })),
-    waiting: k.waitlist
-      .list(waitlistLimit)
-      .map((m) => ({ messageId: m.id, attempt: m.attempt, readyAt: m.readyAt, reason: m.reason })),
+    waiting: k.waitlist.list(waitlistLimit).map((m) => ({
+      messageId: m.id,
+      attempt: m.attempt,
+      readyAt: m.readyAt,
+      reason: m.reason,
+      ...(m.workflow !== undefined ? { workflow: m.workflow } : {}),
+    })),
   };
 }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { keyId, ms } from '../../../shared/engine/units';
-import { FAIL, cfg, payloadOf, type StoreDriver } from './store-driver';
+import { FAIL, cfg, only, payloadOf, type StoreDriver } from './store-driver';
 import type { ContractContext } from './contract-context';
 
 /** The start handler's handle of `id`, its data checked against the payload it was accepted with. */
@@ -75,6 +75,35 @@ export function storeContract({ open }: ContractContext): void {
   });
 
   describe('reads', () => {
+    it('carries a message’s Workflow step into its accepted event and its key’s entries', async () => {
+      const d = await open();
+      const step = (n: number) => ({ runId: 'wfr_1', step: `step ${n} “ü”` });
+      const events = [
+        ...(await d.publish('a1', {
+          key: 'a',
+          config: cfg({ parallelism: 1 }),
+          workflow: step(1),
+        })),
+        ...(await d.publish('a2', { key: 'a', workflow: step(2) })),
+        ...(await d.publish('a3', { key: 'a' })),
+      ];
+      expect(only(events, 'message:accepted').map((e) => e.workflow)).toEqual([
+        step(1),
+        step(2),
+        undefined,
+      ]);
+      expect(only(events, 'message:accepted')[2]).not.toHaveProperty('workflow');
+      const k = (await d.key('a'))!;
+      expect(k.active.map((e) => e.workflow)).toEqual([step(1)]);
+      expect(k.waiting.map((e) => e.workflow)).toEqual([step(2), undefined]);
+      expect(k.waiting[1]).not.toHaveProperty('workflow');
+      const snap = (await d.snapshot()).engine.keys.find((s) => s.key === 'a')!;
+      expect(snap.waiting.map((e) => e.workflow)).toEqual([step(2), undefined]);
+      // Handed the token, the waiter keeps it.
+      await d.finish('a1');
+      expect((await d.key('a'))!.active.map((e) => e.workflow)).toEqual([step(2)]);
+    });
+
     it('reads one key with its waitlist listed up to the limit', async () => {
       const d = await open();
       await d.publishMany('a', 6, { key: 'a', config: cfg({ parallelism: 1 }) });

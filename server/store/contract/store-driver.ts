@@ -4,7 +4,7 @@
  * what the `onEvents` handler received, in `seq` order.
  */
 import { expect } from 'vitest';
-import type { EngineEvent } from '../../../shared/events';
+import type { EngineEvent, WorkflowTag } from '../../../shared/events';
 import { cfg, only, started, OK } from '../../../shared/engine/testing/driver';
 import type {
   AttemptResult,
@@ -26,6 +26,7 @@ export interface PublishOptions {
   config?: FlowConfig;
   retries?: number;
   notBefore?: number;
+  workflow?: WorkflowTag;
 }
 
 /** The payload the driver accepts every message with: its body names the message. */
@@ -146,6 +147,7 @@ export class StoreDriver {
           ...(o.config !== undefined ? { config: o.config } : {}),
           ...(o.retries !== undefined ? { retries: o.retries } : {}),
           ...(o.notBefore !== undefined ? { notBefore: ms(o.notBefore) } : {}),
+          ...(o.workflow !== undefined ? { workflow: o.workflow } : {}),
         },
         payloadOf(id),
       );

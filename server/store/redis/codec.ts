@@ -43,10 +43,10 @@ export function decodePayload(json: Buffer, body: Buffer | null): MessagePayload
 
 // ── events ───────────────────────────────────────────────────────────────────────────────────
 
-/** An event's own fields: all but type, seq, at and key (and the server's workflow tag). */
+/** An event's own fields: all but type, seq, at and key. */
 type OwnField<T extends EngineEventType> = Exclude<
   keyof Extract<EngineEvent, { type: T }>,
-  'type' | 'seq' | 'at' | 'key' | 'workflow'
+  'type' | 'seq' | 'at' | 'key'
 > &
   string;
 
@@ -68,7 +68,7 @@ type FieldSpec<T extends EngineEventType> = OwnField<T> | `${OwnField<T>}?` | `$
 export const EVENT_SCHEMA: {
   readonly [T in EngineEventType]: { code: number; fields: readonly FieldSpec<T>[] };
 } = {
-  'message:accepted': { code: 1, fields: ['messageId', 'notBefore?'] },
+  'message:accepted': { code: 1, fields: ['messageId', 'notBefore?', 'workflow?'] },
   'message:waitlisted': { code: 2, fields: ['messageId', 'reason', 'position'] },
   'token:acquired': {
     code: 3,

@@ -23,7 +23,8 @@
  *   a:<key>      zset    in-flight message ids, in start order
  *   m:<id>       hash    c: the message record (key, state, attempt, retries, ready, started, wait
  *                        reason, passes, cancel requested, wake member, lease owner and number,
- *                        ticket); p: payload JSON; b: body bytes. Deleted when the message ends.
+ *                        ticket); p: payload JSON; b: body bytes; w: the Workflow step it is
+ *                        (JSON, Workflow messages only). Deleted when the message ends.
  *   wake         zset    delayed and retrying messages and rate-window ends, by instant
  *   leases       zset    in-flight message ids by lease expiry
  *   gq           list    keys waiting for a global slot
@@ -261,6 +262,7 @@ export class RedisStore implements FlowStore {
         json,
         flag(body !== null),
         body ?? '',
+        input.workflow === undefined ? '' : JSON.stringify(input.workflow),
       ],
       payload,
     );

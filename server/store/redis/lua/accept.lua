@@ -1,7 +1,8 @@
 --[[
   accept.lua: takes a message in (FlowEngine.publish): it starts, waits, or is scheduled.
   ARGV[A…]  id, has key ('1'|'0'), key, has config ('1'|'0'), parallelism, rate, period ('' when
-            absent), retries, notBefore ('' when none), payload JSON, has body ('1'|'0'), body
+            absent), retries, notBefore ('' when none), payload JSON, has body ('1'|'0'), body,
+            the Workflow step it is as JSON ({runId, step}; '' when none: PublishInput.workflow)
   Result    see batch.lua; an error when a message with this id is still live.
 ]]
 local id = ARGV[A]
@@ -16,10 +17,15 @@ local delayed = notBefore ~= nil and notBefore > now
 local body = nil
 if ARGV[A + 10] == '1' then body = ARGV[A + 11] end
 local m = newMsg(id, k.id, retries, delayed and 'scheduled' or 'waiting', ARGV[A + 9], body)
+local workflow = nil
+if ARGV[A + 12] ~= '' then
+  m.workflow = ARGV[A + 12]
+  workflow = cjson.decode(m.workflow)
+end
 G.acc = G.acc + 1
 local shownNotBefore = nil
 if delayed then shownNotBefore = notBefore end
-emitMessageAccepted(k.id, id, shownNotBefore)
+emitMessageAccepted(k.id, id, shownNotBefore, workflow)
 if hasKey and ARGV[A + 3] == '1' then
   -- configureFromMessage (key-rules.ts): the latest message's config, except the pinned parts.
   local changed = false

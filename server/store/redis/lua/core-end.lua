@@ -18,6 +18,8 @@ local function writeBack()
         else
           redis.call('HSET', m.rk, 'c', packed, 'p', m.payload)
         end
+        -- The Workflow step it is, for the views (read.lua): only a Workflow message has one.
+        if m.workflow ~= nil then redis.call('HSET', m.rk, 'w', m.workflow) end
       elseif packed ~= m.raw then
         redis.call('HSET', m.rk, 'c', packed)
       end

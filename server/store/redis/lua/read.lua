@@ -17,13 +17,20 @@ if what == 'message' then
   })
 end
 
+-- An entry with the Workflow step its message is (the `w` its accept wrote), when it is one.
+local function tagged(entry, id)
+  local w = redis.call('HGET', P .. 'm:' .. id, 'w')
+  if w then entry.workflow = cjson.decode(w) end
+  return entry
+end
+
 local function view(k)
   local ws, rc = windowAt(k.ws, k.period, k.rc, now)
   local active = {}
   for _, id in ipairs(redis.call('ZRANGE', P .. 'a:' .. k.id, 0, -1)) do
     local m = getMsg(id)
     if m ~= nil then
-      active[#active + 1] = { messageId = id, attempt = m.att, startedAt = m.started }
+      active[#active + 1] = tagged({ messageId = id, attempt = m.att, startedAt = m.started }, id)
     end
   end
   local waiting = {}
@@ -36,9 +43,9 @@ local function view(k)
       for _, e in ipairs(es) do
         local m = liveEntry(e)
         if m ~= nil then
-          waiting[#waiting + 1] = {
+          waiting[#waiting + 1] = tagged({
             messageId = m.id, attempt = m.att, readyAt = m.ready, reason = m.reason,
-          }
+          }, m.id)
           if #waiting >= limit then break end
         end
       end
