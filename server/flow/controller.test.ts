@@ -101,6 +101,39 @@ describe('FlowController', () => {
     expect(d.started.map((s) => s.id)).toEqual(['a', 'later']);
   });
 
+  it('asks a store answering with promises for its next wake-up once at a time', async () => {
+    const time = manualTime();
+    const d = manualDeliverer();
+    const asked: Array<(at: number | null) => void> = [];
+    class AsyncWakeStore extends MemoryStore {
+      override nextWakeAt(): never {
+        return new Promise<number | null>((r) => asked.push(r)) as never;
+      }
+    }
+    const c = new FlowController({
+      store: new AsyncWakeStore({ clock: time.clock }),
+      clock: time.clock,
+      deliverer: d.deliverer,
+      timers: time.timers,
+    });
+    const publish = (id: string) =>
+      c.publish({ id: messageId(id), key: keyId('k'), config: { parallelism: 1 } }, payload);
+    publish('a');
+    publish('b');
+    publish('c');
+    // Three batches of events, one question; the two later batches wait for one more.
+    expect(asked).toHaveLength(1);
+    asked[0]!(500);
+    await flush();
+    expect(asked).toHaveLength(2);
+    // The first answer was out of date: nothing is armed from it.
+    expect(time.armed()).toEqual([]);
+    asked[1]!(700);
+    await flush();
+    expect(asked).toHaveLength(2);
+    expect(time.armed()).toEqual([700]);
+  });
+
   it('retries after the backoff the result asks for, with the attempt counted up', async () => {
     const { time, d, c } = setup();
     const a = c.publish(

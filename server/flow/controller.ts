@@ -56,6 +56,9 @@ export class FlowController<S extends FlowStore = FlowStore> {
   private readonly listeners = new Set<EventListener>();
   private timer: unknown = null;
   private timerAt: number | null = null;
+  /** A store's answer to `nextWakeAt` is awaited; `armAgain`: events came since it was asked. */
+  private asking = false;
+  private armAgain = false;
   private sweepTimer: unknown = null;
   private closed = false;
   private starting = true;
@@ -225,17 +228,34 @@ export class FlowController<S extends FlowStore = FlowStore> {
     );
   }
 
-  /** Keeps one timer armed for the store's next wake-up. */
+  /**
+   * Keeps one timer armed for the store's next wake-up. A store that answers with promises is
+   * asked once at a time: batches of events arriving meanwhile are covered by one more question,
+   * asked when the answer comes (the answer in between is already out of date and is dropped).
+   */
   private arm(): void {
     if (this.closed) return;
+    if (this.asking) {
+      this.armAgain = true;
+      return;
+    }
     // No closure on the memory store's path: this runs after every batch of events.
     const at = this.store.nextWakeAt();
-    if (at instanceof Promise)
+    if (at instanceof Promise) {
+      this.asking = true;
       at.then(
-        (t) => this.armAt(t),
-        () => {},
+        (t) => this.answered(t),
+        () => this.answered(undefined),
       );
-    else this.armAt(at);
+    } else this.armAt(at);
+  }
+
+  private answered(at: Millis | null | undefined): void {
+    this.asking = false;
+    if (this.armAgain) {
+      this.armAgain = false;
+      this.arm();
+    } else if (at !== undefined) this.armAt(at);
   }
 
   private armAt(at: Millis | null): void {
