@@ -18,12 +18,35 @@ import { MsgpackReader } from './msgpack';
 const NO_BYTES = Buffer.alloc(0);
 
 /** A payload as stored: everything but the body as JSON (`p`), the body as bytes (`b`). */
-export function encodePayload(payload: MessagePayload): { json: string; body: Buffer | null } {
+export interface EncodedPayload {
+  json: string;
+  body: Buffer | null;
+}
+
+/**
+ * Encodings made with `share` (the message log's, just before the flow store takes the same
+ * payload), for the next `encodePayload` of that payload object: a payload is never changed once
+ * published. Taken out when used, so a waiting message keeps no second copy of its JSON.
+ */
+const shared = new WeakMap<MessagePayload, EncodedPayload>();
+
+/**
+ * A payload as stored. With `share`, the encoding is kept for the next call with the same payload
+ * (which takes it instead of encoding again); without, a kept one is taken.
+ */
+export function encodePayload(payload: MessagePayload, share = false): EncodedPayload {
+  const kept = shared.get(payload);
+  if (kept !== undefined) {
+    shared.delete(payload);
+    return kept;
+  }
   const { body, ...rest } = payload;
-  return {
+  const encoded = {
     json: JSON.stringify(rest),
     body: body === undefined ? null : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
   };
+  if (share) shared.set(payload, encoded);
+  return encoded;
 }
 
 export function decodePayload(json: Buffer, body: Buffer | null): MessagePayload {

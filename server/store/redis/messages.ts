@@ -281,7 +281,8 @@ export class RedisMessages implements SharedMessageLog {
     urlGroup?: string,
     callbacks?: CallbackSpec,
   ): Promise<void> {
-    const { json, body } = encodePayload(payload);
+    // Shared with the flow store, which takes the same payload next (RedisStore.accept).
+    const { json, body } = encodePayload(payload, true);
     // The document as JSON.stringify would write a `Doc` (the payload's JSON is already one).
     const doc =
       `{"messageId":${JSON.stringify(id)},"flowControlKey":${JSON.stringify(key)},` +
