@@ -62,13 +62,19 @@ export class HttpDeliverer implements Deliverer {
       'upstash-signature': this.sign(payload.destination, body, now),
     };
     const timeout = payload.timeoutMs ?? this.options.defaultTimeoutMs;
+    // A timer cleared when the attempt ends, rather than AbortSignal.timeout's, which stays armed
+    // until it fires or its signal is collected (a weak reference and a finalizer per delivery,
+    // up to some 150,000 live at 5,000 deliveries/s and 30 s), at a cost to garbage collection.
+    const abort = new AbortController();
+    const timer = setTimeout(timedOut, timeout, abort);
+    timer.unref();
     try {
       const res = await request(payload.destination, {
         method: payload.method as Dispatcher.HttpMethod,
         headers,
         body: payload.method === 'GET' || payload.method === 'HEAD' ? undefined : body,
         dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(timeout),
+        signal: abort.signal,
         headersTimeout: timeout,
         bodyTimeout: timeout,
       });
@@ -94,6 +100,8 @@ export class HttpDeliverer implements Deliverer {
           ? `timed out after ${timeout} ms`
           : e.message;
       return { ok: false, error };
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -101,6 +109,11 @@ export class HttpDeliverer implements Deliverer {
   async close(): Promise<void> {
     await this.dispatcher.destroy();
   }
+}
+
+/** Ends an attempt at its timeout, as AbortSignal.timeout would. */
+function timedOut(abort: AbortController): void {
+  abort.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
 }
 
 function flatHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
