@@ -138,8 +138,11 @@ export class RedisStore implements FlowStore {
   private readonly warn: (msg: string, err?: unknown) => void;
   private startHandler: StartHandler | null = null;
   private eventsHandler: EventsHandler = () => {};
-  /** Deliveries this server runs: message id → lease number (renewed on the timer). */
-  private readonly running = new Map<string, string>();
+  /**
+   * Deliveries this server runs: message id → lease number (renewed on the timer). An object
+   * rather than a Map, for the young-generation GC (see `slots` in announcements.ts).
+   */
+  private readonly running: Record<string, string> = Object.create(null) as Record<string, string>;
   private announcements: Announcements | null = null;
   private batches: Batches | null = null;
   /** Redis's clock minus this process's, measured at start and at every renewal. */
@@ -287,7 +290,7 @@ export class RedisStore implements FlowStore {
       ]);
       return reply.events;
     } finally {
-      if (lease === '' || this.running.get(message.id) === lease) this.running.delete(message.id);
+      if (lease === '' || this.running[message.id] === lease) delete this.running[message.id];
     }
   }
 
@@ -347,7 +350,7 @@ export class RedisStore implements FlowStore {
    */
   async renewLeases(): Promise<EngineEvent[]> {
     const args: string[] = [];
-    for (const [id, lease] of this.running) args.push(id, lease);
+    for (const id in this.running) args.push(id, this.running[id]!);
     return (await this.command('renew', args)).events;
   }
 
@@ -444,7 +447,7 @@ export class RedisStore implements FlowStore {
   }
 
   private granted(s: GrantedStart, payload: MessagePayload | undefined): void {
-    this.running.set(s.id, s.lease);
+    this.running[s.id] = s.lease;
     const handle = new RedisHandle(s.id, s.payload ?? payload, s.lease);
     if (this.startHandler === null) return;
     try {
