@@ -222,8 +222,8 @@ export class RedisStore implements FlowStore {
       announcements,
       // Its entry (and what other servers wrote meanwhile) comes back right behind its reply.
       run: (args) =>
-        runScript(this.redis, 'batch', this.space, [...this.header(), ...args], (pipeline) =>
-          reader.poll(pipeline),
+        runScript(this.redis, 'batch', this.space, [...this.header(), ...args], (redis) =>
+          reader.poll(redis),
         ),
       granted: (start, payload) => this.granted(start, payload),
     });

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ChainableCommander, Redis } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 import { MAX_BACKOFF, defaultBackoff } from '../../../shared/engine/retry';
 import type { EngineEventType } from '../../../shared/events';
 import { EVENT_SCHEMA, eventField } from './codec';
@@ -121,24 +121,22 @@ export function library(): Library {
   return compiled;
 }
 
-/** FCALL with Buffer replies, and a callback (ioredis generates `fcallBuffer` but does not type it). */
-type FcallBuffer = (
-  fn: string,
-  keys: number,
-  ...args: [...ScriptArg[], (err: Error | null, reply: unknown) => void]
-) => unknown;
-
-/** Commands to go to Redis in the same write as a script call, right behind it. */
-export type Companion = (pipeline: ChainableCommander) => void;
+/**
+ * Commands to go to Redis in the same write as a script call, right behind it: sent with
+ * `redis.sendCommand` while the call's write is held.
+ */
+export type Companion = (redis: Redis) => void;
 
 const isMissing = (err: unknown): boolean =>
   err instanceof Error && err.message.includes('Function not found');
 
 /**
- * The call, written to the connection at once (a pipeline of its own, with its companions)
- * rather than at the end of the tick as auto-pipelining would: a batch reaches Redis while the
- * server still works through the replies that led to it, and script calls reach Redis in the
- * order they were made.
+ * The call, written to the connection at once (with its companions, the socket corked so that
+ * they leave in one write) rather than at the end of the tick as auto-pipelining would: a batch
+ * reaches Redis while the server still works through the replies that led to it, and script calls
+ * reach Redis in the order they were made. Plain commands rather than an ioredis pipeline: a
+ * pipeline copies every command of the client onto itself when made, about a kilobyte a batch,
+ * and its objects outlived each young-generation GC.
  */
 function send(
   redis: Redis,
@@ -147,20 +145,17 @@ function send(
   args: readonly ScriptArg[],
   companion: Companion | undefined,
 ): Promise<unknown> {
-  const pipeline = redis.pipeline();
-  const reply = new Promise<unknown>((resolve, reject) => {
-    (pipeline as unknown as { fcallBuffer: FcallBuffer }).fcallBuffer(
-      fn,
-      1,
-      space,
-      ...args,
-      (err, res) => (err ? reject(err) : resolve(res)),
-    );
-  });
-  companion?.(pipeline);
-  // Every command answers through its own callback.
-  pipeline.exec().catch(() => {});
-  return reply;
+  // Buffer replies (replyEncoding null).
+  const call = new Command('fcall', [fn, 1, space, ...args], { replyEncoding: null });
+  const stream = redis.status === 'ready' ? redis.stream : null;
+  stream?.cork();
+  try {
+    void redis.sendCommand(call);
+    companion?.(redis);
+  } finally {
+    stream?.uncork();
+  }
+  return call.promise;
 }
 
 /**
