@@ -43,6 +43,9 @@
  * servers while this one is quiet). A command answers after its starts were handed to the start
  * handler and its events to the events handler, as with the memory store (announcements.ts).
  *
+ * A command whose answer a dropped connection lost fails (it may or may not have run): it is not
+ * sent again after the reconnect, where it would run a second time (scripts.ts, refuseUnanswered).
+ *
  * Durability is Redis's: with AOF the state survives a Redis restart. `close()` closes the
  * connections and leaves the state (and its leases, which expire unless it comes back in time).
  */
@@ -76,7 +79,14 @@ import { Announcements } from './announcements';
 import { Batches } from './batches';
 import { EventReader } from './event-reader';
 import { keyspace, redisKeys, type RedisKeys } from './keys';
-import { loadScripts, runScript, type Operation, type ScriptArg, type ScriptName } from './scripts';
+import {
+  loadScripts,
+  refuseUnanswered,
+  runScript,
+  type Operation,
+  type ScriptArg,
+  type ScriptName,
+} from './scripts';
 
 export interface RedisStoreOptions {
   /** `redis://…`; 127.0.0.1:6379 by default. */
@@ -171,7 +181,11 @@ export class RedisStore implements FlowStore {
     this.redis = new Redis(url, {
       enableAutoPipelining: options.autoPipelining ?? true,
       ...options.redisOptions,
+      // A command sent again after a reconnect could run twice (scripts.ts, refuseUnanswered).
+      autoResendUnfulfilledCommands: false,
     });
+    const redis = this.redis;
+    redis.on('close', () => refuseUnanswered(redis));
     this.readerConnection = new Redis(url, {
       ...options.redisOptions,
       enableAutoPipelining: false,

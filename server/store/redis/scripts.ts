@@ -188,3 +188,32 @@ export async function runScript(
 export async function loadScripts(redis: Redis): Promise<void> {
   await redis.function('LOAD', 'REPLACE', library().lua);
 }
+
+/**
+ * What ioredis keeps of a connection that closed with commands unanswered (`prevCommandQueue`,
+ * not part of its types): the commands, to send again once it reconnects.
+ */
+interface Unanswered {
+  prevCommandQueue?: {
+    length: number;
+    shift(): { command: { reject(err: Error): void } } | undefined;
+  } | null;
+}
+
+/**
+ * Refuses the commands a connection had sent and not had answered when it closed: they may have
+ * run or not. Call on its 'close' event (emitted after ioredis put them aside, before it can
+ * reconnect). Sent again, a batch would run a second time what it did run: its accepts would
+ * fail as "already accepted" although they were taken, and an accept whose message ended meanwhile
+ * would take it in again, a second delivery. The store is built with
+ * `autoResendUnfulfilledCommands: false`, under which ioredis 5 drops such commands without
+ * settling them (redis/ioredis#2193): this settles them first.
+ */
+export function refuseUnanswered(redis: Redis): void {
+  const stash = (redis as unknown as Unanswered).prevCommandQueue;
+  if (stash == null) return;
+  const err = new Error(
+    'the connection to Redis closed before it answered: the command may or may not have run',
+  );
+  for (let item = stash.shift(); item !== undefined; item = stash.shift()) item.command.reject(err);
+}
