@@ -11,10 +11,12 @@ import type { Acquire } from './closed-loop';
 const PAYLOAD = { destination: 'sim://bench', method: 'POST', headers: {} };
 
 export function batonAcquire(store: FlowStore, key: string, parallelism: number): Acquire {
-  const waiting = new Map<string, (handle: MessageHandle) => void>();
+  // An object rather than a Map: see `slots` in server/store/redis/announcements.ts.
+  const waiting: Record<string, ((handle: MessageHandle) => void) | undefined> =
+    Object.create(null);
   store.onStart((handle) => {
-    const started = waiting.get(handle.id);
-    waiting.delete(handle.id);
+    const started = waiting[handle.id];
+    delete waiting[handle.id];
     started?.(handle);
   });
   let n = 0;
@@ -22,7 +24,7 @@ export function batonAcquire(store: FlowStore, key: string, parallelism: number)
   const config = { parallelism };
   return async () => {
     const id = messageId(`w5-${++n}`);
-    const started = new Promise<MessageHandle>((resolve) => waiting.set(id, resolve));
+    const started = new Promise<MessageHandle>((resolve) => (waiting[id] = resolve));
     await store.accept({ id, key: k, config }, PAYLOAD);
     const handle = await started;
     return async () => {

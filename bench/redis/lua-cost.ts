@@ -57,8 +57,8 @@ local function accept(list)
   no = no + 1
   local id = 'w5-' .. nextId
   local n = #list
-  local args = { 'accept', tostring(no), '', '12', id, '1', 'w5', '1', '10', '', '', '3', '',
-    PAYLOAD, '0', '' }
+  local args = { 'accept', tostring(no), '', '13', id, '1', 'w5', '1', '10', '', '', '3', '',
+    PAYLOAD, '0', '', '' }
   for i = 1, #args do list[n + i] = args[i] end
 end
 local function finish(list, id, lease)

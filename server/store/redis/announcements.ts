@@ -32,7 +32,16 @@ export interface Pending {
 }
 
 export class Announcements {
-  private readonly pending = new Map<number, Pending>();
+  /**
+   * The commands sent and not yet announced, by number: `slots[i]` is command `base + i` (or
+   * undefined once it left). Not a Map: a Map whose keys keep changing is rehashed every few
+   * commands, and V8 links each table it leaves to the next, so one table that a young-generation
+   * GC finds in the old generation keeps every later table, and every Pending in them with its
+   * events and callers, alive until the next full GC: most of what a cycle allocated survived
+   * each scavenge, which made scavenges several milliseconds long.
+   */
+  private slots: Array<Pending | undefined> = [];
+  private base = 1;
   private last = 0;
   private closed = false;
   /** The last stream entry handed to the events handler. */
@@ -57,13 +66,30 @@ export class Announcements {
       announced: null,
       replied: null,
     };
-    this.pending.set(p.no, p);
+    this.slots.push(p);
     return p;
+  }
+
+  private get(no: number): Pending | undefined {
+    return no >= this.base ? this.slots[no - this.base] : undefined;
+  }
+
+  /** Takes command `p` out (its slot emptied, the empty slots at the front dropped). */
+  private remove(p: Pending): void {
+    const i = p.no - this.base;
+    if (i < 0 || this.slots[i] !== p) return;
+    this.slots[i] = undefined;
+    let k = 0;
+    while (k < this.slots.length && this.slots[k] === undefined) k++;
+    if (k === 0) return;
+    if (k === this.slots.length) this.slots = [];
+    else this.slots.splice(0, k);
+    this.base += k;
   }
 
   /** The command failed: nothing of it will be announced. */
   failed(p: Pending): void {
-    this.pending.delete(p.no);
+    this.remove(p);
     this.markReplied(p, '');
   }
 
@@ -74,7 +100,7 @@ export class Announcements {
   replied(p: Pending, entry: string, announced: Announced): void {
     this.markReplied(p, entry);
     if (this.closed || entry === '' || streamIdAtOrBefore(entry, this.dispatched)) {
-      this.pending.delete(p.no);
+      this.remove(p);
       announced(p.events);
     } else p.announced = announced;
   }
@@ -84,7 +110,7 @@ export class Announcements {
     for (const entry of entries) {
       if (entry.owner !== this.serverId) continue;
       for (const c of entry.commands) {
-        const p = this.pending.get(c.no);
+        const p = this.get(c.no);
         if (p === undefined) continue;
         if (p.entry === null) await new Promise<void>((resolve) => (p.replied = resolve));
         p.events = c.events;
@@ -99,9 +125,11 @@ export class Announcements {
     this.dispatched = entries.at(-1)!.id;
     // Every command whose entry is at or before this one has been announced, or was trimmed from
     // the stream before it was read (and nothing else would ever announce it).
-    for (const p of this.pending.values()) {
+    for (let no = this.base; no <= this.last; no++) {
+      const p = this.get(no);
+      if (p === undefined) continue;
       if (p.entry !== null && p.entry !== '' && streamIdAtOrBefore(p.entry, this.dispatched)) {
-        this.pending.delete(p.no);
+        this.remove(p);
         const announced = p.announced;
         p.announced = null;
         announced?.(p.events);
@@ -112,9 +140,11 @@ export class Announcements {
   /** Lets every waiting command answer (the store is closing). */
   close(): void {
     this.closed = true;
-    const all = [...this.pending.values()];
-    this.pending.clear();
+    const all = this.slots;
+    this.slots = [];
+    this.base = this.last + 1;
     for (const p of all) {
+      if (p === undefined) continue;
       this.markReplied(p, p.entry ?? '');
       const announced = p.announced;
       p.announced = null;

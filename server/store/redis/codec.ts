@@ -138,21 +138,39 @@ export function eventField(spec: string): { name: string; optional: boolean; nul
   return { name: spec, optional: false, nullable: false };
 }
 
-interface EventDecoder {
-  type: EngineEventType;
-  names: string[];
-  optional: boolean[];
+/** Reads one event's fields after its code from `r`: the event as one object, built by code
+ * made for its type (a literal up to its first optional field, then each field in turn), so every
+ * event of a type has one shape, in schema order. */
+type EventDecoder = (r: MsgpackReader, seq: number, at: Millis) => EngineEvent;
+
+function eventDecoder(type: EngineEventType, fields: readonly string[]): EventDecoder {
+  const parsed = fields.map(eventField);
+  const reads = parsed.map((_, i) => `const v${i} = r.read();`);
+  const firstOptional = parsed.findIndex((f) => f.optional);
+  const inLiteral = firstOptional < 0 ? parsed.length : firstOptional;
+  const literal = parsed
+    .slice(0, inLiteral)
+    .map((f, i) => `${JSON.stringify(f.name)}: v${i}`)
+    .join(', ');
+  const after = parsed.slice(inLiteral).map((f, j) => {
+    const i = inLiteral + j;
+    const set = `e[${JSON.stringify(f.name)}] = v${i};`;
+    return f.optional ? `if (v${i} !== false) ${set}` : set;
+  });
+  const body = [
+    'const key = r.read();',
+    ...reads,
+    `const e = { type: ${JSON.stringify(type)}, seq, at, key${literal === '' ? '' : ', ' + literal} };`,
+    ...after,
+    'return e;',
+  ].join('\n');
+  return new Function('r', 'seq', 'at', body) as EventDecoder;
 }
 
 /** By code. */
 const DECODERS: Array<EventDecoder | undefined> = [];
 for (const [type, { code, fields }] of Object.entries(EVENT_SCHEMA)) {
-  const parsed = fields.map(eventField);
-  DECODERS[code] = {
-    type: type as EngineEventType,
-    names: parsed.map((f) => f.name),
-    optional: parsed.map((f) => f.optional),
-  };
+  DECODERS[code] = eventDecoder(type as EngineEventType, fields);
 }
 
 /** One command's events, by its number on the server that ran it. */
@@ -180,13 +198,7 @@ export function decodeEvents(packed: Buffer): CommandEvents[] {
       const code = r.read() as number;
       const d = DECODERS[code];
       if (d === undefined) throw new RangeError(`unknown event code ${String(code)}`);
-      const e: Record<string, unknown> = { type: d.type, seq: seq++, at, key: r.read() };
-      const { names, optional } = d;
-      for (let f = 0; f < names.length; f++) {
-        const v = r.read();
-        if (v !== false || !optional[f]) e[names[f]!] = v;
-      }
-      events[i] = e as unknown as EngineEvent;
+      events[i] = d(r, seq++, at);
     }
     out.push({ no, events });
   }

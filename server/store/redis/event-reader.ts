@@ -9,7 +9,7 @@
  * other servers. Each read starts after the last entry handed on, so what two reads both bring is
  * handed on once; the reads are handled one at a time, in the order they answer.
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 import type { EngineEvent } from '../../../shared/events';
 import { decodeEvents } from './codec';
 import { MsgpackReader } from './msgpack';
@@ -69,15 +69,15 @@ export class EventReader {
   }
 
   /**
-   * Reads what is new, on the command connection: added to the pipeline of a batch, so the read
-   * goes out with it and runs right behind it.
+   * Reads what is new, on the command connection `redis`: sent while a batch's write is held
+   * (scripts.ts, Companion), so the read goes out with it and runs right behind it.
    */
-  poll(pipeline: ChainableCommander): void {
+  poll(redis: Redis): void {
     if (this.stopped) return;
     const { stream, count = 1000 } = this.options;
     this.polls++;
     this.lastPoll = performance.now();
-    pipeline.xreadBuffer('COUNT', count, 'STREAMS', stream, this.lastId, (err, reply) => {
+    const read = (err: Error | null | undefined, reply: unknown) => {
       const done = err
         ? Promise.resolve(
             this.stopped
@@ -91,7 +91,16 @@ export class EventReader {
           this.whenIdle = null;
         }
       });
-    });
+    };
+    // Buffer replies (replyEncoding null): the events are msgpack.
+    void redis.sendCommand(
+      new Command(
+        'xread',
+        ['COUNT', count, 'STREAMS', stream, this.lastId],
+        { replyEncoding: null },
+        read,
+      ),
+    );
   }
 
   /** Stops reading; the connection is closed (a blocked read ends at once). */

@@ -283,6 +283,23 @@ describe('RedisStore', () => {
     });
   });
 
+  describe('a dropped connection', () => {
+    it('refuses the commands it left unanswered rather than sending them again', async () => {
+      const { open } = deployment();
+      const a = await open({ warn: () => {} });
+      const internals = a.store as unknown as { redis: Redis; batches: { sendNow(): void } };
+      // Written, then the connection drops before the answer: sent again, a1's accept would run a
+      // second time and fail as "already accepted" although it was taken.
+      const first = accept(a, 'a1', 'k', 1);
+      internals.batches.sendNow();
+      internals.redis.stream.destroy();
+      await expect(first).rejects.toThrow('the command may or may not have run');
+      // The store reconnects and goes on.
+      const second = await accept(a, 'a2', 'k', 1);
+      expect(types(second.events)[0]).toBe('message:accepted');
+    });
+  });
+
   describe('scripts', () => {
     it('loads them again after FUNCTION FLUSH', async () => {
       const { open } = deployment();

@@ -43,6 +43,9 @@
  * servers while this one is quiet). A command answers after its starts were handed to the start
  * handler and its events to the events handler, as with the memory store (announcements.ts).
  *
+ * A command whose answer a dropped connection lost fails (it may or may not have run): it is not
+ * sent again after the reconnect, where it would run a second time (scripts.ts, refuseUnanswered).
+ *
  * Durability is Redis's: with AOF the state survives a Redis restart. `close()` closes the
  * connections and leaves the state (and its leases, which expire unless it comes back in time).
  */
@@ -76,7 +79,14 @@ import { Announcements } from './announcements';
 import { Batches } from './batches';
 import { EventReader } from './event-reader';
 import { keyspace, redisKeys, type RedisKeys } from './keys';
-import { loadScripts, runScript, type Operation, type ScriptArg, type ScriptName } from './scripts';
+import {
+  loadScripts,
+  refuseUnanswered,
+  runScript,
+  type Operation,
+  type ScriptArg,
+  type ScriptName,
+} from './scripts';
 
 export interface RedisStoreOptions {
   /** `redis://…`; 127.0.0.1:6379 by default. */
@@ -138,8 +148,11 @@ export class RedisStore implements FlowStore {
   private readonly warn: (msg: string, err?: unknown) => void;
   private startHandler: StartHandler | null = null;
   private eventsHandler: EventsHandler = () => {};
-  /** Deliveries this server runs: message id → lease number (renewed on the timer). */
-  private readonly running = new Map<string, string>();
+  /**
+   * Deliveries this server runs: message id → lease number (renewed on the timer). An object
+   * rather than a Map, for the young-generation GC (see `slots` in announcements.ts).
+   */
+  private readonly running: Record<string, string> = Object.create(null) as Record<string, string>;
   private announcements: Announcements | null = null;
   private batches: Batches | null = null;
   /** Redis's clock minus this process's, measured at start and at every renewal. */
@@ -168,7 +181,11 @@ export class RedisStore implements FlowStore {
     this.redis = new Redis(url, {
       enableAutoPipelining: options.autoPipelining ?? true,
       ...options.redisOptions,
+      // A command sent again after a reconnect could run twice (scripts.ts, refuseUnanswered).
+      autoResendUnfulfilledCommands: false,
     });
+    const redis = this.redis;
+    redis.on('close', () => refuseUnanswered(redis));
     this.readerConnection = new Redis(url, {
       ...options.redisOptions,
       enableAutoPipelining: false,
@@ -219,8 +236,8 @@ export class RedisStore implements FlowStore {
       announcements,
       // Its entry (and what other servers wrote meanwhile) comes back right behind its reply.
       run: (args) =>
-        runScript(this.redis, 'batch', this.space, [...this.header(), ...args], (pipeline) =>
-          reader.poll(pipeline),
+        runScript(this.redis, 'batch', this.space, [...this.header(), ...args], (redis) =>
+          reader.poll(redis),
         ),
       granted: (start, payload) => this.granted(start, payload),
     });
@@ -287,7 +304,7 @@ export class RedisStore implements FlowStore {
       ]);
       return reply.events;
     } finally {
-      if (lease === '' || this.running.get(message.id) === lease) this.running.delete(message.id);
+      if (lease === '' || this.running[message.id] === lease) delete this.running[message.id];
     }
   }
 
@@ -347,7 +364,7 @@ export class RedisStore implements FlowStore {
    */
   async renewLeases(): Promise<EngineEvent[]> {
     const args: string[] = [];
-    for (const [id, lease] of this.running) args.push(id, lease);
+    for (const id in this.running) args.push(id, this.running[id]!);
     return (await this.command('renew', args)).events;
   }
 
@@ -444,7 +461,7 @@ export class RedisStore implements FlowStore {
   }
 
   private granted(s: GrantedStart, payload: MessagePayload | undefined): void {
-    this.running.set(s.id, s.lease);
+    this.running[s.id] = s.lease;
     const handle = new RedisHandle(s.id, s.payload ?? payload, s.lease);
     if (this.startHandler === null) return;
     try {

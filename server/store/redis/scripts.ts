@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ChainableCommander, Redis } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 import { MAX_BACKOFF, defaultBackoff } from '../../../shared/engine/retry';
 import type { EngineEventType } from '../../../shared/events';
 import { EVENT_SCHEMA, eventField } from './codec';
@@ -121,24 +121,22 @@ export function library(): Library {
   return compiled;
 }
 
-/** FCALL with Buffer replies, and a callback (ioredis generates `fcallBuffer` but does not type it). */
-type FcallBuffer = (
-  fn: string,
-  keys: number,
-  ...args: [...ScriptArg[], (err: Error | null, reply: unknown) => void]
-) => unknown;
-
-/** Commands to go to Redis in the same write as a script call, right behind it. */
-export type Companion = (pipeline: ChainableCommander) => void;
+/**
+ * Commands to go to Redis in the same write as a script call, right behind it: sent with
+ * `redis.sendCommand` while the call's write is held.
+ */
+export type Companion = (redis: Redis) => void;
 
 const isMissing = (err: unknown): boolean =>
   err instanceof Error && err.message.includes('Function not found');
 
 /**
- * The call, written to the connection at once (a pipeline of its own, with its companions)
- * rather than at the end of the tick as auto-pipelining would: a batch reaches Redis while the
- * server still works through the replies that led to it, and script calls reach Redis in the
- * order they were made.
+ * The call, written to the connection at once (with its companions, the socket corked so that
+ * they leave in one write) rather than at the end of the tick as auto-pipelining would: a batch
+ * reaches Redis while the server still works through the replies that led to it, and script calls
+ * reach Redis in the order they were made. Plain commands rather than an ioredis pipeline: a
+ * pipeline copies every command of the client onto itself when made, about a kilobyte a batch,
+ * and its objects outlived each young-generation GC.
  */
 function send(
   redis: Redis,
@@ -147,20 +145,17 @@ function send(
   args: readonly ScriptArg[],
   companion: Companion | undefined,
 ): Promise<unknown> {
-  const pipeline = redis.pipeline();
-  const reply = new Promise<unknown>((resolve, reject) => {
-    (pipeline as unknown as { fcallBuffer: FcallBuffer }).fcallBuffer(
-      fn,
-      1,
-      space,
-      ...args,
-      (err, res) => (err ? reject(err) : resolve(res)),
-    );
-  });
-  companion?.(pipeline);
-  // Every command answers through its own callback.
-  pipeline.exec().catch(() => {});
-  return reply;
+  // Buffer replies (replyEncoding null).
+  const call = new Command('fcall', [fn, 1, space, ...args], { replyEncoding: null });
+  const stream = redis.status === 'ready' ? redis.stream : null;
+  stream?.cork();
+  try {
+    void redis.sendCommand(call);
+    companion?.(redis);
+  } finally {
+    stream?.uncork();
+  }
+  return call.promise;
 }
 
 /**
@@ -192,4 +187,33 @@ export async function runScript(
  */
 export async function loadScripts(redis: Redis): Promise<void> {
   await redis.function('LOAD', 'REPLACE', library().lua);
+}
+
+/**
+ * What ioredis keeps of a connection that closed with commands unanswered (`prevCommandQueue`,
+ * not part of its types): the commands, to send again once it reconnects.
+ */
+interface Unanswered {
+  prevCommandQueue?: {
+    length: number;
+    shift(): { command: { reject(err: Error): void } } | undefined;
+  } | null;
+}
+
+/**
+ * Refuses the commands a connection had sent and not had answered when it closed: they may have
+ * run or not. Call on its 'close' event (emitted after ioredis put them aside, before it can
+ * reconnect). Sent again, a batch would run a second time what it did run: its accepts would
+ * fail as "already accepted" although they were taken, and an accept whose message ended meanwhile
+ * would take it in again, a second delivery. The store is built with
+ * `autoResendUnfulfilledCommands: false`, under which ioredis 5 drops such commands without
+ * settling them (redis/ioredis#2193): this settles them first.
+ */
+export function refuseUnanswered(redis: Redis): void {
+  const stash = (redis as unknown as Unanswered).prevCommandQueue;
+  if (stash == null) return;
+  const err = new Error(
+    'the connection to Redis closed before it answered: the command may or may not have run',
+  );
+  for (let item = stash.shift(); item !== undefined; item = stash.shift()) item.command.reject(err);
 }
