@@ -231,7 +231,9 @@ export class FlowController<S extends FlowStore = FlowStore> {
   /**
    * Keeps one timer armed for the store's next wake-up. A store that answers with promises is
    * asked once at a time: batches of events arriving meanwhile are covered by one more question,
-   * asked when the answer comes (the answer in between is already out of date and is dropped).
+   * asked when the answer comes. The answer in between is used all the same: a wake-up it names
+   * that is no longer due wakes the store for nothing, and the next answer corrects a later one
+   * (so under a steady stream of events the timer still follows the store).
    */
   private arm(): void {
     if (this.closed) return;
@@ -252,10 +254,11 @@ export class FlowController<S extends FlowStore = FlowStore> {
 
   private answered(at: Millis | null | undefined): void {
     this.asking = false;
+    if (at !== undefined) this.armAt(at);
     if (this.armAgain) {
       this.armAgain = false;
       this.arm();
-    } else if (at !== undefined) this.armAt(at);
+    }
   }
 
   private armAt(at: Millis | null): void {
