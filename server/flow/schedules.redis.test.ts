@@ -3,7 +3,7 @@
  * its own connection and timers, on one clock. A schedule created on any is seen by all, its tick
  * is published once across them, and a restart of every one of them loses none.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { messageId, type Millis } from '../../shared/engine/units';
 import type { ParsedPublish } from '../../shared/protocol/publish';
 import { testRedisUrl } from '../store/contract/test-redis-url';
@@ -18,12 +18,6 @@ const MIN = 60_000;
 const TICK = Date.UTC(2030, 0, 15, 10, 1); // the first tick of '* * * * *' after T0
 const POLL = 10_000;
 const at = (h: number, m: number, s = 0, ms = 0) => Date.UTC(2030, 0, 15, h, m, s, ms);
-
-let cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  cleanup = [];
-});
 
 interface Server {
   name: string;
@@ -40,7 +34,7 @@ interface Server {
 function cluster(startAt = T0) {
   const url = testRedisUrl();
   const prefix = testPrefix('schedules');
-  cleanup.push(() => deletePrefix(prefix, url));
+  onTestFinished(() => deletePrefix(prefix, url));
   let now = startAt;
   let n = 0;
   const clock = { now: () => now as Millis };
@@ -87,7 +81,7 @@ function cluster(startAt = T0) {
     };
     servers.push(server);
     pending.set(server, mine);
-    cleanup.push(async () => {
+    onTestFinished(async () => {
       await schedules.close();
       await records.close();
     });

@@ -3,19 +3,16 @@
  * queue was made on, every server knows it, publishes to it and obeys it, concurrent changes on
  * two servers all land, and a restart of every server loses none of them.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { EngineEvent } from '../../shared/events';
 import { testRedisUrl } from '../store/contract/test-redis-url';
 import { deletePrefix, testPrefix } from '../store/redis/testing';
 import { collectEvents, startRedisApp, type Running } from './helpers';
 
 const open = new Set<Running>();
-let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const s of open) await s.close();
   open.clear();
-  for (const fn of cleanup.reverse()) await fn();
-  cleanup = [];
 });
 
 /** A Baton server on the deployment `prefix`, as main.ts builds one with `--redis`. */
@@ -32,7 +29,7 @@ async function stop(s: Running): Promise<void> {
 
 function deployment(what: string): string {
   const prefix = testPrefix(what);
-  cleanup.push(() => deletePrefix(prefix, testRedisUrl()));
+  onTestFinished(() => deletePrefix(prefix, testRedisUrl()));
   return prefix;
 }
 

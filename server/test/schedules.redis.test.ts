@@ -2,18 +2,12 @@
  * Schedules through two Baton servers on one Redis, as a user runs them: a schedule created on
  * one is answered by the other, and its tick is published once between them.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { Client } from '@upstash/qstash';
 import { testRedisUrl } from '../store/contract/test-redis-url';
 import { deletePrefix, testPrefix } from '../store/redis/testing';
 import { collectEvents, startRedisApp, type Running } from './helpers';
 import { manualTime } from './manual-time';
-
-let cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  cleanup = [];
-});
 
 const T0 = Date.UTC(2030, 0, 15, 10, 0, 30);
 const TICK = Date.UTC(2030, 0, 15, 10, 1);
@@ -26,7 +20,7 @@ async function server(url: string, prefix: string) {
     deployment: { url, clock: time.clock },
     app: { clock: time.clock, timers: time.timers },
   });
-  cleanup.push(() => running.close());
+  onTestFinished(() => running.close());
   return { ...running, time, client: new Client({ baseUrl: running.base, token: 'any' }) };
 }
 
@@ -34,7 +28,7 @@ describe('schedules on two servers sharing one Redis', () => {
   it('are answered by both, and each tick is published once', async () => {
     const url = testRedisUrl();
     const prefix = testPrefix('schedules-app');
-    cleanup.push(() => deletePrefix(prefix, url));
+    onTestFinished(() => deletePrefix(prefix, url));
     const a = await server(url, prefix);
     const b = await server(url, prefix);
     /** Moves both servers' time, then lets each finish what its timers started. */

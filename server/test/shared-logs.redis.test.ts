@@ -3,17 +3,11 @@
  * message's entries, whichever server took it in, the same way, and a restart of every server
  * keeps them.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { RedisDeliveryLogs } from '../store/redis/delivery-logs';
 import { deletePrefix, testPrefix } from '../store/redis/testing';
 import { testRedisUrl } from '../store/contract/test-redis-url';
 import { collectEvents, publishUnder, startRedisApp, type Running } from './helpers';
-
-let cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  cleanup = [];
-});
 
 interface Entry {
   messageId: string;
@@ -31,7 +25,7 @@ interface Page {
 
 async function server(prefix: string): Promise<Running & { logs: RedisDeliveryLogs }> {
   const running = await startRedisApp(prefix);
-  cleanup.push(running.close);
+  onTestFinished(running.close);
   return { ...running, logs: running.redis.sharedLogs };
 }
 
@@ -59,7 +53,7 @@ async function paged(base: string): Promise<Entry[]> {
 describe('the logs on Redis', () => {
   it('list the same entries on every server, and keep them across a restart', async () => {
     const prefix = testPrefix('shared-logs');
-    cleanup.push(() => deletePrefix(prefix, testRedisUrl()));
+    onTestFinished(() => deletePrefix(prefix, testRedisUrl()));
     const a = await server(prefix);
     const b = await server(prefix);
 
@@ -130,7 +124,7 @@ describe('the logs on Redis', () => {
 
   it('adds each entry once however many servers follow the stream', async () => {
     const prefix = testPrefix('shared-logs');
-    cleanup.push(() => deletePrefix(prefix, testRedisUrl()));
+    onTestFinished(() => deletePrefix(prefix, testRedisUrl()));
     const servers = [await server(prefix), await server(prefix), await server(prefix)];
     const delivered = collectEvents(servers[0]!.app, (e) => e.type === 'message:delivered', 30);
     const ids: string[] = [];

@@ -2,18 +2,12 @@
  * The message log on Redis, as a user sees it through the API: any server answers for any
  * message and dead letter, whichever server took it in, and a restart of every server keeps them.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { RedisMessages } from '../store/redis/messages';
 import { deletePrefix, testPrefix } from '../store/redis/testing';
 import { testRedisUrl } from '../store/contract/test-redis-url';
 import { startDestination } from './destination';
 import { collectEvents, publishUnder, startRedisApp, type Running } from './helpers';
-
-let cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  cleanup = [];
-});
 
 interface Shown {
   messageId: string;
@@ -27,7 +21,7 @@ interface Shown {
 
 async function server(prefix: string): Promise<Running & { log: RedisMessages }> {
   const running = await startRedisApp(prefix);
-  cleanup.push(running.close);
+  onTestFinished(running.close);
   return { ...running, log: running.redis.sharedLog };
 }
 
@@ -42,7 +36,7 @@ const json = async <T>(res: Response): Promise<T> => {
 describe('the message log on Redis', () => {
   it('answers the same on every server, and keeps messages and dead letters across a restart', async () => {
     const prefix = testPrefix('shared-log');
-    cleanup.push(() => deletePrefix(prefix, testRedisUrl()));
+    onTestFinished(() => deletePrefix(prefix, testRedisUrl()));
     const a = await server(prefix);
     const b = await server(prefix);
 
@@ -108,7 +102,7 @@ describe('the message log on Redis', () => {
 
   it('applies each event once however many servers follow the stream', async () => {
     const prefix = testPrefix('shared-log');
-    cleanup.push(() => deletePrefix(prefix, testRedisUrl()));
+    onTestFinished(() => deletePrefix(prefix, testRedisUrl()));
     const servers = [await server(prefix), await server(prefix), await server(prefix)];
     const delivered = collectEvents(servers[0]!.app, (e) => e.type === 'message:delivered', 30);
     const ids: string[] = [];
@@ -126,7 +120,7 @@ describe('the message log on Redis', () => {
 
   it('publishes a callback once, from the server that delivered, with what the destination answered', async () => {
     const prefix = testPrefix('shared-log');
-    cleanup.push(() => deletePrefix(prefix, testRedisUrl()));
+    onTestFinished(() => deletePrefix(prefix, testRedisUrl()));
     const dest = await startDestination((r) =>
       r.path.startsWith('/cb')
         ? { status: 200 }
@@ -136,7 +130,7 @@ describe('the message log on Redis', () => {
             body: `pong ${r.path}`,
           },
     );
-    cleanup.push(() => dest.close());
+    onTestFinished(() => dest.close());
     const a = await server(prefix);
     const b = await server(prefix);
     const key = {

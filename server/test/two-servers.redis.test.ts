@@ -2,20 +2,14 @@
  * Two Baton servers on one Redis, as a user runs them: the same key's limit holds across both,
  * whichever server a message was published to, and either server answers for the key.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { EngineEvent } from '../../shared/events';
 import { deletePrefix, testPrefix } from '../store/redis/testing';
 import { startRedisApp, type Running } from './helpers';
 
-let cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  cleanup = [];
-});
-
 async function server(prefix: string): Promise<Running> {
   const running = await startRedisApp(prefix);
-  cleanup.push(() => running.close());
+  onTestFinished(() => running.close());
   return running;
 }
 
@@ -32,7 +26,7 @@ const publish = (base: string, key: string) =>
 describe('two servers on one Redis', () => {
   it('share one limit: parallelism 3 across both, every message delivered once', async () => {
     const prefix = testPrefix('two-servers');
-    cleanup.push(() => deletePrefix(prefix));
+    onTestFinished(() => deletePrefix(prefix));
     const a = await server(prefix);
     const b = await server(prefix);
     const key = 'shared';
@@ -80,7 +74,7 @@ describe('two servers on one Redis', () => {
 
   it('share deduplication ids: the same id published to both is one message', async () => {
     const prefix = testPrefix('two-servers-dedup');
-    cleanup.push(() => deletePrefix(prefix));
+    onTestFinished(() => deletePrefix(prefix));
     const a = await server(prefix);
     const b = await server(prefix);
     const send = (base: string) =>

@@ -7,7 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { EngineEvent } from '../../shared/events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { serve } from '@upstash/workflow/express';
 import { HttpDeliverer } from '../delivery/http';
 import { DEV_SIGNING_KEYS } from '../delivery/signature';
@@ -24,12 +24,6 @@ import {
   workflowClient,
   type Endpoint,
 } from './workflow-endpoint';
-
-let cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  cleanup = [];
-});
 
 interface Server {
   base: string;
@@ -81,7 +75,7 @@ async function server(prefix: string, port = 0): Promise<Server> {
     await app.close();
     await http.close();
   };
-  cleanup.push(close);
+  onTestFinished(close);
   return {
     base: `http://127.0.0.1:${bound}`,
     port: bound,
@@ -98,7 +92,7 @@ async function server(prefix: string, port = 0): Promise<Server> {
 
 async function endpoint(mount: Parameters<typeof expressEndpoint>[0]): Promise<Endpoint> {
   const e = await expressEndpoint(mount);
-  cleanup.push(async () => {
+  onTestFinished(async () => {
     await until(() => e.record.inFlight === 0, 5_000).catch(() => {});
     await e.close();
   });
@@ -107,7 +101,7 @@ async function endpoint(mount: Parameters<typeof expressEndpoint>[0]): Promise<E
 
 async function twoServers() {
   const prefix = testPrefix('workflow-shared');
-  cleanup.push(() => deletePrefix(prefix, testRedisUrl()));
+  onTestFinished(() => deletePrefix(prefix, testRedisUrl()));
   return { prefix, a: await server(prefix), b: await server(prefix) };
 }
 

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { EngineEvent } from '../../../shared/events';
 import { keyId, messageId, type MessageId, type Millis } from '../../../shared/engine/units';
 import type { Redaction } from '../../../shared/protocol/redact';
@@ -32,12 +32,6 @@ const everything: LogQuery = {
   topicNames: [],
   count: 1000,
 };
-
-let cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  cleanup = [];
-});
 
 /**
  * One server's message log and logs on `prefix`, following the events together as deployment.ts
@@ -83,7 +77,7 @@ function server(
 
 function newPrefix(): string {
   const prefix = testPrefix('logs');
-  cleanup.push(() => deletePrefix(prefix, testRedisUrl()));
+  onTestFinished(() => deletePrefix(prefix, testRedisUrl()));
   return prefix;
 }
 
@@ -365,7 +359,7 @@ describe('the logs in Redis', () => {
     let now = 1_000;
     const limit: RetentionOptions['logs'] = { maxBytes: 1e9, maxAgeMs: 60_000, maxBodyBytes: 64 };
     const s = server(prefix, { logs: { limit, now: () => now } });
-    cleanup.push(s.close);
+    onTestFinished(s.close);
     const old = await deliver(s, 1, now, 1);
     now += 30_000;
     const newer = await deliver(s, 2, now, 4);
@@ -381,7 +375,7 @@ describe('the logs in Redis', () => {
   it('keeps what fits in its bytes, forgetting the oldest entries first', async () => {
     const probePrefix = newPrefix();
     const probe = server(probePrefix);
-    cleanup.push(probe.close);
+    onTestFinished(probe.close);
     await deliver(probe, 0, 1_000, 1, { body: new Uint8Array(1024) });
     const perMessage = (await counted(probePrefix)).bytes;
     // The body (at most maxBodyBytes: left out) does not count; a kept body would.
@@ -392,7 +386,7 @@ describe('the logs in Redis', () => {
     const s = server(prefix, {
       logs: { limit: { maxBytes: 10 * perMessage, maxAgeMs: null, maxBodyBytes: MAX_BODY } },
     });
-    cleanup.push(s.close);
+    onTestFinished(s.close);
     const ids: MessageId[] = [];
     for (let n = 0; n < 30; n++)
       ids.push(await deliver(s, n, 1_000 + n, 1 + 3 * n, { body: new Uint8Array(1024) }));
@@ -407,7 +401,7 @@ describe('the logs in Redis', () => {
 
   it('shows a body up to maxBodyBytes, and a redacted one as REDACTED', async () => {
     const s = server(newPrefix());
-    cleanup.push(s.close);
+    onTestFinished(s.close);
     await deliver(s, 1, 1_000, 1, { body: text('a'.repeat(MAX_BODY)) });
     await deliver(s, 2, 1_000, 4, { body: text('a'.repeat(MAX_BODY + 1)) });
     await deliver(s, 3, 1_000, 7, {
@@ -486,7 +480,7 @@ describe('the logs in Redis', () => {
     );
     redis.disconnect();
     const restarted = server(prefix);
-    cleanup.push(restarted.close);
+    onTestFinished(restarted.close);
     await restarted.logs.settled();
     const { events } = await page(restarted);
     expect(events.map((e) => [e.messageId, e.state])).toEqual([

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { EngineEvent } from '../../../shared/events';
 import { keyId, messageId, type MessageId, type Millis } from '../../../shared/engine/units';
 import { MessageLog, type LoggedMessage } from '../../flow/message-log';
@@ -18,12 +18,7 @@ import { deletePrefix, testPrefix } from './testing';
 
 const unbounded: RetentionLimit = { maxBytes: Number.MAX_SAFE_INTEGER, maxAgeMs: null };
 
-let cleanup: Array<() => Promise<void>> = [];
 const closers = new Map<RedisMessages, () => Promise<void>>();
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) await fn();
-  cleanup = [];
-});
 
 function open(
   prefix: string,
@@ -44,14 +39,14 @@ function open(
     await log.close();
     expect(warnings).toEqual([]);
   };
-  if (closeAfter) cleanup.push(close);
+  if (closeAfter) onTestFinished(close);
   else closers.set(log, close);
   return log;
 }
 
 function newPrefix(): string {
   const prefix = testPrefix('messages');
-  cleanup.push(() => deletePrefix(prefix, testRedisUrl()));
+  onTestFinished(() => deletePrefix(prefix, testRedisUrl()));
   return prefix;
 }
 
@@ -358,7 +353,7 @@ describe('the message log in Redis', () => {
     b.apply([taken]);
     b.apply(rest);
     const redis = new Redis(testRedisUrl());
-    cleanup.push(async () => void redis.disconnect());
+    onTestFinished(async () => void redis.disconnect());
     await new Promise((r) => setTimeout(r, 50));
     // a's lease stands: b leaves the events to it.
     expect(await redis.get(`${keyspace(prefix)}mlseq`)).toBe('1');
@@ -373,7 +368,7 @@ describe('the message log in Redis', () => {
     const log = open(prefix);
     const id = messageId('msg_1');
     const redis = new Redis(testRedisUrl());
-    cleanup.push(async () => void redis.disconnect());
+    onTestFinished(async () => void redis.disconnect());
     const space = keyspace(prefix);
     await redis.hset(
       `${space}ml:${id}`,
