@@ -45,7 +45,7 @@ end
 local batch = FUNCS['${lib.functions.batch}']
 local space, owner, batches = KEYS[1], ARGV[1], tonumber(ARGV[2])
 local PAYLOAD = ARGV[3]
-local function header() return { '', owner, '30000', 'fifo', '8', '10000' } end
+local function header() return { '', owner, '30000', 'fifo', '8', '10000', '0' } end
 local function call(list)
   local args = header()
   args[7] = cmsgpack.pack(list)

@@ -62,6 +62,8 @@ export class FlowController<S extends FlowStore = FlowStore> {
   private sweepTimer: unknown = null;
   private closed = false;
   private starting = true;
+  /** Whether this process runs the store's wake-ups (not while it hands its tokens back). */
+  private waking = true;
   private inFlight = 0;
 
   constructor(options: FlowControllerOptions<S>) {
@@ -86,12 +88,28 @@ export class FlowController<S extends FlowStore = FlowStore> {
   }
 
   /**
-   * Begins no more deliveries (a stop). A token the store grants this process from now on is
-   * not used: with a shared store its lease runs out and another server delivers the message
-   * (as a retry); the memory store's keys are paused first, so it grants none.
+   * Begins no more deliveries (a stop). The memory store's keys are paused first, so it grants
+   * none. A shared store is told to hand this server's tokens to the other servers (`handBack`),
+   * and this server runs no more wake-ups: what they would start, the others start.
    */
   stopStarting(): void {
     this.starting = false;
+    if (this.store.handBack !== undefined) {
+      this.store.handBack();
+      this.waking = false;
+      if (this.timer !== null) this.timers.clear(this.timer);
+      this.timer = null;
+      this.timerAt = null;
+    }
+  }
+
+  /**
+   * A stop's timeout passed with deliveries still running here: a shared store gives their
+   * leases back, so the other servers deliver those messages now rather than when the leases run
+   * out (their answers, should they come, are not read). Answers how many.
+   */
+  async releaseAbandoned(): Promise<number> {
+    return this.store.releaseHeld === undefined ? 0 : this.store.releaseHeld();
   }
 
   /** Subscribes to every event, in `seq` order; returns the unsubscribe function. */
@@ -236,7 +254,7 @@ export class FlowController<S extends FlowStore = FlowStore> {
    * (so under a steady stream of events the timer still follows the store).
    */
   private arm(): void {
-    if (this.closed) return;
+    if (this.closed || !this.waking) return;
     if (this.asking) {
       this.armAgain = true;
       return;
@@ -262,7 +280,7 @@ export class FlowController<S extends FlowStore = FlowStore> {
   }
 
   private armAt(at: Millis | null): void {
-    if (this.closed || at === this.timerAt) return;
+    if (this.closed || !this.waking || at === this.timerAt) return;
     if (this.timer !== null) this.timers.clear(this.timer);
     this.timer = null;
     this.timerAt = at;

@@ -4,7 +4,10 @@ import type { FlowController } from './controller';
 export interface ShutdownReport {
   /** Deliveries that were in flight when the stop began and finished within the timeout. */
   finished: number;
-  /** Deliveries still in flight at the timeout: their answer is never read. */
+  /**
+   * Deliveries still in flight at the timeout: their answer is never read. With a shared store
+   * their leases were given back: the other servers deliver them again at once.
+   */
   abandoned: number;
   /** Messages ready but not started (waitlists). */
   waiting: number;
@@ -18,9 +21,9 @@ export interface ShutdownReport {
  * Stops starting deliveries and waits for this process's in flight, at most `timeoutMs`; then
  * counts what is left. With the memory store every key is paused (the dashboard shows it so), so a
  * finishing delivery hands its token to nobody and a retry that comes due waits. A shared store's
- * keys are not paused (the other servers go on with them): a token granted to this process while it
- * stops goes unused, and its lease brings the message back to the others. The caller stops
- * accepting requests first.
+ * keys are not paused (the other servers go on with them): from the start of the stop its tokens
+ * go to the other servers, and at the timeout the leases of what is still in flight are given
+ * back to them. The caller stops accepting requests first.
  */
 export async function drain(
   controller: FlowController,
@@ -44,6 +47,10 @@ export async function drain(
         resolve();
       }
     });
+  }
+  if (controller.inFlightHere > 0) {
+    // Should Redis not answer, the leases run out instead.
+    await controller.releaseAbandoned().catch(() => 0);
   }
   let waiting = 0;
   let scheduled = 0;

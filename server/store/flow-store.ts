@@ -99,6 +99,22 @@ export interface FlowStore {
 
   /** Releases what the store holds open (connections, timers); the state stays where it lives. */
   close(): MaybePromise<void>;
+
+  // A shared store's stop. (The memory store has neither: its server is the only one, and a stop
+  // pauses its keys instead.)
+
+  /**
+   * This server is stopping: it takes no more tokens, the other servers do, at their next
+   * wake-up, instead of when the leases of starts it would leave unused run out. Starts granted
+   * to it before (in answers still on their way) are given back unbegun.
+   */
+  handBack?(): void;
+  /**
+   * Gives back the leases of the deliveries this server still runs (a stop's timeout passed):
+   * each message goes on now, as its next attempt, on another server (it may have reached the
+   * destination: delivered twice, as when a lease runs out). Answers how many.
+   */
+  releaseHeld?(): Promise<number>;
 }
 
 /** Runs `then` on a value that may be a promise: synchronously when it is not. */

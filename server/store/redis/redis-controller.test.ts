@@ -3,10 +3,11 @@
  * own clock and real timers, deliveries that take a few ms. Every message is delivered once, the
  * shared limits hold across both servers, and both hear the same events.
  */
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, it, onTestFinished } from 'vitest';
 import type { EngineEvent } from '../../../shared/events';
 import { keyId, messageId, ms } from '../../../shared/engine/units';
 import { FlowController } from '../../flow/controller';
+import { drain } from '../../flow/shutdown';
 import type { Deliverer } from '../../flow/types';
 import { systemClock } from '../../flow/types';
 import { RedisStore } from './redis-store';
@@ -80,4 +81,62 @@ it('delivers every message once under limits two servers share', async () => {
   } finally {
     await Promise.all(servers.map((s) => s.controller.close()));
   }
+});
+
+it('hands a stopping server’s tokens to the other at once, not when its leases run out', async () => {
+  const COUNT = 30;
+  const delivered: Array<{ id: string; attempt: number; by: number; at: number }> = [];
+  let hung: (() => void) | null = null;
+  const deliverer = (by: number): Deliverer => ({
+    async deliver(d) {
+      // One delivery on server 0 never answers within its stop's timeout.
+      if (by === 0 && d.id === 'hang') await new Promise<void>((r) => (hung = r));
+      else await new Promise((r) => setTimeout(r, 20));
+      delivered.push({ id: d.id, attempt: d.attempt, by, at: Date.now() });
+      return { ok: true, status: 200 };
+    },
+  });
+  const stopPrefix = testPrefix('stop');
+  const servers = await Promise.all(
+    [0, 1].map(async (by) => {
+      // Leases of 30 s (the default): waiting for one would outlast this test's deadline.
+      const store = await RedisStore.open({ url: TEST_REDIS_URL, prefix: stopPrefix });
+      return new FlowController({ store, clock: systemClock, deliverer: deliverer(by) });
+    }),
+  );
+  const a = servers[0]!;
+  onTestFinished(async () => {
+    hung?.();
+    await Promise.all(servers.map((s) => s.close()));
+    await deletePrefix(stopPrefix);
+  });
+  // The message that hangs starts on server 0 first (its key is free), then a burst on one key.
+  await a.publish({ id: messageId('hang'), key: keyId('h') }, payloadOf('hang'));
+  const config = { parallelism: 3 };
+  await Promise.all(
+    Array.from({ length: COUNT }, (_, i) =>
+      servers[i % 2]!.publish(
+        { id: messageId(`m${i}`), key: keyId('k'), config },
+        payloadOf(`m${i}`),
+      ),
+    ),
+  );
+  while (delivered.length < 6) await new Promise((r) => setTimeout(r, 5));
+  const stopAt = Date.now();
+  const report = await drain(a, 300);
+  expect(report.abandoned).toBe(1);
+  const ids = () => new Set(delivered.map((d) => d.id));
+  const deadline = Date.now() + 10_000;
+  while (ids().size < COUNT + 1 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 10));
+  expect(ids().size).toBe(COUNT + 1);
+  // Server 0 began nothing after its stop began (what it had in flight then may have ended
+  // after), and the message it left hanging went on at once on server 1, as its next attempt.
+  const late = delivered.filter((d) => d.by === 0 && d.at > stopAt + 25);
+  expect(late).toEqual([]);
+  expect(delivered.find((d) => d.id === 'hang')).toMatchObject({ by: 1, attempt: 1 });
+  // Everything took about as long as the burst, not a lease.
+  expect(Math.max(...delivered.map((d) => d.at)) - stopAt).toBeLessThan(5_000);
+  // Each message once (the hanging one never answered on server 0).
+  expect(delivered.length).toBe(COUNT + 1);
 });

@@ -225,6 +225,97 @@ describe('RedisStore', () => {
     });
   });
 
+  describe('a stopping server (handBack)', () => {
+    /** Resolves once `done()` holds (checked every few ms). */
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise((r) => setTimeout(r, 5));
+    };
+
+    it('gives a finishing delivery’s token to the other servers, not to itself', async () => {
+      const { open, clock } = deployment();
+      const [a, b] = [await open(), await open()];
+      await accept(a, 'a1', 'k', 1);
+      await accept(b, 'b1', 'k', 1);
+      await accept(b, 'b2', 'k', 1);
+      a.store.handBack();
+      const events = await a.store.finish(a.starts[0]!.handle, { ok: true, status: 200 });
+      expect(types(events)).toEqual(['delivery:succeeded', 'message:delivered', 'token:released']);
+      expect(a.starts.map((s) => s.handle.id)).toEqual(['a1']);
+      // The key is woken a millisecond later, by whichever server runs its wake-ups.
+      expect(await b.store.nextWakeAt()).toBe(1_001);
+      clock.set(1_001);
+      expect(await b.store.wake()).toMatchObject([
+        { type: 'token:acquired', messageId: 'b1', attempt: 0, waitedMs: 1 },
+      ]);
+      expect(b.starts.map((s) => s.handle.id)).toEqual(['b1']);
+      expect(await b.store.key(keyId('k'))).toMatchObject({ inFlight: 1, waitListSize: 1 });
+    });
+
+    it('gives back, unbegun, a start granted by a command sent before it began to stop', async () => {
+      const { open, clock } = deployment();
+      const [a, b] = [await open(), await open()];
+      const accepted = accept(a, 'a1', 'k', 1);
+      // The batch is written (the tick's immediate) before the stop begins; its answer comes after.
+      await new Promise((r) => setImmediate(r));
+      a.store.handBack();
+      expect(types((await accepted).events)).toEqual([
+        'message:accepted',
+        'key:configured',
+        'token:acquired',
+      ]);
+      expect(a.starts).toEqual([]);
+      await until(() => a.heard.some((e) => e.type === 'token:released'));
+      expect(types(a.heard)).toEqual([
+        'message:accepted',
+        'key:configured',
+        'token:acquired',
+        'lease:expired',
+        'token:released',
+      ]);
+      clock.set(1_001);
+      expect(await b.store.wake()).toMatchObject([
+        { type: 'token:acquired', messageId: 'a1', attempt: 0 },
+      ]);
+      expect(b.starts.map((s) => [s.handle.id, s.attempt])).toEqual([['a1', 0]]);
+      expect((b.starts[0]!.handle.data as MessagePayload).destination).toBe(
+        payloadOf('a1').destination,
+      );
+    });
+
+    it('gives back the leases of what it still runs, as their next attempt', async () => {
+      const { open, clock } = deployment();
+      const [a, b] = [await open(), await open()];
+      await accept(a, 'a1', 'k', 1);
+      a.store.handBack();
+      expect(await a.store.releaseHeld()).toBe(1);
+      expect(await a.store.releaseHeld()).toBe(0);
+      clock.set(1_001);
+      await b.store.wake();
+      expect(b.starts.map((s) => [s.handle.id, s.attempt])).toEqual([['a1', 1]]);
+      // Its answer, should it come after all, is not taken.
+      await expect(a.store.finish(a.starts[0]!.handle, { ok: true })).rejects.toThrow(
+        'message a1 is not in flight',
+      );
+    });
+
+    it('leaves a global slot it frees to the other servers', async () => {
+      const { open, clock } = deployment();
+      const [a, b] = [await open(), await open()];
+      await a.store.setGlobalParallelism(1);
+      await accept(a, 'a1', 'k1');
+      expect((await accept(b, 'b1', 'k2')).events).toMatchObject([
+        {},
+        { type: 'message:waitlisted', reason: 'global' },
+      ]);
+      a.store.handBack();
+      await a.store.finish(a.starts[0]!.handle, { ok: true, status: 200 });
+      clock.set(1_001);
+      await b.store.wake();
+      expect(b.starts.map((s) => s.handle.id)).toEqual(['b1']);
+      expect(await b.store.global()).toEqual({ parallelism: 1, inFlight: 1 });
+    });
+  });
+
   describe('state', () => {
     it('outlives its store: a new one on the same prefix carries on', async () => {
       const { open } = deployment();

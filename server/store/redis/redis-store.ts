@@ -35,7 +35,10 @@
  * every `renewEveryMs`. A lease not renewed for `leaseMs` is reclaimed by whichever store runs
  * `wake` or its renewal next (`lease:expired`): the token is freed and the message goes back
  * through flow control as its next attempt. No token leaks; a message in flight when its server
- * died may be delivered twice.
+ * died may be delivered twice. A server that stops hands its tokens back (`handBack`): it is
+ * granted no more starts (the keys are woken for the others instead), starts granted to it before
+ * are given back unbegun, and at its stop's timeout it gives back the leases it still holds
+ * (`releaseHeld`, lua/release.lua), so the others go on at once rather than after a lease.
  *
  * Events: every store reads the whole stream and hands what each read brings to its events
  * handler, so each server hears every server's events once, in `seq` order (event-reader.ts: a
@@ -160,6 +163,8 @@ export class RedisStore implements FlowStore {
   private reader: EventReader | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Set once this server hands its tokens back (handBack: it is stopping). */
+  private handingBack = false;
   readonly ready: Promise<void>;
 
   constructor(options: RedisStoreOptions = {}) {
@@ -402,6 +407,20 @@ export class RedisStore implements FlowStore {
     return { parallelism: r.max, inFlight: r.inf };
   }
 
+  handBack(): void {
+    this.handingBack = true;
+  }
+
+  async releaseHeld(): Promise<number> {
+    const args: string[] = [];
+    for (const id in this.running) {
+      args.push(id, this.running[id]!, '1');
+      delete this.running[id];
+    }
+    if (args.length > 0) await this.command('release', args);
+    return args.length / 3;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -416,7 +435,7 @@ export class RedisStore implements FlowStore {
 
   // ── the machinery ─────────────────────────────────────────────────────────────────────────
 
-  /** The arguments every script takes first (lua/core-records.lua, ARGV[1…6]). */
+  /** The arguments every script takes first (lua/core-records.lua, ARGV[1…7]). */
   private header(): ScriptArg[] {
     return [
       this.clock === undefined ? '' : String(this.clock.now()),
@@ -425,6 +444,7 @@ export class RedisStore implements FlowStore {
       this.policy,
       this.randomWindow,
       this.streamMaxLen,
+      this.handingBack ? '1' : '0',
     ];
   }
 
@@ -461,6 +481,13 @@ export class RedisStore implements FlowStore {
   }
 
   private granted(s: GrantedStart, payload: MessagePayload | undefined): void {
+    if (this.handingBack) {
+      // Granted by a command sent before this server began to stop: given back, unbegun.
+      this.command('release', [s.id, s.lease, '0']).catch((err: unknown) =>
+        this.warn(`redis store: giving back ${s.id}'s start failed (its lease will run out)`, err),
+      );
+      return;
+    }
     this.running[s.id] = s.lease;
     const handle = new RedisHandle(s.id, s.payload ?? payload, s.lease);
     if (this.startHandler === null) return;

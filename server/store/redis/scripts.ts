@@ -29,6 +29,7 @@ export const OPERATIONS = [
   'forget-idle',
   'wake',
   'renew',
+  'release',
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];
 

@@ -25,7 +25,9 @@
   ARGV[4]  handoff policy: 'fifo' | 'random'
   ARGV[5]  the random policy's window
   ARGV[6]  the event stream's approximate MAXLEN
-  ARGV[7…] the script's own arguments (A is their first index)
+  ARGV[7]  '1' while the calling server hands its tokens back (it is stopping): it is granted no
+           start, see handBack in core-rules.lua; '0' otherwise
+  ARGV[8…] the script's own arguments (A is their first index)
 
   State is read into Lua tables once per call (global, keys, messages), changed in place as the
   engine changes its records, and written back at the end of the call (only what changed).
@@ -34,10 +36,10 @@
 
 -- The call's frame, set by begin().
 -- (cjson is not reachable while a library loads: NULL, cjson.null, is set there too.)
-local KEYS, ARGV, P, OWNER, LEASE_MS, POLICY, RANDOM_WINDOW, MAXLEN, NULL
+local KEYS, ARGV, P, OWNER, LEASE_MS, POLICY, RANDOM_WINDOW, MAXLEN, HANDBACK, NULL
 -- The deployment's own keys' names (P .. 'leases'…), made once per call.
 local LEASES, WAKE
-local A = 7
+local A = 8
 local DEFAULT_PERIOD = 1000
 local U32 = 4294967296
 
@@ -93,6 +95,7 @@ local function begin(keys, args)
   POLICY = ARGV[4]
   RANDOM_WINDOW = tonumber(ARGV[5])
   MAXLEN = ARGV[6]
+  HANDBACK = ARGV[7] == '1'
   OUT, NOUT, STARTS, KS, MS, WAKE_AT = {}, 0, {}, {}, {}, nil
   G_RAW = redis.call('GET', P .. 'g')
   G = unpackG(G_RAW)

@@ -39,6 +39,17 @@ local function onBlocked(k, reason)
   end
 end
 
+--[[
+  A server that is stopping (HANDBACK, ARGV[7]) is granted no start: where one of its commands
+  would give a token to a key's waiter, the key is woken a millisecond later instead, and the token
+  goes to whichever server runs its wake-ups first (every server's timer follows the same earliest
+  wake-up, and a stopping server's runs none). A message that would start at once (a retry come
+  due) is made due a millisecond later in the same way (enterFlow).
+]]
+local function handBack(k)
+  if k.wt == 0 or k.wt > now + 1 then setWindowWake(k, now + 1) end
+end
+
 local function activeAdd(k, m)
   redis.call('ZADD', k.act, ctrString(), m.id)
 end
@@ -83,6 +94,10 @@ local function pump(k)
       onBlocked(k, reason)
       return
     end
+    if HANDBACK then
+      handBack(k)
+      return
+    end
     local m = takeWaiter(k)
     if m == nil then return end
     start(m, nil)
@@ -99,6 +114,12 @@ local function enterFlow(m)
     reason = blocked(k)
   end
   if reason == nil then
+    if HANDBACK then
+      -- Due again in a millisecond, for another server to start (no event: nothing happened yet).
+      schedule(m, now + 1)
+      m.st = 'scheduled'
+      return
+    end
     start(m, nil)
     return
   end
@@ -133,6 +154,17 @@ end
 
 local function drainGlobal()
   local gq = P .. 'gq'
+  if HANDBACK then
+    -- The keys first in line for the global slots now free are woken, for another server.
+    local free = 100
+    if G.max ~= nil then free = math.min(free, G.max - G.inf) end
+    if free <= 0 then return end
+    for _, hid in ipairs(redis.call('LRANGE', gq, 0, free - 1)) do
+      local k = getKey(hid)
+      if k ~= nil and k.wsize > 0 then handBack(k) end
+    end
+    return
+  end
   while G.max == nil or G.inf < G.max do
     local hid = redis.call('LPOP', gq)
     if not hid then return end
@@ -160,15 +192,19 @@ local function passToken(from)
   local k = getKey(from.key)
   if k.wsize > 0 then
     local reason = blocked(k)
-    if reason == nil and not otherKeyFirstForGlobal(k) then
-      local nxt = takeWaiter(k)
-      if nxt ~= nil then
-        start(nxt, from)
-        pump(k)
-        return
+    if reason == nil and HANDBACK then
+      handBack(k)
+    else
+      if reason == nil and not otherKeyFirstForGlobal(k) then
+        local nxt = takeWaiter(k)
+        if nxt ~= nil then
+          start(nxt, from)
+          pump(k)
+          return
+        end
       end
+      if reason == nil then queueForGlobal(k) else onBlocked(k, reason) end
     end
-    if reason == nil then queueForGlobal(k) else onBlocked(k, reason) end
   end
   emitTokenReleased(k.id, from.id, k.inf)
   drainGlobal()
@@ -196,7 +232,9 @@ end
 -- An in-flight message whose server stopped renewing its lease: the token is freed (handed off
 -- or released) and the message goes back through flow control as its next attempt, at once. It
 -- is never dead-lettered for it (the attempt's outcome is unknown; it may have been delivered).
-local function leaseExpired(m)
+-- `tried` false: its delivery never began (a stopping server gives back a start it was granted,
+-- release.lua), so it keeps its attempt number.
+local function leaseExpired(m, tried)
   local k = getKey(m.key)
   k.inf = k.inf - 1
   G.inf = G.inf - 1
@@ -208,7 +246,7 @@ local function leaseExpired(m)
   if m.cr then
     settle(m, 'cancelled')
   else
-    m.att = m.att + 1
+    if tried then m.att = m.att + 1 end
     enterFlow(m)
   end
 end
@@ -220,7 +258,7 @@ local function reclaimExpiredLeases()
     if r[1] == nil or tonumber(r[2]) > now then return end
     redis.call('ZREM', L, r[1])
     local m = getMsg(r[1])
-    if m ~= nil and m.st == 'in-flight' then leaseExpired(m) end
+    if m ~= nil and m.st == 'in-flight' then leaseExpired(m, true) end
   end
 end
 
