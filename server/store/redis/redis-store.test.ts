@@ -366,6 +366,25 @@ describe('RedisStore', () => {
       expect(a.starts.map((s) => s.handle.id)).toEqual(['a1']);
     });
 
+    it('lists and sweeps its keys a run at a time, missing none', async () => {
+      const { open, clock } = deployment();
+      const a = await open({ keysPerRun: 2 });
+      for (let i = 0; i < 7; i++) await accept(a, `m${i}`, `k${i}`, 1);
+      expect((await a.store.keys()).map((k) => k.key)).toEqual(
+        Array.from({ length: 7 }, (_, i) => `k${i}`),
+      );
+      // k5 stays busy; the others go idle and are forgotten, across the runs.
+      for (let i = 0; i < 7; i++) {
+        if (i !== 5) await a.store.finish(a.starts[i]!.handle, { ok: true, status: 200 });
+      }
+      clock.set(1_000 + 60_000);
+      const forgotten = await a.store.forgetIdleKeys(ms(30_000));
+      expect(forgotten.map((e) => [e.type, e.key])).toEqual(
+        [0, 1, 2, 3, 4, 6].map((i) => ['key:forgotten', `k${i}`]),
+      );
+      expect((await a.store.keys()).map((k) => k.key)).toEqual(['k5']);
+    });
+
     it('refuses a second message with the id of a live one', async () => {
       const { open } = deployment();
       const a = await open();

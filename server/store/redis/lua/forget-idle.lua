@@ -1,12 +1,14 @@
 --[[
-  forget-idle.lua: forgets every key idle for idleMs or more (FlowEngine.forgetIdleKeys): nothing
-  waiting, in flight or scheduled, not paused, nothing pinned, its rate window over. Walks every
-  key, as the engine does; the controller calls it at most once a minute.
-  ARGV[A]   idleMs (validated by the caller)
+  forget-idle.lua: forgets the keys of one run of the key list that are idle for idleMs or more
+  (FlowEngine.forgetIdleKeys): nothing waiting, in flight or scheduled, not paused, nothing pinned,
+  its rate window over. The store walks the whole list a run at a time (redis-store.ts, keyRuns),
+  so one call never holds Redis for long; the controller does it at most once a minute.
+  ARGV[A…]  idleMs (validated by the caller); the run: the scores (creation order) it starts after
+            and ends at, as ZRANGE BYSCORE takes them ('(12', '40')
   Result    see batch.lua
 ]]
 local idleMs = tonumber(ARGV[A])
-local ids = redis.call('ZRANGE', P .. 'keys', 0, -1)
+local ids = redis.call('ZRANGE', P .. 'keys', ARGV[A + 1], ARGV[A + 2], 'BYSCORE')
 for _, id in ipairs(ids) do
   local k = getKey(id)
   if k ~= nil and k.inf == 0 and k.wsize == 0 and k.sched == 0 and not k.paused and not k.pp

@@ -1,7 +1,10 @@
 --[[
   read.lua: the read side (FlowEngine.getKey, snapshot; views.ts), atomically. Changes nothing.
   ARGV[A…]  what ('key' | 'keys' | 'snapshot' | 'message' | 'global'), waitlist limit, key or
-            message id (for 'key' and 'message')
+            message id (for 'key' and 'message'), or for 'keys' the run of the key list to read:
+            the scores (creation order) it starts after and ends at, as ZRANGE BYSCORE takes them
+            (the store reads the list a run at a time, so one call never holds Redis for long;
+            a snapshot reads every key in one call: its keys must agree with its seq)
   Result    JSON: { seq, at, max, inf, stats = { accepted, delivered, dead, cancelled },
             keys = [view] }
             ('global': no keys); 'message': the message's { key, st, att, max, ready, started }, or
@@ -67,6 +70,8 @@ if what == 'key' then
   ids = { ARGV[A + 2] }
 elseif what == 'global' then
   ids = {}
+elseif what == 'keys' then
+  ids = redis.call('ZRANGE', P .. 'keys', ARGV[A + 2], ARGV[A + 3], 'BYSCORE')
 else
   ids = redis.call('ZRANGE', P .. 'keys', 0, -1)
 end
