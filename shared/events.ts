@@ -117,7 +117,11 @@ export interface KeyRateReset extends Base<'key:rate-reset'> {
  * paused or pinned, its rate window over); a later message brings it back as a new key.
  */
 export type KeyForgotten = Base<'key:forgotten'>;
-/** Redis store: a lease expired and its token was reclaimed. */
+/**
+ * Redis store: a delivery's lease ended without its answer (its server died and the lease ran out,
+ * or its server stopped and gave it back): its token was freed and the message goes back through
+ * flow control (as its next attempt, unless its delivery never began).
+ */
 export interface LeaseExpired extends Base<'lease:expired'> {
   messageId: MessageId;
 }

@@ -44,7 +44,7 @@ export function describeEntry(e: LogEntry): string {
     case 'key:forgotten':
       return 'forgotten after being idle';
     case 'lease:expired':
-      return `${e.messageId}'s lease expired`;
+      return `${e.messageId}'s lease ended (its server stopped or died)`;
     case 'global:configured':
       return `global parallelism ${e.parallelism ?? '∞'}`;
   }
