@@ -131,49 +131,65 @@ const seqs = (events: EngineEvent[]) => events.map((e) => e.seq);
 const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-describe('attachRealtime', () => {
-  it('with a store whose snapshot arrives later, sends it first and then every newer event', async () => {
-    // The snapshot is taken at once but answered later (a Redis round trip), while events go on.
-    const inner = new MemoryStore();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const store: FlowStore = new Proxy(inner, {
-      get(target, prop) {
-        if (prop === 'snapshot') {
-          return (limit?: number) => {
-            const taken = target.snapshot(limit);
-            return gate.then(() => taken);
-          };
-        }
-        const value: unknown = Reflect.get(target, prop);
-        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
-      },
-    });
-    const controller = new FlowController({ store, clock: systemClock, deliverer: endless });
-    const http = createServer();
-    const io: IoServer = new Server(http);
-    const realtime = attachRealtime(io, controller);
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    cleanup.push(async () => {
-      realtime.close();
-      await controller.close();
-      await io.close();
-    });
-    let n = 0;
-    const publish = () =>
-      controller.publish(
-        { id: messageId(`m${++n}`), key: keyId('slow'), config: { parallelism: 1 } },
-        { destination: 'sim://work', method: 'POST', headers: {} },
-      );
-    await publish();
-    const { port } = http.address() as AddressInfo;
+/**
+ * A Socket.IO server on a store whose snapshot is taken at once but answered only when the test
+ * releases it (a Redis round trip), while events go on.
+ */
+async function startSlowSnapshots() {
+  const inner = new MemoryStore();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let snapshots = 0;
+  const store: FlowStore = new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'snapshot') {
+        return (limit?: number) => {
+          snapshots++;
+          const taken = target.snapshot(limit);
+          return gate.then(() => taken);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    },
+  });
+  const controller = new FlowController({ store, clock: systemClock, deliverer: endless });
+  const http = createServer();
+  const io: IoServer = new Server(http);
+  const realtime = attachRealtime(io, controller);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  cleanup.push(async () => {
+    realtime.close();
+    await controller.close();
+    await io.close();
+  });
+  let n = 0;
+  const publish = () =>
+    controller.publish(
+      { id: messageId(`m${++n}`), key: keyId('slow'), config: { parallelism: 1 } },
+      { destination: 'sim://work', method: 'POST', headers: {} },
+    );
+  const { port } = http.address() as AddressInfo;
+  /** Connects a client and resolves once the server has its socket (and asked for a snapshot). */
+  const client = async () => {
+    const connected = new Promise<void>((resolve) => io.once('connection', () => resolve()));
     const c: Client = connect(`http://127.0.0.1:${port}`, {
       transports: ['websocket'],
       forceNew: true,
     });
     cleanup.push(() => void c.close());
     const rec = record(c);
-    await new Promise<void>((resolve) => io.once('connection', () => resolve()));
+    await connected;
+    return rec;
+  };
+  return { inner, release, publish, client, snapshots: () => snapshots };
+}
+
+describe('attachRealtime', () => {
+  it('with a store whose snapshot arrives later, sends it first and then every newer event', async () => {
+    const { inner, release, publish, client } = await startSlowSnapshots();
+    await publish();
+    const rec = await client();
     // Taken now (the snapshot covers m1), answered after three more publishes.
     for (let i = 0; i < 3; i++) await publish();
     await new Promise((r) => setTimeout(r, 120));
@@ -185,6 +201,33 @@ describe('attachRealtime', () => {
     const snap = rec.snapshots()[0]!;
     expect(seqs(rec.events())).toEqual(range(snap.seq + 1, last));
     expect(snap.engine.stats.accepted).toBe(1);
+  });
+
+  it('serves dashboards that connect while a snapshot is read from that one read', async () => {
+    const { inner, release, publish, client, snapshots } = await startSlowSnapshots();
+    await publish();
+    const first = await client();
+    await publish();
+    await publish();
+    // Joins the read in flight after two events the first socket queued while it waited.
+    const second = await client();
+    await publish();
+    release();
+    const last = inner.snapshot().seq;
+    await first.until(() => first.events().at(-1)?.seq === last);
+    await second.until(() => second.events().at(-1)?.seq === last);
+    expect(snapshots()).toBe(1);
+    for (const rec of [first, second]) {
+      expect(rec.received[0]?.kind).toBe('snapshot');
+      const snap = rec.snapshots()[0]!;
+      expect(snap.engine.stats.accepted).toBe(1);
+      expect(seqs(rec.events())).toEqual(range(snap.seq + 1, last));
+    }
+    // A dashboard connecting once it was answered gets a read of its own.
+    const third = await client();
+    await third.until(() => third.snapshots().length === 1);
+    expect(snapshots()).toBe(2);
+    expect(third.snapshots()[0]!.seq).toBe(last);
   });
 
   it('sends a snapshot first, then every later event in seq order, batched', async () => {

@@ -20,7 +20,7 @@ import type {
 } from '../../shared/events';
 import { RecentActivity, type RecentOptions } from '../../shared/recent-activity';
 import type { FlowController } from '../flow/controller';
-import { after, type StoreSnapshot } from '../store/flow-store';
+import type { StoreSnapshot } from '../store/flow-store';
 import { systemClock, systemTimers, type Clock, type Timers } from '../flow/types';
 
 export interface RealtimeOptions {
@@ -108,13 +108,49 @@ export function attachRealtime(
     return undefined;
   }, options.recent);
 
+  /**
+   * The snapshot read in flight (a store answering with a promise), shared by every socket that
+   * asks for one meanwhile: dashboards connecting together (their server restarted) cost one read,
+   * which on Redis holds the store while it reads every key. `since`: the events dispatched since
+   * it was asked, which a socket joining it later needs too (any of them may be newer than the
+   * snapshot: a store reads after every command sent before, so nothing older is missing).
+   */
+  let inFlight: { subs: Subscriber[]; since: EngineEvent[] } | null = null;
+
   function sendSnapshot(sub: Subscriber): void {
     // A store answering with a promise (Redis) takes the snapshot later, while events go on; the
     // memory store's is taken now, between two event batches.
     sub.stale = false;
-    sub.pending = [];
     sub.snapshotting = true;
-    void after(controller.snapshot(), (s) => emitSnapshot(sub, s));
+    if (inFlight !== null) {
+      sub.pending = inFlight.since.slice();
+      sub.seq = Math.max(sub.seq, sub.pending.at(-1)?.seq ?? 0);
+      inFlight.subs.push(sub);
+      return;
+    }
+    sub.pending = [];
+    const taken = controller.snapshot();
+    if (!(taken instanceof Promise)) {
+      emitSnapshot(sub, taken);
+      return;
+    }
+    const read = { subs: [sub], since: [] as EngineEvent[] };
+    inFlight = read;
+    taken.then(
+      (s) => {
+        if (inFlight === read) inFlight = null;
+        for (const x of read.subs) emitSnapshot(x, s);
+      },
+      () => {
+        // The store could not answer (it says why in its own log): each socket tries again at
+        // its next emit.
+        if (inFlight === read) inFlight = null;
+        for (const x of read.subs) {
+          x.snapshotting = false;
+          fallBehind(x);
+        }
+      },
+    );
   }
 
   function emitSnapshot(sub: Subscriber, s: StoreSnapshot): void {
@@ -177,6 +213,11 @@ export function attachRealtime(
   const offEvents = controller.onEvents((batch) => {
     recent.record(batch);
     if (subscribers.size === 0) return;
+    if (inFlight !== null) {
+      inFlight.since.push(...batch);
+      // A socket joining now would fall behind at once: the next one takes a read of its own.
+      if (inFlight.since.length > maxBatch) inFlight = null;
+    }
     for (const sub of subscribers.values()) {
       if (sub.stale) continue;
       for (const e of batch) {
