@@ -135,7 +135,7 @@ const range = (from: number, to: number) =>
  * A Socket.IO server on a store whose snapshot is taken at once but answered only when the test
  * releases it (a Redis round trip), while events go on.
  */
-async function startSlowSnapshots() {
+async function startSlowSnapshots(failFirst = false) {
   const inner = new MemoryStore();
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
@@ -145,6 +145,7 @@ async function startSlowSnapshots() {
       if (prop === 'snapshot') {
         return (limit?: number) => {
           snapshots++;
+          if (failFirst && snapshots === 1) return Promise.reject(new Error('Redis is down'));
           const taken = target.snapshot(limit);
           return gate.then(() => taken);
         };
@@ -228,6 +229,20 @@ describe('attachRealtime', () => {
     await third.until(() => third.snapshots().length === 1);
     expect(snapshots()).toBe(2);
     expect(third.snapshots()[0]!.seq).toBe(last);
+  });
+
+  it('asks again for a snapshot the store failed to read, and goes on', async () => {
+    const { inner, release, publish, client, snapshots } = await startSlowSnapshots(true);
+    release();
+    await publish();
+    const rec = await client();
+    await publish();
+    const last = inner.snapshot().seq;
+    const upTo = () => rec.events().at(-1)?.seq ?? rec.snapshots()[0]?.seq;
+    await rec.until(() => upTo() === last);
+    expect(snapshots()).toBe(2);
+    const snap = rec.snapshots()[0]!;
+    expect(seqs(rec.events())).toEqual(range(snap.seq + 1, last));
   });
 
   it('sends a snapshot first, then every later event in seq order, batched', async () => {
