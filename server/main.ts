@@ -14,6 +14,7 @@ import { systemTimers } from './flow/types';
 import { ConfigError, helpText, readConfig } from './config';
 import { hostName } from './http/browser-guard';
 import { Redis } from 'ioredis';
+import { redactUrl } from './store/redis/connection';
 import { openRedisDeployment, type RedisParts } from './store/redis/deployment';
 
 async function main(): Promise<void> {
@@ -151,13 +152,6 @@ async function reachable(url: string): Promise<void> {
   } finally {
     probe.disconnect();
   }
-}
-
-/** The URL without its password, for logs. */
-function redactUrl(url: string): string {
-  const u = new URL(url);
-  if (u.password !== '') u.password = '***';
-  return u.toString();
 }
 
 void main();

@@ -6,7 +6,8 @@
  * A claim is made before the message is accepted and given back when the accept fails, so two
  * servers publishing the same id at once accept it once.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from './redis/connection';
 import type { MessageId } from '../../shared/engine/units';
 import { keyspace } from './redis/keys';
 import type { MaybePromise } from './flow-store';
@@ -73,7 +74,7 @@ export class RedisDedupIds implements DedupIds {
 
   constructor(url: string, prefix: string) {
     this.space = keyspace(prefix);
-    const redis = new Redis(url);
+    const redis = connectRedis(url);
     // ioredis calls these by SHA and loads them again on NOSCRIPT.
     redis.defineCommand('dedupClaim', { numberOfKeys: 1, lua: CLAIM });
     redis.defineCommand('dedupRelease', { numberOfKeys: 1, lua: RELEASE });

@@ -38,7 +38,8 @@
  * takes a message in and ends it.
  */
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from './connection';
 import type { EngineEvent } from '../../../shared/events';
 import type { MessageId, Millis } from '../../../shared/engine/units';
 import { REDACTED } from '../../../shared/protocol/redact';
@@ -141,7 +142,7 @@ export class RedisDeliveryLogs implements SharedLogs {
 
   constructor(private readonly options: RedisDeliveryLogsOptions) {
     this.space = keyspace(options.prefix);
-    const redis = new Redis(options.url);
+    const redis = connectRedis(options.url);
     redis.defineCommand('logsApply', { numberOfKeys: 1, lua: APPLY });
     this.redis = redis as WithScripts;
     this.limit = options.limit ?? DEFAULT_RETENTION.logs;

@@ -24,7 +24,8 @@
  * the memory log's.
  */
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from './connection';
 import type { EngineEvent } from '../../../shared/events';
 import type { KeyId, MessageId, Millis } from '../../../shared/engine/units';
 import type { CallbackSpec } from '../../flow/callbacks';
@@ -218,7 +219,7 @@ export class RedisMessages implements SharedMessageLog {
 
   constructor(private readonly options: RedisMessagesOptions) {
     this.space = keyspace(options.prefix);
-    const redis = new Redis(options.url);
+    const redis = connectRedis(options.url);
     redis.defineCommand('messagesAccepted', { numberOfKeys: 1, lua: ACCEPTED });
     redis.defineCommand('messagesTakeCallbacks', { numberOfKeys: 1, lua: TAKE_CALLBACKS });
     redis.defineCommand('messagesRemoveDeadLetter', { numberOfKeys: 1, lua: REMOVE_DEAD_LETTER });

@@ -6,7 +6,8 @@
  * Each operation is one small script (ioredis calls it by SHA and loads it again on NOSCRIPT), so
  * a document and its place in the order change together.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from './connection';
 import { after, type MaybePromise } from '../flow-store';
 import { checkCollectionName, type Codec, type Collection, type Records } from '../records';
 import { keyspace } from './keys';
@@ -139,7 +140,7 @@ export class RedisRecords implements Records {
 
   constructor(url: string, prefix: string) {
     this.space = keyspace(prefix);
-    const redis = new Redis(url);
+    const redis = connectRedis(url);
     redis.defineCommand('recordPut', { numberOfKeys: 3, lua: PUT });
     redis.defineCommand('recordReplace', { numberOfKeys: 3, lua: REPLACE });
     redis.defineCommand('recordDelete', { numberOfKeys: 2, lua: DELETE });

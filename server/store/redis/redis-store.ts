@@ -53,7 +53,8 @@
  * connections and leaves the state (and its leases, which expire unless it comes back in time).
  */
 import { randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { connectRedis } from './connection';
 import type { EngineEvent } from '../../../shared/events';
 import type {
   Accepted,
@@ -187,15 +188,19 @@ export class RedisStore implements FlowStore {
       validateLimit('global parallelism', options.globalParallelism);
     }
     const url = options.url ?? 'redis://127.0.0.1:6379';
-    this.redis = new Redis(url, {
-      enableAutoPipelining: options.autoPipelining ?? true,
-      ...options.redisOptions,
-      // A command sent again after a reconnect could run twice (scripts.ts, refuseUnanswered).
-      autoResendUnfulfilledCommands: false,
-    });
+    this.redis = connectRedis(
+      url,
+      {
+        enableAutoPipelining: options.autoPipelining ?? true,
+        ...options.redisOptions,
+        // A command sent again after a reconnect could run twice (scripts.ts, refuseUnanswered).
+        autoResendUnfulfilledCommands: false,
+      },
+      this.warn,
+    );
     const redis = this.redis;
     redis.on('close', () => refuseUnanswered(redis));
-    this.readerConnection = new Redis(url, {
+    this.readerConnection = connectRedis(url, {
       ...options.redisOptions,
       enableAutoPipelining: false,
     });

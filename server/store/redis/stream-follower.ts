@@ -14,7 +14,8 @@
  * applied yet is queued first (events written while no server followed them).
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from './connection';
 import type { EngineEvent } from '../../../shared/events';
 import { parseEntry } from './event-reader';
 import { keyspace } from './keys';
@@ -91,7 +92,7 @@ export class StreamFollower {
 
   constructor(private readonly o: StreamFollowerOptions) {
     this.space = keyspace(o.prefix);
-    this.redis = new Redis(o.url) as WithScript;
+    this.redis = connectRedis(o.url) as WithScript;
   }
 
   /** Adds a part; every part joins before `start`. Returns the part's `close`. */
