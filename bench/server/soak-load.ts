@@ -202,25 +202,44 @@ export class Load {
     if (this.firstError === '') this.firstError = what;
   }
 
+  /** One request that publishes `messages`; its time goes to `times` while recording. */
+  private async post(
+    what: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | Uint8Array,
+    messages: number,
+    times: number[],
+  ): Promise<void> {
+    const t0 = performance.now();
+    const res = await request(`${this.base}${path}`, {
+      method: 'POST',
+      headers,
+      body,
+      dispatcher: this.agent,
+    });
+    const text = await res.body.text();
+    const ms = performance.now() - t0;
+    if (res.statusCode >= 300) return this.failed(`${what} ${res.statusCode}: ${text}`);
+    if (this.recording) {
+      times.push(ms);
+      this.accepted += messages;
+      this.requests++;
+    }
+  }
+
   private async publishOne(i: number): Promise<void> {
     const m = this.message(i, true);
     this.unanswered[i]!++;
-    const t0 = performance.now();
     try {
-      const res = await request(`${this.base}/v2/publish/${m.destination}`, {
-        method: 'POST',
-        headers: m.headers,
-        body: m.body,
-        dispatcher: this.agent,
-      });
-      const text = await res.body.text();
-      const ms = performance.now() - t0;
-      if (res.statusCode >= 300) return this.failed(`publish ${res.statusCode}: ${text}`);
-      if (this.recording) {
-        this.singleMs.push(ms);
-        this.accepted++;
-        this.requests++;
-      }
+      await this.post(
+        'publish',
+        `/v2/publish/${m.destination}`,
+        m.headers,
+        m.body,
+        1,
+        this.singleMs,
+      );
     } finally {
       this.unanswered[i]!--;
     }
@@ -240,22 +259,16 @@ export class Load {
       return m;
     });
     for (const i of keys) this.unanswered[i]!++;
-    const t0 = performance.now();
     try {
-      const res = await request(`${this.base}/v2/batch`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(items),
-        dispatcher: this.agent,
-      });
-      const text = await res.body.text();
-      const ms = performance.now() - t0;
-      if (res.statusCode >= 300) return this.failed(`batch ${res.statusCode}: ${text}`);
-      if (this.recording) {
-        this.batchMs.push(ms);
-        this.accepted += items.length;
-        this.requests++;
-      }
+      const headers = { 'content-type': 'application/json' };
+      await this.post(
+        'batch',
+        '/v2/batch',
+        headers,
+        JSON.stringify(items),
+        items.length,
+        this.batchMs,
+      );
     } finally {
       for (const i of keys) this.unanswered[i]!--;
     }

@@ -44,6 +44,19 @@ function open(
   return log;
 }
 
+/** A message's payload as the publisher records it (the optional fields present, unset). */
+function payloadOf(extra: { body?: Uint8Array } = {}) {
+  return {
+    destination: 'sim://x',
+    method: 'POST',
+    headers: {},
+    ...extra,
+    timeoutMs: undefined,
+    retryDelay: undefined,
+    redact: undefined,
+  };
+}
+
 function newPrefix(): string {
   const prefix = testPrefix('messages');
   onTestFinished(() => deletePrefix(prefix, testRedisUrl()));
@@ -249,15 +262,7 @@ describe('the message log in Redis', () => {
     await log.accepted(
       id,
       null,
-      {
-        destination: 'sim://x',
-        method: 'POST',
-        headers: {},
-        body: new Uint8Array(bytes).fill(120),
-        timeoutMs: undefined,
-        retryDelay: undefined,
-        redact: undefined,
-      },
+      payloadOf({ body: new Uint8Array(bytes).fill(120) }),
       at as Millis,
     );
     log.apply([
@@ -321,14 +326,7 @@ describe('the message log in Redis', () => {
     const a = open(prefix, { follower: follower() });
     const b = open(prefix, { follower: follower() });
     const id = messageId('msg_1');
-    const payload = {
-      destination: 'sim://x',
-      method: 'POST',
-      headers: {},
-      timeoutMs: undefined,
-      retryDelay: undefined,
-      redact: undefined,
-    };
+    const payload = payloadOf();
     await a.accepted(id, keyId('k'), payload, 1_000 as Millis);
     const base = { key: keyId('k'), messageId: id };
     const taken = { ...base, seq: 1, at: 1_000, type: 'message:accepted' } as EngineEvent;
@@ -422,19 +420,7 @@ describe('the message log in Redis', () => {
     const first = open(prefix);
     const id = await deadLetter(first, 1, 1_000, 1);
     const later = messageId('msg_2');
-    await first.accepted(
-      later,
-      null,
-      {
-        destination: 'sim://x',
-        method: 'POST',
-        headers: {},
-        timeoutMs: undefined,
-        retryDelay: undefined,
-        redact: undefined,
-      },
-      1_000 as Millis,
-    );
+    await first.accepted(later, null, payloadOf(), 1_000 as Millis);
     // Events the stream holds that no log applied (every server was down when they came).
     const redis = new Redis(testRedisUrl());
     const events = [
